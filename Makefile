@@ -1,0 +1,40 @@
+# Two entry points for a fresh machine: `make demo` and `make test`. Both are idempotent.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: demo test install sysdeps lint bench clean
+
+sysdeps:
+	@bash scripts/install-sysdeps.sh
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+# torch is installed first and pinned, so nothing later pulls a CUDA build.
+$(STAMP): pyproject.toml | $(PY)
+	$(PIP) install -q "torch==2.13.0"
+	$(PIP) install -q -e ".[all,test]"
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+install: sysdeps $(STAMP)
+
+demo: install
+	$(VENV)/bin/guiagent demo
+
+test: install
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+bench: install
+	$(VENV)/bin/guiagent bench loop
+
+clean:
+	rm -rf $(VENV) .pytest_cache tests/artifacts

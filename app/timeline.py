@@ -1,0 +1,197 @@
+"""The timeline: one card per step with a thumbnail, the action, the thought and the timings.
+Clicking a card emits `step_selected(row)`; the window shows that step's frame.
+
+Frames are kept as PIL images (a run's own frames) or loaded on demand from an episode
+folder (`frame_loader`), so that a long replay does not hold every frame in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import style
+from app.overlay import pil_to_qimage
+from guiagent.schema import Step, describe_action
+
+THUMB_H = 72
+STAGES = ("capture", "parse", "decide", "ground", "act", "settle")
+STATUS_ROLE = {"ok": "success", "failed": "danger", "blocked": "danger", "skipped": "warning"}
+
+
+@dataclass
+class TimelineEntry:
+    step: Step
+    frame: Any = None  # PIL image, or None when loaded on demand
+    loader: Callable[[], Any] | None = None
+
+    def image(self) -> Any:
+        if self.frame is None and self.loader is not None:
+            return self.loader()
+        return self.frame
+
+
+def timing_text(timings: dict[str, float]) -> str:
+    parts = [f"{k} {timings[k]:.0f}" for k in STAGES if timings.get(k, 0) >= 0.5]
+    total = timings.get("total")
+    return " · ".join(parts) + (f"  =  {total:.0f} ms" if total is not None else "")
+
+
+def action_text(step: Step) -> str:
+    if step.action is None:
+        return "no action"
+    return describe_action(step.action)
+
+
+class StepCard(QWidget):
+    def __init__(self, step: Step, thumb: Any = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(8, 6, 8, 6)
+        lay.setSpacing(10)
+        self.thumb = QLabel()
+        self.thumb.setFixedHeight(THUMB_H)
+        self.thumb.setMinimumWidth(40)
+        self.thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.thumb.setStyleSheet(f"border: 1px solid {style.color('border')}; border-radius: 4px;")
+        if thumb is not None:
+            self.set_thumbnail(thumb)
+        lay.addWidget(self.thumb)
+        col = QVBoxLayout()
+        col.setSpacing(2)
+        head = QHBoxLayout()
+        head.setSpacing(6)
+        status = step.outcome.status
+        dot = QLabel("●")
+        dot.setStyleSheet(f"color: {style.color(STATUS_ROLE.get(status, 'muted'))}; font-size: 10px;")
+        head.addWidget(dot)
+        self.title = QLabel(f"{step.index + 1}. {action_text(step)}")
+        self.title.setObjectName("stepTitle")
+        self.title.setWordWrap(True)
+        head.addWidget(self.title, 1)
+        if step.source == "human":
+            head.addWidget(self._badge("human"))
+        if step.guard is not None and step.guard.verdict != "allow":
+            head.addWidget(self._badge(step.guard.resolution or step.guard.verdict))
+        col.addLayout(head)
+        thought = (step.decision.thought if step.decision else "") or ""
+        if step.outcome.error:
+            thought = f"{thought}\n⚠ {step.outcome.error}".strip()
+        self.thought = QLabel(thought)
+        self.thought.setObjectName("muted")
+        self.thought.setWordWrap(True)
+        self.thought.setVisible(bool(thought))
+        col.addWidget(self.thought)
+        self.timings = QLabel(timing_text(step.timings_ms))
+        self.timings.setObjectName("mono")
+        self.timings.setFont(style.mono_font(8.5))  # type: ignore[arg-type]
+        self.timings.setVisible(bool(step.timings_ms))
+        col.addWidget(self.timings)
+        lay.addLayout(col, 1)
+
+    @staticmethod
+    def _badge(text: str) -> QLabel:
+        b = QLabel(text)
+        b.setObjectName("badge")
+        return b
+
+    def set_thumbnail(self, image: Any) -> None:
+        q = pil_to_qimage(image)
+        pix = QPixmap.fromImage(q).scaledToHeight(THUMB_H - 2, Qt.TransformationMode.SmoothTransformation)
+        self.thumb.setPixmap(pix)
+        self.thumb.setFixedWidth(pix.width() + 2)
+
+
+class Timeline(QFrame):
+    step_selected = Signal(int)  # row
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("card")
+        self.entries: list[TimelineEntry] = []
+        root = QVBoxLayout(self)
+        root.setContentsMargins(10, 12, 10, 8)
+        root.setSpacing(6)
+        head = QHBoxLayout()
+        head.setContentsMargins(4, 0, 4, 0)
+        title = QLabel("TIMELINE")
+        title.setObjectName("h2")
+        head.addWidget(title)
+        head.addStretch(1)
+        self.caption = QLabel("")
+        self.caption.setObjectName("badge")
+        self.caption.setVisible(False)
+        head.addWidget(self.caption)
+        root.addLayout(head)
+        self.list = QListWidget()
+        self.list.setVerticalScrollMode(QListWidget.ScrollMode.ScrollPerPixel)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.currentRowChanged.connect(self._on_row)
+        self.list.itemClicked.connect(lambda item: self._on_row(self.list.row(item)))
+        root.addWidget(self.list, 1)
+        self.empty = QLabel("Steps show up here as the agent works.\nClick one to see its screen.")
+        self.empty.setObjectName("muted")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        root.addWidget(self.empty, 1)
+        self._refresh_empty()
+
+    def set_caption(self, text: str) -> None:
+        self.caption.setText(text)
+        self.caption.setVisible(bool(text))
+
+    def clear(self) -> None:
+        self.list.blockSignals(True)
+        self.list.clear()
+        self.list.blockSignals(False)
+        self.entries = []
+        self._refresh_empty()
+
+    def add_step(self, step: Step, frame: Any = None, loader: Callable[[], Any] | None = None,
+                 thumbnail: Any = None, follow: bool = True) -> int:
+        entry = TimelineEntry(step, frame, loader)
+        self.entries.append(entry)
+        card = StepCard(step, thumbnail if thumbnail is not None else frame)
+        item = QListWidgetItem()
+        item.setSizeHint(QSize(200, max(THUMB_H + 14, card.sizeHint().height())))
+        self.list.addItem(item)
+        self.list.setItemWidget(item, card)
+        if follow:
+            self.list.scrollToBottom()
+        self._refresh_empty()
+        return len(self.entries) - 1
+
+    def select(self, row: int) -> None:
+        if 0 <= row < len(self.entries):
+            self.list.setCurrentRow(row)
+
+    @property
+    def current_row(self) -> int:
+        return self.list.currentRow()
+
+    def rows(self) -> list[dict[str, Any]]:
+        """What the timeline shows, as data (the app's --summary)."""
+        return [{"index": e.step.index, "action": action_text(e.step), "type": e.step.action.type if e.step.action
+                 else None, "status": e.step.outcome.status, "thought": e.step.decision.thought if e.step.decision
+                 else "", "source": e.step.source, "timings_ms": dict(e.step.timings_ms)} for e in self.entries]
+
+    def _on_row(self, row: int) -> None:
+        if 0 <= row < len(self.entries):
+            self.step_selected.emit(row)
+
+    def _refresh_empty(self) -> None:
+        has = bool(self.entries)
+        self.list.setVisible(has)
+        self.empty.setVisible(not has)

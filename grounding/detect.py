@@ -1,0 +1,359 @@
+"""Pixel detectors for widgets that carry no text of their own: text fields, checkboxes, radio
+buttons and buttons. numpy + PIL only, no model, no site-specific constants.
+
+How: an edge map (a pixel differs from its right or lower neighbour by more than a threshold,
+both pixels marked) is split into 8-connected components (run-length labelling, vectorized).
+A widget outline is one component; its *outer profile* (leftmost/rightmost pixel per row,
+topmost/bottommost per column) says whether it is a box, a rounded box or a circle, and
+ignores whatever is drawn inside (a tick, a dot, a label). The pixels inside then give the
+role (light and mostly empty: a field; filled with centred content: a button) and the
+checked state (a mark inside: checked).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from guiagent.schema import Element, Role
+
+log = logging.getLogger(__name__)
+
+Box = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class DetectorOptions:
+    edge_threshold: int = 24  # max-channel difference that makes an edge
+    box_min: int = 9  # checkbox / radio side, px
+    box_max: int = 26
+    field_min_w: int = 30
+    field_min_h: int = 12
+    field_max_h: int = 72
+    button_max_h: int = 90
+    max_width_frac: float = 0.98  # outlines spanning the whole width are bars, not widgets
+
+
+def _to_rgb_array(image: Any) -> np.ndarray:
+    if isinstance(image, Image.Image):
+        return np.asarray(image.convert("RGB"))
+    arr = np.asarray(image)
+    if arr.ndim == 2:
+        return np.repeat(arr[:, :, None], 3, axis=2)
+    return arr[:, :, :3]
+
+
+def edge_map(rgb: np.ndarray, threshold: int) -> np.ndarray:
+    """Pixels that differ from a right or lower neighbour by more than `threshold` in any
+    channel (both pixels of the pair marked). uint8 max-min avoids a slow int16 copy."""
+    h, w = rgb.shape[:2]
+    dx = np.zeros((h, w - 1), dtype=bool)
+    dy = np.zeros((h - 1, w), dtype=bool)
+    for c in range(rgb.shape[2]):
+        ch = np.ascontiguousarray(rgb[:, :, c], dtype=np.uint8)
+        a, b = ch[:, 1:], ch[:, :-1]
+        dx |= (np.maximum(a, b) - np.minimum(a, b)) > threshold
+        a, b = ch[1:], ch[:-1]
+        dy |= (np.maximum(a, b) - np.minimum(a, b)) > threshold
+    e = np.zeros(rgb.shape[:2], dtype=bool)
+    e[:, :-1] |= dx
+    e[:, 1:] |= dx
+    e[:-1] |= dy
+    e[1:] |= dy
+    return e
+
+
+@dataclass
+class Runs:
+    """Horizontal runs of an edge map and the component label of each run."""
+
+    row: np.ndarray
+    start: np.ndarray  # first pixel
+    end: np.ndarray  # one past the last pixel
+    label: np.ndarray
+
+
+def label_runs(mask: np.ndarray) -> Runs:
+    """8-connected component labelling on runs: runs in adjacent rows that touch (diagonals
+    included) are joined with a vectorized union-find (hooking + pointer jumping)."""
+    h, w = mask.shape
+    padded = np.zeros((h, w + 2), dtype=np.int8)
+    padded[:, 1:-1] = mask
+    d = np.diff(padded, axis=1)
+    sr, sc = np.nonzero(d == 1)
+    _, ec = np.nonzero(d == -1)
+    n = len(sr)
+    if n == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return Runs(empty, empty, empty, empty)
+    stride = w + 2
+    start_key = sr.astype(np.int64) * stride + sc
+    end_key = sr.astype(np.int64) * stride + ec  # exclusive end
+    # For run b in row y+1, the runs a in row y with a.end >= b.start and a.start <= b.end
+    # (8-connectivity) form a contiguous range of indices.
+    prev_row = (sr.astype(np.int64) - 1) * stride
+    lo = np.searchsorted(end_key, prev_row + sc, side="left")
+    hi = np.searchsorted(start_key, prev_row + ec, side="right")
+    valid = (sr > 0) & (hi > lo)
+    counts = np.where(valid, hi - lo, 0)
+    b_idx = np.repeat(np.arange(n), counts)
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    a_idx = np.repeat(lo, counts) + offsets
+    parent = np.arange(n)
+    while len(a_idx):
+        pa, pb = parent[a_idx], parent[b_idx]
+        differ = pa != pb
+        if not differ.any():
+            break
+        pa, pb = pa[differ], pb[differ]
+        low = np.minimum(pa, pb)
+        np.minimum.at(parent, pa, low)
+        np.minimum.at(parent, pb, low)
+        while True:
+            jumped = parent[parent]
+            if np.array_equal(jumped, parent):
+                break
+            parent = jumped
+    return Runs(sr.astype(np.int64), sc.astype(np.int64), ec.astype(np.int64), parent)
+
+
+@dataclass
+class Outline:
+    bbox: Box  # left, top, right (exclusive), bottom (exclusive)
+    left: np.ndarray  # leftmost x per row (relative to bbox), -1 where the row is empty
+    right: np.ndarray
+    top: np.ndarray  # topmost y per column (relative to bbox)
+    bottom: np.ndarray
+
+    @property
+    def w(self) -> int:
+        return self.bbox[2] - self.bbox[0]
+
+    @property
+    def h(self) -> int:
+        return self.bbox[3] - self.bbox[1]
+
+
+def outlines(runs: Runs, opts: DetectorOptions, width: int) -> list[Outline]:
+    """Components whose size could be a widget, with their outer profiles."""
+    if len(runs.row) == 0:
+        return []
+    labels = runs.label
+    uniq, inv = np.unique(labels, return_inverse=True)
+    k = len(uniq)
+    x0 = np.full(k, np.iinfo(np.int64).max)
+    y0 = np.full(k, np.iinfo(np.int64).max)
+    x1 = np.zeros(k, dtype=np.int64)
+    y1 = np.zeros(k, dtype=np.int64)
+    np.minimum.at(x0, inv, runs.start)
+    np.minimum.at(y0, inv, runs.row)
+    np.maximum.at(x1, inv, runs.end)
+    np.maximum.at(y1, inv, runs.row + 1)
+    cw, ch = x1 - x0, y1 - y0
+    keep = (cw >= opts.box_min) & (ch >= opts.box_min) & (ch <= opts.button_max_h) & (
+        cw <= opts.max_width_frac * width)
+    result: list[Outline] = []
+    order = np.argsort(inv, kind="stable")
+    bounds = np.searchsorted(inv[order], np.arange(k + 1))
+    for c in np.nonzero(keep)[0]:
+        idx = order[bounds[c]: bounds[c + 1]]
+        bx0, by0, bw, bh = int(x0[c]), int(y0[c]), int(cw[c]), int(ch[c])
+        rows, st, en = runs.row[idx] - by0, runs.start[idx] - bx0, runs.end[idx] - bx0
+        left = np.full(bh, bw, dtype=np.int64)
+        right = np.full(bh, -1, dtype=np.int64)
+        np.minimum.at(left, rows, st)
+        np.maximum.at(right, rows, en - 1)
+        top = np.full(bw, bh, dtype=np.int64)
+        bottom = np.full(bw, -1, dtype=np.int64)
+        # columns covered by each run: expand runs to pixels (components here are small)
+        lengths = en - st
+        cols = np.repeat(st, lengths) + (np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths))
+        prow = np.repeat(rows, lengths)
+        np.minimum.at(top, cols, prow)
+        np.maximum.at(bottom, cols, prow)
+        left[right < 0] = -1
+        top[bottom < 0] = -1
+        result.append(Outline((bx0, by0, bx0 + bw, by0 + bh), left, right, top, bottom))
+    return result
+
+
+def _straight(profile: np.ndarray, target: int, lo: float, hi: float, tol: float) -> bool:
+    """True when the middle part [lo, hi) of a profile stays within `tol` px of `target`."""
+    n = len(profile)
+    part = profile[int(n * lo): max(int(n * lo) + 1, int(np.ceil(n * hi)))]
+    if len(part) == 0 or (part < 0).any():
+        return False
+    return bool((np.abs(part - target) <= tol).mean() >= 0.9)
+
+
+def is_box(o: Outline, round_frac: float = 0.3) -> bool:
+    """A (possibly rounded) rectangle: straight sides over their middle part."""
+    w, h = o.w, o.h
+    tol = max(1.5, 0.06 * min(w, h))
+    lo, hi = round_frac, 1 - round_frac
+    # for wide pills, skip the rounded ends on the top and bottom edges
+    clo = min(0.45, max(lo, (h / 2) / w)) if w > 1.5 * h else lo
+    return (_straight(o.left, 0, lo, hi, tol) and _straight(o.right, w - 1, lo, hi, tol)
+            and _straight(o.top, 0, clo, 1 - clo, tol) and _straight(o.bottom, h - 1, clo, 1 - clo, tol))
+
+
+def _corner_gap(o: Outline) -> float:
+    """Mean distance from the bbox corners to the nearest outline pixel: ~0 for a square,
+    ~0.41 r for a circle of radius r."""
+    h = o.h
+    ys = np.arange(h, dtype=float)
+    gaps = []
+    for prof, flip in ((o.left, False), (o.right, True)):
+        ok = prof >= 0
+        x = (o.w - 1 - prof) if flip else prof
+        gaps.append(np.hypot(x[ok], ys[ok]).min(initial=h))
+        gaps.append(np.hypot(x[ok], (h - 1 - ys)[ok]).min(initial=h))
+    return float(np.mean(gaps))
+
+
+def is_circle(o: Outline) -> bool:
+    w, h = o.w, o.h
+    if abs(w - h) > max(2, 0.15 * w):
+        return False
+    r = (w + h) / 4
+    cy = (h - 1) / 2
+    ys = np.arange(h)
+    half = np.sqrt(np.clip(r * r - (ys - cy) ** 2, 0, None))
+    expect_left = (w - 1) / 2 - half + 0.5
+    rows = (np.abs(ys - cy) < 0.8 * r) & (o.left >= 0)
+    if rows.sum() < 0.6 * h:
+        return False
+    err = np.abs(o.left[rows] - expect_left[rows]).mean()
+    return bool(err <= max(1.5, 0.15 * r) and _corner_gap(o) >= 0.28 * r)
+
+
+def _luma(rgb: np.ndarray) -> np.ndarray:
+    return rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
+
+
+def _checked(rgb: np.ndarray, o: Outline, circle: bool) -> bool:
+    """A mark inside the outline (tick, cross, dot, or a fill with a light tick)."""
+    x0, y0, x1, y1 = o.bbox
+    crop = _luma(rgb[y0:y1, x0:x1].astype(np.float32))
+    h, w = crop.shape
+    if circle:
+        yy, xx = np.mgrid[0:h, 0:w]
+        r = (w + h) / 4
+        inner = crop[np.hypot(yy - (h - 1) / 2, xx - (w - 1) / 2) < r - 2.5]
+    else:
+        m = max(2, int(round(0.18 * min(w, h))))
+        inner = crop[m: h - m, m: w - m].ravel()
+    if inner.size < 4:
+        return False
+    lo, hi = np.percentile(inner, [5, 95])
+    return bool(hi - lo > 70)
+
+
+def _content_box(rgb: np.ndarray, box: Box, inset: int) -> tuple[tuple[float, ...], Box | None, float, int]:
+    """Dominant fill colour inside `box`, the bbox of pixels that differ from it, the
+    fraction of the interior that the fill covers, and the number of text lines."""
+    x0, y0, x1, y1 = box
+    crop = rgb[y0 + inset: y1 - inset, x0 + inset: x1 - inset].astype(np.int16)
+    if crop.size == 0:
+        return (255.0, 255.0, 255.0), None, 1.0, 0
+    flat = crop.reshape(-1, 3)
+    q = (flat // 8).astype(np.int32)
+    keys = (q[:, 0] << 10) | (q[:, 1] << 5) | q[:, 2]
+    vals, counts = np.unique(keys, return_counts=True)
+    mode_key = vals[counts.argmax()]
+    fill = flat[keys == mode_key].mean(axis=0)
+    diff = np.abs(crop - fill).max(axis=2) > 40
+    coverage = float(1 - diff.mean())
+    fill_rgb = tuple(float(v) for v in fill)
+    if not diff.any():
+        return fill_rgb, None, coverage, 0
+    rows, cols = np.nonzero(diff.any(axis=1))[0], np.nonzero(diff.any(axis=0))[0]
+    content = (x0 + inset + int(cols[0]), y0 + inset + int(rows[0]),
+               x0 + inset + int(cols[-1]) + 1, y0 + inset + int(rows[-1]) + 1)
+    busy = np.concatenate([[False], diff.any(axis=1), [False]]).astype(np.int8)
+    lines = int((np.diff(busy) == 1).sum())  # bands of rows holding content
+    return fill_rgb, content, coverage, lines
+
+
+def _classify(rgb: np.ndarray, o: Outline, opts: DetectorOptions) -> tuple[Role, bool | None] | None:
+    w, h = o.w, o.h
+    square = abs(w - h) <= max(2, 0.15 * max(w, h))
+    if square and opts.box_min <= w <= opts.box_max and opts.box_min <= h <= opts.box_max:
+        if is_circle(o):
+            return Role.RADIO, _checked(rgb, o, circle=True)
+        if is_box(o, round_frac=0.25) and _corner_gap(o) < 0.28 * (w + h) / 4:
+            return Role.CHECKBOX, _checked(rgb, o, circle=False)
+        return None
+    if h < opts.field_min_h or w < opts.field_min_w or not is_box(o):
+        return None
+    fill, content, coverage, lines = _content_box(rgb, o.bbox, inset=max(2, min(4, h // 6)))
+    if coverage < 0.5:
+        return None  # busy inside: an image or a panel, not a control
+    x0, _, x1, _ = o.bbox
+    if content is None:
+        left_gap, right_gap, one_line = 0.0, float(w), True
+    else:
+        left_gap, right_gap = content[0] - x0, x1 - content[2]
+        one_line = lines <= 1 and content[3] - content[1] <= 0.75 * h
+    neutral_light = min(fill) >= 200 and max(fill) - min(fill) <= 40
+    if neutral_light and h <= opts.field_max_h and w >= 1.8 * h and left_gap < 0.5 * right_gap and one_line:
+        return Role.TEXT_FIELD, None  # light, empty or left-aligned text: an input
+    centred = content is not None and abs(left_gap - right_gap) < 0.15 * w + 2
+    if centred and one_line and h <= opts.button_max_h:
+        return Role.BUTTON, None
+    return None
+
+
+def _area(b: Box) -> int:
+    return (b[2] - b[0]) * (b[3] - b[1])
+
+
+def _iou(a: Box, b: Box) -> float:
+    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union else 0.0
+
+
+def detect_widgets(image: Any, options: DetectorOptions | None = None) -> list[Element]:
+    """Text fields, checkboxes, radio buttons and buttons found from pixels alone.
+
+    Elements get `source="detector"`, ids "d1", "d2", ... (the screen parser renumbers them),
+    no name (the parser names them from OCR), and `checked` for checkboxes and radios."""
+    opts = options or DetectorOptions()
+    rgb = _to_rgb_array(image)
+    runs = label_runs(edge_map(rgb, opts.edge_threshold))
+    found: list[tuple[Role, bool | None, Box]] = []
+    for o in outlines(runs, opts, rgb.shape[1]):
+        kind = _classify(rgb, o, opts)
+        if kind is not None:
+            found.append((kind[0], kind[1], o.bbox))
+    # A focus ring or a double border outlines the same widget twice: keep the inner one.
+    # But a radio's dot (or a filled tick) inside a ring is a mark, not a widget: keep the ring.
+    found.sort(key=lambda f: _area(f[2]))
+    kept: list[tuple[Role, bool | None, Box]] = []
+    for f in found:
+        twins = [k for k in kept if _iou(f[2], k[2]) > 0.6 or (_contains(f[2], k[2]) and f[0] == k[0])]
+        marks = [k for k in twins if f[0] in (Role.RADIO, Role.CHECKBOX) and _area(k[2]) < 0.5 * _area(f[2])]
+        if marks and len(marks) == len(twins):
+            kept = [k for k in kept if k not in marks] + [f]
+        elif not twins:
+            kept.append(f)
+    kept.sort(key=lambda f: (f[2][1] // 8, f[2][0]))
+    elements = []
+    for i, (role, checked, box) in enumerate(kept, 1):
+        editable = role == Role.TEXT_FIELD
+        elements.append(Element(id=f"d{i}", role=role, bbox=box, checked=checked, editable=editable,
+                                clickable=True, source="detector"))
+    return elements
+
+
+def _contains(outer: Box, inner: Box, slack: int = 8) -> bool:
+    """`outer` holds `inner` and is at most `slack` px bigger on every side (a focus ring)."""
+    return (0 <= inner[0] - outer[0] <= slack and 0 <= inner[1] - outer[1] <= slack
+            and 0 <= outer[2] - inner[2] <= slack and 0 <= outer[3] - inner[3] <= slack)

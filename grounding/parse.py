@@ -1,0 +1,351 @@
+"""The screen parser: accessibility nodes + OCR text + pixel detectors -> one list of elements
+with short ids that stay the same from frame to frame while an element does not move.
+
+Merging rules (a11y is the richest source, then detectors, then OCR):
+- an OCR line that runs across a widget edge ("Email ada@example.com" over a field's left
+  border) is split at that edge;
+- OCR text inside an a11y node with the same text is dropped, or fills the node's empty name;
+- OCR text inside a detected button names it; inside a detected field it is the field's value;
+- a detected widget that an a11y node already covers is dropped;
+- a detected checkbox/radio inside a longer OCR line is a glyph, not a widget (dropped); an
+  OCR "O" on a detected radio is the radio (the OCR box is dropped);
+- checkboxes and radios are named after the text to their right, fields after the label to
+  their left or above (the labels stay as text elements too: clicking a label works).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from grounding import ocr as ocr_mod
+from grounding.detect import DetectorOptions, detect_widgets
+from grounding.ocr import IncrementalOcr, OcrBox, OcrEngine
+from guiagent.schema import Element, Role
+
+log = logging.getLogger(__name__)
+
+Box = tuple[int, int, int, int]
+_WIDGETS = frozenset({Role.BUTTON, Role.TEXT_FIELD, Role.CHECKBOX, Role.RADIO, Role.SWITCH, Role.COMBOBOX,
+                      Role.LINK, Role.TAB, Role.MENU_ITEM, Role.LIST_ITEM, Role.ICON, Role.SLIDER})
+_BOXES = frozenset({Role.CHECKBOX, Role.RADIO, Role.SWITCH})
+_GLYPHS = frozenset({"o", "0", "□", "○", "◯", "●", "◉", "☐", "☑", "✓", "✔", "v", "d", "q"})
+_ICON_TEXT = frozenset({"x", "×", "✕", "✖", "✗", "+", "-", "−", "<", ">", "‹", "›", "≡", "☰", "⋮", "…"})
+
+
+def _area(b: Box) -> int:
+    return max(0, b[2] - b[0]) * max(0, b[3] - b[1])
+
+
+def _inter(a: Box, b: Box) -> int:
+    return max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
+
+
+def _iou(a: Box, b: Box) -> float:
+    i = _inter(a, b)
+    return i / max(1, _area(a) + _area(b) - i)
+
+
+def _inside(inner: Box, outer: Box, frac: float = 0.6) -> bool:
+    """Most of `inner` lies in `outer` and its centre does."""
+    cx, cy = (inner[0] + inner[2]) / 2, (inner[1] + inner[3]) / 2
+    return outer[0] <= cx <= outer[2] and outer[1] <= cy <= outer[3] and _inter(inner, outer) >= frac * _area(inner)
+
+
+def _norm(text: str) -> str:
+    return " ".join("".join(c if c.isalnum() else " " for c in text.casefold()).split())
+
+
+def _same_row(a: Box, b: Box) -> bool:
+    overlap = min(a[3], b[3]) - max(a[1], b[1])
+    return overlap >= 0.5 * min(a[3] - a[1], b[3] - b[1])
+
+
+def split_at_widgets(boxes: list[OcrBox], widgets: Sequence[Element]) -> list[OcrBox]:
+    """Split OCR lines that run across a widget's left or right edge."""
+    out: list[OcrBox] = []
+    queue = list(boxes)
+    while queue:
+        box = queue.pop()
+        for w in widgets:
+            if not _same_row(box.bbox, w.bbox) or w.role not in _WIDGETS:
+                continue
+            for x in (w.bbox[0], w.bbox[2]):
+                if box.bbox[0] + 3 < x < box.bbox[2] - 3:
+                    parts = box.split_at(x)
+                    if parts:
+                        queue.extend(p for p in parts if p.text)
+                        break
+            else:
+                continue
+            break
+        else:
+            out.append(box)
+    return ocr_mod.sort_reading_order(out)
+
+
+def looks_like_link(rgb: np.ndarray | None, box: Box) -> bool:
+    """Blue text on a light background: a hyperlink (the usual default style)."""
+    if rgb is None:
+        return False
+    crop = rgb[max(0, box[1]): box[3], max(0, box[0]): box[2]].reshape(-1, 3).astype(np.int16)
+    if len(crop) < 20:
+        return False
+    bg = np.median(crop, axis=0)
+    ink = crop[np.abs(crop - bg).max(axis=1) > 80]
+    if len(ink) < 10 or bg.min() < 180:
+        return False
+    r, g, b = ink.mean(axis=0)
+    return bool(b - max(r, g) > 50)
+
+
+def _ocr_element(box: OcrBox, rgb: np.ndarray | None = None) -> Element:
+    link = looks_like_link(rgb, box.bbox)
+    return Element(id="", role=Role.LINK if link else Role.TEXT, name=box.text, bbox=box.bbox,
+                   clickable=link, source="ocr", extras={"score": round(box.score, 3)})
+
+
+def merge(a11y: Sequence[Element], boxes: Sequence[OcrBox], detected: Sequence[Element],
+          rgb: np.ndarray | None = None) -> list[Element]:
+    """Merge the three sources (see the module docstring). Ids are left to the tracker."""
+    a11y = list(a11y)
+    # detectors: drop what a11y already knows
+    dets = [d for d in detected if not any(
+        _iou(d.bbox, a.bbox) > 0.5 or (_inside(d.bbox, a.bbox, 0.8) and a.role in _WIDGETS and
+                                       _area(a.bbox) < 4 * _area(d.bbox)) for a in a11y)]
+    # a "checkbox" or "radio" found on a character of a text line is a glyph ("o", "D", "b")
+    dets = [d for d in dets if not (d.role in _BOXES and any(_glyph_in_text(d, b) for b in boxes))]
+    boxes = [_trim_off_boxes(b, dets) for b in boxes]
+    boxes = split_at_widgets(list(boxes), [*a11y, *dets])
+    # a radio read as "O" by OCR is the radio; an "x" in a small square is a close button
+    kept_boxes: list[OcrBox] = []
+    for b in boxes:
+        small = [d for d in dets if d.role in _BOXES and _inside(b.bbox, _grow(d.bbox, 4), 0.5)]
+        short = b.text.strip().casefold()
+        if small and len(_norm(b.text) or short) <= 2:
+            if short in _ICON_TEXT:
+                dets = [d.model_copy(update={"role": Role.BUTTON, "name": b.text.strip(), "checked": None})
+                        if d in small else d for d in dets]
+            elif short not in _GLYPHS and _norm(b.text) not in _GLYPHS:
+                kept_boxes.append(b)
+            continue
+        kept_boxes.append(b)
+    # OCR text inside an element: duplicate, name, or value
+    named: dict[int, list[str]] = {}
+    valued: dict[int, list[str]] = {}
+    pool = [*a11y, *dets]
+    texts: list[OcrBox] = []
+    for b in kept_boxes:
+        host = _host(b, pool)
+        if host is None:
+            texts.append(b)
+            continue
+        i, el = host
+        if _norm(b.text) and _norm(b.text) in (_norm(el.name), _norm(el.value or "")):
+            continue  # the a11y node says it already
+        if el.password:
+            continue  # bullets, never a value worth keeping
+        if el.role == Role.TEXT_FIELD or el.editable:
+            if el.source == "detector" or not el.value:
+                valued.setdefault(i, []).append(b.text)
+                continue
+        elif el.role not in (Role.WINDOW, Role.CONTAINER, Role.OTHER, Role.TEXT) and not el.name:
+            named.setdefault(i, []).append(b.text)
+            continue
+        texts.append(b)
+    merged: list[Element] = []
+    for i, el in enumerate(pool):
+        update: dict[str, Any] = {}
+        if i in named:
+            update["name"] = " ".join(named[i])
+        if i in valued:  # a field's border or caret reads as a bracket or a bar at the ends
+            update["value"] = " ".join(valued[i]).strip(" []|")
+        merged.append(el.model_copy(update=update) if update else el)
+    text_els = [_ocr_element(b, rgb) for b in texts]
+    merged = [_name_from_label(el, text_els + [e for e in merged if e.role == Role.TEXT]) for el in merged]
+    return merged + text_els
+
+
+def _glyph_in_text(det: Element, box: OcrBox) -> bool:
+    """The detected box sits on a character of a longer OCR line."""
+    if len(_norm(box.text)) < 3 or not _inside(det.bbox, box.bbox, 0.7):
+        return False
+    cx = (det.bbox[0] + det.bbox[2]) / 2
+    if box.chars:
+        return any(a <= cx <= b for a, b in box.chars)
+    w = det.bbox[2] - det.bbox[0]
+    return box.bbox[0] + w < cx < box.bbox[2] - w  # no positions: only mid-line counts
+
+
+def _trim_off_boxes(box: OcrBox, dets: Sequence[Element]) -> OcrBox:
+    """A label read together with the checkbox before it starts after the checkbox."""
+    left, top, right, bottom = box.bbox
+    for d in dets:
+        if d.role not in _BOXES or not _same_row(d.bbox, box.bbox) or len(_norm(box.text)) < 3:
+            continue
+        if left <= d.bbox[2] and d.bbox[0] < right and (d.bbox[0] + d.bbox[2]) / 2 < (left + right) / 2:
+            left = max(left, d.bbox[2] + 1)
+    if left == box.bbox[0] or left >= right - 3:
+        return box
+    return OcrBox(box.text, (left, top, right, bottom), box.score, tuple(c for c in box.chars if c[0] >= left - 2))
+
+
+def _grow(b: Box, m: int) -> Box:
+    return b[0] - m, b[1] - m, b[2] + m, b[3] + m
+
+
+def _host(box: OcrBox, pool: Sequence[Element]) -> tuple[int, Element] | None:
+    """The smallest non-text element that holds this OCR line."""
+    best: tuple[int, Element] | None = None
+    for i, el in enumerate(pool):
+        if el.role == Role.TEXT and el.source != "a11y":
+            continue
+        if _inside(box.bbox, el.bbox, 0.6) and (best is None or _area(el.bbox) < _area(best[1].bbox)):
+            best = (i, el)
+    return best
+
+
+def _name_from_label(el: Element, labels: Sequence[Element]) -> Element:
+    """Unnamed checkboxes/radios take the text to their right; fields the label to their
+    left (same row) or just above."""
+    if el.name or el.role not in (_BOXES | {Role.TEXT_FIELD, Role.COMBOBOX}):
+        return el
+    l0, t0, r0, b0 = el.bbox
+    h = b0 - t0
+    best: tuple[float, Element] | None = None
+    for lab in labels:
+        if not lab.name or lab.bbox == el.bbox:
+            continue
+        lab_l, _, lab_r, lab_b = lab.bbox
+        if el.role in _BOXES:
+            gap = lab_l - r0
+            d = gap if _same_row(el.bbox, lab.bbox) and -4 <= gap <= 3 * h + 10 else None
+        else:
+            left = l0 - lab_r if _same_row(el.bbox, lab.bbox) and -4 <= l0 - lab_r <= 4 * h + 40 else None
+            above_gap = t0 - lab_b
+            above = above_gap * 1.5 if (-4 <= above_gap <= 1.2 * h + 6 and abs(lab_l - l0) <= 2 * h
+                                        and lab_r > l0) else None
+            ds = [x for x in (left, above) if x is not None]
+            d = min(ds) if ds else None
+        if d is not None and (best is None or d < best[0]):
+            best = (d, lab)
+    if best is None:
+        return el
+    return el.model_copy(update={"name": best[1].name})
+
+
+class IdTracker:
+    """Short ids ("1", "2", ...) that survive from frame to frame: an element keeps its id when
+    an element of the same role (and, for text, the same text) sits at the same place."""
+
+    def __init__(self, tolerance: int = 4) -> None:
+        self.tolerance = tolerance
+        self._next = 1
+        self._prev: list[Element] = []
+
+    def reset(self) -> None:
+        self._next, self._prev = 1, []
+
+    def _same(self, a: Element, b: Element) -> bool:
+        if a.role != b.role or a.source != b.source:
+            return False
+        if a.role in (Role.TEXT, Role.LINK) and _norm(a.name) != _norm(b.name):
+            return False
+        t = self.tolerance
+        return all(abs(x - y) <= t for x, y in zip(a.bbox, b.bbox, strict=True))
+
+    def assign(self, elements: Sequence[Element]) -> list[Element]:
+        ordered = sorted(elements, key=lambda e: ((e.bbox[1] + e.bbox[3]) // 2 // 10, e.bbox[0]))
+        taken: set[str] = set()
+        out = []
+        for el in ordered:
+            match = next((p for p in self._prev if p.id not in taken and self._same(p, el)), None)
+            if match is not None:
+                new_id = match.id
+            else:
+                new_id = str(self._next)
+                self._next += 1
+            taken.add(new_id)
+            extras = dict(el.extras)
+            if el.source == "a11y" and el.id and el.id != new_id:
+                extras.setdefault("a11y_id", el.id)
+            out.append(el.model_copy(update={"id": new_id, "extras": extras}))
+        self._prev = out
+        return out
+
+
+class ScreenParser:
+    """parse(image, a11y) -> elements; keeps OCR cache and ids between frames.
+
+    Options: `ocr` (read text; silently a11y-only when rapidocr is missing), `detectors`
+    (pixel widgets), `incremental` (re-read only changed regions). `last_timings_ms` holds
+    "ocr", "detect", "merge", "total" of the last call; `last_ocr_mode` says whether OCR read
+    the full frame, only changed regions, or nothing.
+    """
+
+    def __init__(self, *, ocr: bool = True, detectors: bool = True, incremental: bool = True,
+                 ocr_engine: OcrEngine | None = None, detector_options: DetectorOptions | None = None) -> None:
+        self.ocr = ocr and ocr_mod.available()
+        if ocr and not self.ocr:
+            log.warning("rapidocr/onnxruntime not installed: parsing with a11y and detectors only")
+        self.detectors = detectors
+        self.detector_options = detector_options
+        engine = ocr_engine or (ocr_mod.default_engine() if self.ocr else None)
+        self._engine = engine
+        self._incremental = IncrementalOcr(engine) if (self.ocr and incremental and engine) else None
+        self.tracker = IdTracker()
+        self.last_timings_ms: dict[str, float] = {}
+        self.last_ocr_mode = ""
+        self._lock = threading.Lock()
+
+    def parse(self, image: Any, a11y: Sequence[Element] = ()) -> list[Element]:
+        with self._lock:
+            t0 = time.perf_counter()
+            img = image.convert("RGB") if isinstance(image, Image.Image) and image.mode != "RGB" else image
+            if not isinstance(img, Image.Image):
+                img = Image.fromarray(img).convert("RGB")
+            boxes: list[OcrBox] = []
+            if self.ocr and self._engine is not None:
+                if self._incremental is not None:
+                    boxes = self._incremental.read(img)
+                    self.last_ocr_mode = self._incremental.last_mode
+                else:
+                    boxes = self._engine.read(img)
+                    self.last_ocr_mode = "full"
+            else:
+                self.last_ocr_mode = "off"
+            t1 = time.perf_counter()
+            dets = detect_widgets(img, self.detector_options) if self.detectors else []
+            t2 = time.perf_counter()
+            elements = self.tracker.assign(merge(a11y, boxes, dets, np.asarray(img)))
+            t3 = time.perf_counter()
+            self.last_timings_ms = {"ocr": (t1 - t0) * 1e3, "detect": (t2 - t1) * 1e3,
+                                    "merge": (t3 - t2) * 1e3, "total": (t3 - t0) * 1e3}
+            return elements
+
+    def reset(self) -> None:
+        """Forget the previous frame (ids restart, OCR re-reads everything)."""
+        self.tracker.reset()
+        if self._incremental is not None:
+            self._incremental.reset()
+
+
+_parsers: dict[tuple[bool, bool], ScreenParser] = {}
+_parsers_lock = threading.Lock()
+
+
+def parse_screen(image: Any, a11y: Sequence[Element] = (), *, ocr: bool = True,
+                 detectors: bool = True) -> list[Element]:
+    """Parse one screenshot with a process-wide parser per option set, so that consecutive
+    calls share the OCR cache and keep ids stable. Use `ScreenParser` for separate streams."""
+    with _parsers_lock:
+        parser = _parsers.get((ocr, detectors))
+        if parser is None:
+            parser = _parsers[(ocr, detectors)] = ScreenParser(ocr=ocr, detectors=detectors)
+    return parser.parse(image, a11y)

@@ -1,0 +1,398 @@
+"""The embedded grounder: matches a text description against the observation's elements.
+
+"Submit", "the Submit button", "Name field", "the text field next to Name", "Subscribe
+checkbox", "the 2nd text box", "the link 'About us'", "x", "#12". Layers, cheapest first:
+exact (normalized case/space/punctuation, icon aliases), fuzzy (OCR confusions, edit
+similarity, whole-word containment), semantic (MiniLM cosine, loaded lazily). Role words
+filter and boost; ordinals pick among matches; a form control is found from its label by
+layout (a field right of or below its label, a checkbox left of its label).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from typing import Any
+
+from grounding import semantic
+from grounding.base import Grounder, GroundingResult
+from guiagent.errors import GroundingError
+from guiagent.schema import Element, Observation, Role
+
+log = logging.getLogger(__name__)
+
+# Longest phrases first: "radio button" is a radio, not a button.
+ROLE_WORDS: tuple[tuple[str, frozenset[Role]], ...] = tuple(
+    (w, frozenset(r)) for w, r in (
+        ("radio button", {Role.RADIO}), ("check box", {Role.CHECKBOX}), ("checkbox", {Role.CHECKBOX}),
+        ("tick box", {Role.CHECKBOX}), ("text field", {Role.TEXT_FIELD}), ("text box", {Role.TEXT_FIELD}),
+        ("textbox", {Role.TEXT_FIELD}), ("text area", {Role.TEXT_FIELD}), ("textarea", {Role.TEXT_FIELD}),
+        ("input field", {Role.TEXT_FIELD}), ("input", {Role.TEXT_FIELD}), ("field", {Role.TEXT_FIELD}),
+        ("entry", {Role.TEXT_FIELD}), ("box", {Role.TEXT_FIELD}), ("dropdown", {Role.COMBOBOX}),
+        ("drop-down", {Role.COMBOBOX}), ("combo box", {Role.COMBOBOX}), ("combobox", {Role.COMBOBOX}),
+        ("menu item", {Role.MENU_ITEM}), ("button", {Role.BUTTON}), ("btn", {Role.BUTTON}),
+        ("link", {Role.LINK}), ("tab", {Role.TAB}), ("radio", {Role.RADIO}), ("switch", {Role.SWITCH}),
+        ("toggle", {Role.SWITCH}), ("icon", {Role.ICON, Role.BUTTON}), ("slider", {Role.SLIDER}),
+        ("image", {Role.IMAGE}), ("picture", {Role.IMAGE}), ("label", {Role.TEXT}),
+    )
+)
+CONTROLS = frozenset({Role.TEXT_FIELD, Role.COMBOBOX, Role.CHECKBOX, Role.RADIO, Role.SWITCH})
+ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
+            "eighth": 8, "ninth": 9, "tenth": 10, "last": -1}
+# Relation phrase -> directions in which the wanted element may lie from the anchor.
+RELATIONS: tuple[tuple[str, str], ...] = (
+    ("to the right of", "right"), ("right of", "right"), ("to the left of", "left"), ("left of", "left"),
+    ("next to", "beside"), ("beside", "beside"), ("after", "right"), ("below", "below"),
+    ("under", "below"), ("beneath", "below"), ("above", "above"), ("near", "any"),
+    ("labelled", "any"), ("labeled", "any"), ("for", "any"), ("of", "any"),
+)
+ALIASES = {
+    "close": ("x", "×", "✕", "✖", "✗", "close", "dismiss"),
+    "menu": ("≡", "☰", "menu", "hamburger"),
+    "more": ("⋮", "⋯", "…", "...", "more", "more options"),
+    "back": ("←", "‹", "<", "back", "navigate up"),
+    "search": ("🔍", "search", "magnifier", "magnifying glass"),
+    "ok": ("ok", "okay", "o.k."),
+    "add": ("+", "add", "plus"),
+}
+_ALIAS_OF = {v: k for k, vs in ALIASES.items() for v in vs}
+_OCR_FOLD = str.maketrans({"0": "o", "1": "l", "i": "l", "|": "l", "!": "l", "5": "s", "8": "b", "2": "z"})
+_GENERIC = re.compile(r" (one|element|thing|item|control|widget|something) ")
+_VERBS = ("double click", "double-click", "right click", "click on", "tap on", "click", "tap", "press",
+          "hit", "push", "select", "choose", "open", "go to")
+_PRIORITY = {Role.BUTTON: 3, Role.LINK: 3, Role.CHECKBOX: 3, Role.RADIO: 3, Role.SWITCH: 3,
+             Role.TEXT_FIELD: 3, Role.COMBOBOX: 3, Role.TAB: 3, Role.MENU_ITEM: 3, Role.ICON: 2,
+             Role.LIST_ITEM: 2, Role.TEXT: 0}
+_SOURCE = {"a11y": 2, "detector": 1, "ocr": 0}
+
+
+def normalize(text: str) -> str:
+    """Casefolded words: punctuation and repeated spaces removed, icon glyphs named."""
+    raw = unicodedata.normalize("NFKC", text).strip().casefold()
+    if raw in _ALIAS_OF:
+        return _ALIAS_OF[raw]
+    words = re.sub(r"[^\w\s]", " ", raw).split()
+    joined = " ".join(words)
+    return _ALIAS_OF.get(joined, joined)
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str  # the label part, normalized ("" when only a role/ordinal was given)
+    raw: str  # the label part as written
+    roles: frozenset[Role]
+    ordinal: int | None
+    relation: str | None  # direction from the anchor
+    anchor: str  # normalized anchor label for relations ("the field next to Name")
+
+
+def parse_query(description: str) -> Query:
+    d = unicodedata.normalize("NFKC", description).strip()
+    quoted = re.search(r"[\"'“‘«]([^\"'”’»]+)[\"'”’»]", d)
+    label_raw = quoted.group(1).strip() if quoted else ""
+    rest = (d[: quoted.start()] + " " + d[quoted.end():]) if quoted else d
+    rest = " " + re.sub(r"\s+", " ", rest.casefold()).strip() + " "
+    relation, anchor = None, ""
+    for phrase, direction in RELATIONS:
+        m = re.search(rf" {re.escape(phrase)} (.+)$", rest)
+        if m and m.start() > 0:  # "the field next to Name": something must come before
+            head = rest[: m.start()] + " "
+            if not (any(re.search(rf" {re.escape(w)}s? ", head) for w, _ in ROLE_WORDS) or _GENERIC.search(head)):
+                continue  # "Terms of service", "Continue after reading": a label, not a relation
+            relation, anchor, rest = direction, m.group(1).strip(), " " + head.strip() + " "
+            break
+    for verb in _VERBS:
+        if rest.startswith(f" {verb} "):
+            rest = rest[len(verb) + 1:]
+            break
+    rest = re.sub(r"^ (the|a|an) ", " ", rest)
+    ordinal = None
+    m = re.match(r" (\d+)(st|nd|rd|th) ", rest) or re.match(rf" ({'|'.join(ORDINALS)}) ", rest)
+    if m:
+        ordinal = int(m.group(1)) if m.group(1).isdigit() else ORDINALS[m.group(1)]
+        rest = rest[m.end() - 1:]
+    roles: frozenset[Role] = frozenset()
+    for word, rs in ROLE_WORDS:
+        for pattern in (rf" {re.escape(word)}s? $", rf"^ {re.escape(word)}s? "):
+            if re.search(pattern, rest):
+                roles = rs
+                rest = re.sub(pattern, " ", rest)
+                break
+        if roles:
+            break
+    if not quoted:
+        label_raw = rest.strip()
+        at = d.casefold().find(label_raw) if label_raw else -1
+        if at >= 0:
+            label_raw = d[at: at + len(label_raw)]  # keep the original case
+    anchor = re.sub(r"^(the|a|an) ", "", anchor)
+    for word, _ in ROLE_WORDS:  # "next to the Name label"
+        anchor = re.sub(rf" {re.escape(word)}s?$", "", anchor)
+    return Query(normalize(label_raw), label_raw, roles, ordinal, relation, normalize(anchor) if anchor else "")
+
+
+def lexical_score(query: str, label: str) -> tuple[float, str]:
+    """Similarity of two normalized strings in [0, 1] and how it was found."""
+    if not query or not label:
+        return 0.0, ""
+    if query == label:
+        return 1.0, "exact"
+    fq, fl = query.translate(_OCR_FOLD), label.translate(_OCR_FOLD)
+    if fq == fl:
+        return 0.95, "fuzzy"
+    best = 0.95 * SequenceMatcher(None, fq, fl, autojunk=False).ratio(), "fuzzy"
+    qw, lw = fq.split(), fl.split()
+    if _contains_words(lw, qw):  # every query word, in order, in a longer label
+        best = max(best, (0.7 + 0.25 * len(fq) / len(fl), "contains"))
+    elif len(fl) >= 3 and _contains_words(qw, lw):  # a short label inside a wordy query
+        best = max(best, (0.55 + 0.35 * len(fl) / len(fq), "contains"))
+    return best
+
+
+def _contains_words(hay: list[str], needle: list[str]) -> bool:
+    n = len(needle)
+    return 0 < n < len(hay) and any(hay[i: i + n] == needle for i in range(len(hay) - n + 1))
+
+
+def _role_ok(el: Element, roles: frozenset[Role]) -> bool:
+    return el.role in roles or (Role.TEXT_FIELD in roles and el.editable)
+
+
+def _reading_key(el: Element) -> tuple[int, int]:
+    return (el.bbox[1] + el.bbox[3]) // 2 // 10, el.bbox[0]
+
+
+def _overlap(a0: int, a1: int, b0: int, b1: int) -> float:
+    return max(0, min(a1, b1) - max(a0, b0)) / max(1, min(a1 - a0, b1 - b0))
+
+
+def layout_distance(label: Element, target: Element, direction: str, screen_w: int) -> float | None:
+    """How far `target` lies from `label` in `direction` (None when it does not lie there).
+    Rows must overlap for left/right, columns (or left edges) for above/below."""
+    l0, t0, r0, b0 = label.bbox
+    l1, t1, r1, b1 = target.bbox
+    lh = max(1, b0 - t0)
+    if l1 <= (l0 + r0) / 2 <= r1 and t1 <= (t0 + b0) / 2 <= b1:
+        return 0.0  # the label sits inside the target (a placeholder, a caption on a button)
+    same_row = _overlap(t0, b0, t1, b1) >= 0.5
+    same_col = _overlap(l0, r0, l1, r1) > 0 or abs(l1 - l0) <= 3 * lh
+    checks = {
+        "right": same_row and l1 >= r0 - 5 and l1 - r0 <= max(0.5 * screen_w, 200),
+        "left": same_row and r1 <= l0 + 5 and l0 - r1 <= 3 * lh + 20,
+        "below": same_col and t1 >= b0 - 5 and t1 - b0 <= 4 * lh + 40,
+        "above": same_col and b1 <= t0 + 5 and t0 - b1 <= 4 * lh + 40,
+    }
+    gaps = {"right": l1 - r0, "left": (l0 - r1) * 1.2, "below": (t1 - b0) * 1.3 + 5, "above": (t0 - b1) * 1.5 + 5}
+    allowed = {"beside": ("right", "left"), "any": tuple(checks)}.get(direction, (direction,))
+    dists = [max(0.0, gaps[d]) for d in allowed if checks[d]]
+    return min(dists) if dists else None
+
+
+def _natural_direction(roles: frozenset[Role]) -> str:
+    """Where a control sits relative to its label: fields right/below, boxes left."""
+    if roles & {Role.CHECKBOX, Role.RADIO}:
+        return "beside"
+    if Role.SWITCH in roles:
+        return "beside"
+    return "field"
+
+
+class TextGrounder(Grounder):
+    """Exact, fuzzy and semantic text matching with role, ordinal and layout rules."""
+
+    name = "text"
+
+    def __init__(self, **options: Any) -> None:
+        semantic_opt = options.pop("semantic", None)
+        self.min_score = float(options.pop("min_score", 0.6))
+        self.semantic_min = float(options.pop("semantic_min", 0.65))
+        if options:
+            log.debug("TextGrounder ignores options %s", sorted(options))
+        self.use_semantic = semantic.available() if semantic_opt is None else bool(semantic_opt)
+
+    # -- scoring ---------------------------------------------------------------------------
+    def _scores(self, text: str, raw: str, elements: list[Element]) -> list[tuple[float, str, Element]]:
+        scored = []
+        labels = [normalize(e.label) for e in elements]
+        for el, label in zip(elements, labels, strict=True):
+            s, how = lexical_score(text, label)
+            if el.value and el.name:
+                s2, how2 = lexical_score(text, normalize(el.value))
+                s, how = max((s, how), (s2 * 0.95, how2))
+            if s > 0 and raw and el.label.strip().casefold() == raw.strip().casefold():
+                s += 0.01  # written exactly so: beats "Submit." for "Submit"
+            scored.append((s, how, el))
+        best = max((s for s, _, _ in scored), default=0.0)
+        if self.use_semantic and text and best < 0.9:
+            idx = [i for i, lab in enumerate(labels) if lab]
+            try:
+                sims = semantic.similarity(text, [labels[i] for i in idx])
+            except Exception as exc:  # a broken model must not break lexical grounding
+                log.warning("semantic matching disabled: %s", exc)
+                self.use_semantic = False
+            else:
+                for i, sim in zip(idx, sims, strict=True):
+                    if sim >= self.semantic_min and 0.95 * sim > scored[i][0]:
+                        scored[i] = (0.95 * float(sim), "semantic", scored[i][2])
+        return scored
+
+    def _rank(self, scored: list[tuple[float, str, Element]], roles: frozenset[Role]) -> list[tuple[float, str, Element]]:
+        ranked = []
+        for s, how, el in scored:
+            if roles:
+                s = s + 0.05 if _role_ok(el, roles) else s * 0.8  # capped in _result, not here
+            ranked.append((s, how, el))
+        ranked.sort(key=lambda t: (-round(t[0], 3), -_PRIORITY.get(t[2].role, 1),
+                                   -_SOURCE.get(t[2].source, 0), _reading_key(t[2])))
+        return ranked
+
+    # -- layout rule -------------------------------------------------------------------------
+    def _control_near(self, label: Element, roles: frozenset[Role], direction: str,
+                      elements: list[Element], screen_w: int) -> Element | None:
+        best: tuple[float, Element] | None = None
+        for el in elements:
+            if el is label or el.id == label.id or not _role_ok(el, roles):
+                continue
+            if direction == "field":
+                d_right = layout_distance(label, el, "right", screen_w)
+                d_below = layout_distance(label, el, "below", screen_w)
+                ds = [d for d in (d_right, d_below) if d is not None]
+                d = min(ds) if ds else None
+            else:
+                d = layout_distance(label, el, direction, screen_w)
+            if d is not None and (best is None or d < best[0]):
+                best = (d, el)
+        return best[1] if best else None
+
+    # -- main entry ----------------------------------------------------------------------------
+    def ground(self, description: str, observation: Observation) -> GroundingResult:
+        if not description or not description.strip():
+            raise GroundingError("empty description: say what to find, e.g. 'the Submit button'")
+        elements = list(observation.elements)
+        by_id = self._by_id(description.strip(), observation)
+        if by_id is not None:
+            return by_id
+        if not elements:
+            raise GroundingError(f"cannot ground {description!r}: the observation has no elements "
+                                 "(was the screen parsed?)")
+        q = parse_query(description)
+        screen_w = observation.screen_size[0]
+        if q.relation is not None and q.anchor:
+            return self._relative(description, q, elements, observation)
+        if not q.text:
+            whole = normalize(description)  # "Input" may be a button's label, not a role
+            exact = [e for e in elements if normalize(e.label) == whole]
+            if exact:
+                return self._result(min(exact, key=_reading_key), 1.0, "exact", observation)
+            return self._by_role(description, q, elements, observation)
+        ranked = self._rank(self._scores(q.text, q.raw, elements), q.roles)
+        top = ranked[0] if ranked else (0.0, "", None)
+        if q.roles & CONTROLS and top[2] is not None and not _role_ok(top[2], q.roles):
+            # "Name field": the best match is a label; find its control by layout
+            result = self._via_label(description, q, ranked, elements, observation, screen_w)
+            if result is not None:
+                return result
+        good = [t for t in ranked if t[0] >= self.min_score]
+        if not good:
+            raise self._refusal(description, ranked)
+        if q.ordinal is not None:
+            near_best = sorted((t for t in good if t[0] >= good[0][0] - 0.1), key=lambda t: _reading_key(t[2]))
+            pick = self._nth(near_best, q.ordinal, description)
+            return self._result(pick[2], pick[0], pick[1], observation)
+        s, how, el = good[0]
+        return self._result(el, s, how, observation)
+
+    def _via_label(self, description: str, q: Query, ranked: list[tuple[float, str, Element]],
+                   elements: list[Element], observation: Observation, screen_w: int) -> GroundingResult | None:
+        direction = _natural_direction(q.roles)
+        for s, _how, label in ranked[:5]:
+            if s < self.min_score * 0.8:  # undo the role penalty: the label is not the control
+                break
+            if _role_ok(label, q.roles):
+                continue
+            control = self._control_near(label, q.roles, direction, elements, screen_w)
+            if control is not None:
+                return self._result(control, min(1.0, s / 0.8) * 0.95, "label->field", observation)
+            if q.roles & {Role.CHECKBOX, Role.RADIO, Role.SWITCH} and s / 0.8 >= self.min_score:
+                # no box drawn next to it: the label itself toggles the control
+                return self._result(label, s / 0.8 * 0.85, "label", observation)
+        return None
+
+    def _relative(self, description: str, q: Query, elements: list[Element], observation: Observation) -> GroundingResult:
+        anchors = [t for t in self._scores(q.anchor, "", elements) if t[0] >= self.min_score]
+        if not anchors:
+            raise GroundingError(f"cannot ground {description!r}: no element matches the anchor {q.anchor!r}")
+        roles = q.roles
+        direction = q.relation or "any"
+        if roles and direction in ("beside", "any") and not q.text:
+            # an a11y field is named after its label: "the field next to Name" is that field
+            named = [t for t in anchors if _role_ok(t[2], roles) and t[0] >= 0.95]
+            if named:
+                s, how, el = max(named, key=lambda t: t[0])
+                return self._result(el, s, how, observation)
+        # the anchor is a label: prefer plain text over controls that share its words
+        anchors.sort(key=lambda t: (-round(t[0], 2), t[2].role != Role.TEXT, _reading_key(t[2])))
+        if direction in ("beside", "any") and roles and not roles & {Role.CHECKBOX, Role.RADIO, Role.SWITCH}:
+            direction = "field" if roles & CONTROLS else direction
+        for s, _how, anchor in anchors[:3]:
+            pool = [e for e in elements if e.id != anchor.id and (_role_ok(e, roles) if roles else
+                                                                 e.role != Role.TEXT or e.clickable)]
+            if q.text:
+                pool = [e for e in pool if lexical_score(q.text, normalize(e.label))[0] >= self.min_score]
+            control = self._control_near(anchor, roles or frozenset(e.role for e in pool), direction,
+                                         pool, observation.screen_size[0])
+            if control is not None:
+                return self._result(control, s * 0.95, "label->field", observation)
+        raise GroundingError(f"cannot ground {description!r}: found {anchors[0][2].label!r} but no "
+                             f"{'/'.join(sorted(r.value for r in roles)) or 'element'} {direction} of it")
+
+    def _by_role(self, description: str, q: Query, elements: list[Element], observation: Observation) -> GroundingResult:
+        if not q.roles:
+            raise GroundingError(f"cannot ground {description!r}: no label, role or element id in it")
+        pool = sorted((e for e in elements if _role_ok(e, q.roles)), key=_reading_key)
+        if not pool:
+            raise GroundingError(f"cannot ground {description!r}: no "
+                                 f"{'/'.join(sorted(r.value for r in q.roles))} on the screen")
+        if q.ordinal is None and len(pool) > 1:
+            log.debug("%r is ambiguous among %d elements; taking the first", description, len(pool))
+        el = self._nth([(1.0, "role", e) for e in pool], q.ordinal or 1, description)[2]
+        return self._result(el, 0.9 if q.ordinal or len(pool) == 1 else 0.7, "ordinal" if q.ordinal else "role",
+                            observation)
+
+    @staticmethod
+    def _nth(items: list[tuple[float, str, Element]], ordinal: int, description: str) -> tuple[float, str, Element]:
+        index = ordinal - 1 if ordinal > 0 else len(items) + ordinal
+        if not 0 <= index < len(items):
+            raise GroundingError(f"cannot ground {description!r}: asked for number {ordinal} "
+                                 f"but only {len(items)} match")
+        s, _, el = items[index]
+        return s, "ordinal", el
+
+    @staticmethod
+    def _by_id(description: str, observation: Observation) -> GroundingResult | None:
+        m = re.fullmatch(r"(?:#|\[|(?:element|id|mark)(?:\s+#?|\s*#))\s*(\w+)\]?", description, re.IGNORECASE)
+        bare = re.fullmatch(r"\d+", description)
+        key = m.group(1) if m else (description if bare else None)
+        if key is None:
+            return None
+        el = observation.element(key)
+        if el is None:
+            if m:
+                raise GroundingError(f"no element with id {key!r} on this screen")
+            return None
+        if bare and any(normalize(e.label) == description for e in observation.elements):
+            return None  # "12" is also a label on screen (a date, a page number): match the text
+        return GroundingResult(point=observation.point_of(el), element=el, score=1.0, method="id")
+
+    @staticmethod
+    def _result(el: Element, score: float, method: str, observation: Observation) -> GroundingResult:
+        return GroundingResult(point=observation.point_of(el), element=el, score=min(1.0, score), method=method)
+
+    def _refusal(self, description: str, ranked: list[tuple[float, str, Element]]) -> GroundingError:
+        near = ", ".join(f"{el.label[:40]!r} ({el.role.value}, {s:.2f} {how or 'none'})"
+                         for s, how, el in ranked[:3] if el.label)
+        return GroundingError(f"nothing on the screen matches {description!r} well enough "
+                              f"(threshold {self.min_score:.2f}); closest: {near or 'none'}")

@@ -1,0 +1,242 @@
+"""VLM grounders: ask a vision-language model where a described element is.
+
+`VlmGrounder` works over any `ChatModel`: a local Qwen2-VL-family checkpoint (`HfVlmChat`:
+ShowUI, UI-TARS, OS-Atlas, UGround, Qwen2-VL / Qwen2.5-VL) or an OpenAI-compatible endpoint
+(`OpenAIChat`; `OpenAIGrounder` is that case under the registry name "openai").
+
+A *family* picks the prompt (`assets/prompts/grounding_<family>.txt`, `$description`
+placeholder, optional `[system]` / `[user]` sections) and the default coordinate scale the
+model answers in (see coord_parse). The answer is mapped back through the resize the model's
+processor applied, so the point lands right on any screen size and scale.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import string
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from grounding.base import Grounder, GroundingResult
+from grounding.coord_parse import COORD_FORMATS, CoordFormat, Size, parse_point, smart_resize
+from grounding.llm import ChatMessage, ChatModel, ChatReply, build_chat_model
+from guiagent.errors import ConfigError, GroundingError, PlanParseError
+from guiagent.schema import Element, Observation, Point, TokenUsage
+
+log = logging.getLogger(__name__)
+
+PROMPTS_DIR = Path(__file__).resolve().parents[1] / "assets" / "prompts"
+QWEN_MIN_PIXELS = 56 * 56
+QWEN_MAX_PIXELS = 28 * 28 * 1280  # Qwen2-VL's default: the lowest of the family's limits
+
+
+@dataclass(frozen=True)
+class Family:
+    coord_format: CoordFormat
+    # Qwen2.5-VL-based releases of the family (UI-TARS-1.5, Qwen2.5-VL) answer in pixels of
+    # the resized image instead; used when the local checkpoint says it is qwen2_5_vl.
+    qwen25_format: CoordFormat | None = None
+    qwen_vision: bool = True  # a Qwen2-VL processor resizes images (smart_resize)
+    min_pixels: int = QWEN_MIN_PIXELS
+    max_pixels: int = QWEN_MAX_PIXELS
+
+
+FAMILIES: dict[str, Family] = {
+    "showui": Family("unit", min_pixels=256 * 28 * 28, max_pixels=1344 * 28 * 28),  # ShowUI's README
+    "uitars": Family("norm1000", qwen25_format="pixels"),
+    "osatlas": Family("norm1000"),
+    "uground": Family("norm1000"),
+    "qwen2vl": Family("norm1000", qwen25_format="pixels"),
+    "generic": Family("norm1000", qwen_vision=False),  # any instruction-following VLM (GPT-4o, ...)
+}
+
+_SPECIAL_TOKEN = re.compile(r"<\|[^|<>]{1,40}\|>")
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    system: str
+    user: str
+
+    @classmethod
+    def parse(cls, text: str) -> PromptTemplate:
+        sections: dict[str, list[str]] = {"system": [], "user": []}
+        current = "user"
+        for line in text.splitlines():
+            header = line.strip().lower()
+            if header in ("[system]", "[user]"):
+                current = header[1:-1]
+                continue
+            sections[current].append(line)
+        system, user = ("\n".join(sections[k]).strip() for k in ("system", "user"))
+        if "$description" not in user and "${description}" not in user:
+            raise ConfigError("a grounding prompt needs a $description placeholder in its [user] part")
+        return cls(system=system, user=user)
+
+    @classmethod
+    def load(cls, family_or_path: str) -> PromptTemplate:
+        path = Path(family_or_path)
+        if not path.is_file():
+            path = PROMPTS_DIR / f"grounding_{family_or_path}.txt"
+        if not path.is_file():
+            raise ConfigError(f"no grounding prompt {family_or_path!r} (looked for {path})")
+        return cls.parse(path.read_text(encoding="utf-8"))
+
+    def messages(self, description: str, image: Any) -> list[ChatMessage]:
+        values = {"description": description}
+        out = []
+        if self.system:
+            out.append(ChatMessage("system", string.Template(self.system).safe_substitute(values)))
+        out.append(ChatMessage("user", string.Template(self.user).safe_substitute(values), (image,)))
+        return out
+
+
+def clean_description(description: str) -> str:
+    """One line, no chat special tokens: screen-derived text must not steer the model's turn."""
+    text = _SPECIAL_TOKEN.sub(" ", description or "")
+    return " ".join(text.split())
+
+
+def element_at(point: Point, observation: Observation) -> Element | None:
+    """The smallest observation element whose box contains `point` (elements are in screenshot pixels)."""
+    shot = observation.screenshot
+    size = shot.size if shot is not None else observation.screen_size
+    px, py = point.to_pixels(size)
+    inside = [e for e in observation.elements if e.bbox[0] <= px <= e.bbox[2] and e.bbox[1] <= py <= e.bbox[3]]
+    return min(inside, key=lambda e: (e.width * e.height, not e.enabled), default=None)
+
+
+class VlmGrounder(Grounder):
+    """Ground a description with a VLM: prompt with the screenshot, parse the point it prints."""
+
+    name = "vlm"
+
+    def __init__(
+        self,
+        model: ChatModel,
+        *,
+        family: str = "qwen2vl",
+        coord_format: str | None = None,
+        prompt: str | None = None,
+        max_tokens: int = 64,
+        presize: bool | None = None,
+        min_pixels: int | None = None,
+        max_pixels: int | None = None,
+    ) -> None:
+        if family not in FAMILIES:
+            raise ConfigError(f"unknown VLM family {family!r}; choose one of: {', '.join(FAMILIES)}")
+        fam = FAMILIES[family]
+        if coord_format is None:
+            is_qwen25 = getattr(model, "model_type", "") == "qwen2_5_vl"
+            coord_format = fam.qwen25_format if is_qwen25 and fam.qwen25_format else fam.coord_format
+        if coord_format not in COORD_FORMATS:
+            raise ConfigError(f"unknown coord_format {coord_format!r}; choose one of: {', '.join(COORD_FORMATS)}")
+        self.model = model
+        self.family = family
+        self.coord_format: CoordFormat = coord_format  # type: ignore[assignment]
+        self.template = PromptTemplate.load(prompt or family)
+        self.max_tokens = int(max_tokens)
+        # Remote Qwen-family servers resize images themselves, out of our sight: send an image
+        # already at a size their processor keeps, so "the size the model saw" is known. A local
+        # model reports its own resize instead.
+        if presize is None:
+            presize = fam.qwen_vision and not model.reports_image_sizes
+        self.presize = bool(presize)
+        self.min_pixels = int(min_pixels or fam.min_pixels)
+        self.max_pixels = int(max_pixels or fam.max_pixels)
+        self.usage = TokenUsage()
+        self.last_reply: ChatReply | None = None
+
+    # -- construction from config ----------------------------------------------------------
+
+    _GROUNDER_KEYS = frozenset({"family", "coord_format", "prompt", "max_tokens", "presize", "min_pixels", "max_pixels"})
+    _MODEL_KEYS = frozenset(
+        {"backend", "model_path", "device", "dtype", "base_url", "api_key", "model", "timeout_s", "max_retries",
+         "backoff_s", "image_format"}
+    )
+
+    @classmethod
+    def from_options(cls, **options: Any) -> VlmGrounder:
+        """model_path=DIR -> a local checkpoint (HfVlmChat); base_url / model -> an endpoint
+        (OpenAIChat). Also: family, coord_format, prompt (family name or file), max_tokens,
+        presize, min_pixels, max_pixels, device, dtype, api_key, timeout_s, max_retries."""
+        unknown = set(options) - cls._GROUNDER_KEYS - cls._MODEL_KEYS
+        if unknown:
+            raise ConfigError(
+                f"unknown option(s) for the {cls.name} grounder: {', '.join(sorted(unknown))}; "
+                f"known: {', '.join(sorted(cls._GROUNDER_KEYS | cls._MODEL_KEYS))}"
+            )
+        opts = {k: v for k, v in options.items() if v is not None}
+        model_opts = {k: v for k, v in opts.items() if k in cls._MODEL_KEYS}
+        if opts.get("model_path"):
+            # A local model resizes inside its own processor: pixel limits belong there.
+            for key in ("min_pixels", "max_pixels"):
+                if key in opts:
+                    model_opts[key] = opts.pop(key)
+        model = cls._build_model(model_opts)
+        grounder_opts = {k: v for k, v in opts.items() if k in cls._GROUNDER_KEYS}
+        return cls(model, **grounder_opts)
+
+    @classmethod
+    def _build_model(cls, model_opts: dict[str, Any]) -> ChatModel:
+        return build_chat_model(**model_opts)
+
+    # -- grounding -------------------------------------------------------------------------
+
+    def _image_to_send(self, screenshot: Any) -> tuple[Any, Size]:
+        if not self.presize:
+            return screenshot, screenshot.size
+        w, h = screenshot.size
+        size = smart_resize(w, h, min_pixels=self.min_pixels, max_pixels=self.max_pixels)
+        if size == (w, h):
+            return screenshot, size
+        from PIL import Image
+
+        return screenshot.resize(size, Image.Resampling.BICUBIC), size
+
+    def ground(self, description: str, observation: Observation) -> GroundingResult:
+        query = clean_description(description)
+        if not query:
+            raise GroundingError("nothing to ground: the description is empty")
+        shot = observation.screenshot
+        if shot is None or not hasattr(shot, "size"):
+            raise GroundingError("the VLM grounder needs a screenshot in the observation")
+        image, sent_size = self._image_to_send(shot)
+        reply = self.model.chat(self.template.messages(query, image), max_tokens=self.max_tokens)
+        self.last_reply = reply
+        self.usage = self.usage + reply.usage
+        # The size the model saw: its processor's resize when it reports one, else what we sent.
+        seen = reply.image_sizes[0][1] if reply.image_sizes else sent_size
+        try:
+            point = parse_point(reply.text, self.coord_format, seen)
+        except PlanParseError as exc:
+            raise GroundingError(
+                f"{self.model.name} gave no usable location for {query!r}: {exc}"
+            ) from exc
+        element = element_at(point, observation)
+        log.debug("grounded %r -> (%.3f, %.3f) %s", query, point.x, point.y, element.id if element else "")
+        return GroundingResult(point=point, element=element, method="vlm", usage=reply.usage)
+
+    def close(self) -> None:
+        self.model.close()
+
+
+class OpenAIGrounder(VlmGrounder):
+    """A VlmGrounder over an OpenAI-compatible endpoint (OpenAI, vLLM, Ollama, LM Studio).
+
+    Defaults to the "generic" family (a plain instruction asking for 0-1000 coordinates);
+    pass family=uitars|osatlas|uground|showui|qwen2vl when the endpoint serves such a model.
+    """
+
+    name = "openai"
+
+    def __init__(self, model: ChatModel, *, family: str = "generic", **kwargs: Any) -> None:
+        super().__init__(model, family=family, **kwargs)
+
+    @classmethod
+    def _build_model(cls, model_opts: dict[str, Any]) -> ChatModel:
+        if model_opts.get("model_path") or model_opts.get("backend") not in (None, "openai"):
+            raise ConfigError("the openai grounder talks to an endpoint; use the vlm grounder for model_path=DIR")
+        return build_chat_model(**{**model_opts, "backend": "openai"})

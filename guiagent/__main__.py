@@ -1,0 +1,3 @@
+from guiagent.cli import main
+
+main()

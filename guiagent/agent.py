@@ -1,0 +1,338 @@
+"""The loop: observe -> decide -> ground -> guard -> act -> settle -> record.
+
+The loop never crashes on model output or on a device hiccup: every failure becomes a
+recorded step with a clear message, and the run ends with a status and a reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from PIL import Image
+
+from devices.base import Device
+from grounding.base import Grounder
+from guiagent.errors import (
+    DeviceDisconnected,
+    DeviceError,
+    GroundingError,
+    GuiAgentError,
+    InstructionNotUnderstood,
+    ModelError,
+    PlannerError,
+    StopRequested,
+)
+from guiagent.events import AgentEvent, EventBus, EventKind, RunResult, Subscriber
+from guiagent.planning.base import Planner
+from guiagent.safety import Approver, Guard, refuse_all
+from guiagent.schema import (
+    Action,
+    Decision,
+    Done,
+    Element,
+    GuardDecision,
+    Observation,
+    Outcome,
+    RunStatus,
+    Step,
+    Target,
+    TokenUsage,
+    Wait,
+    action_targets,
+    describe_action,
+    with_targets,
+)
+
+log = logging.getLogger(__name__)
+
+
+class ScreenParserLike(Protocol):
+    def parse(self, image: Image.Image, a11y: Sequence[Element]) -> list[Element]: ...
+
+
+class StepSink(Protocol):
+    """Where steps go (an episode folder, the daemon's store)."""
+
+    def add_step(self, step: Step, frame: Image.Image | None) -> Step: ...
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    max_steps: int = 30
+    max_seconds: float = 300.0
+    stuck_after: int = 4  # actions in a row that leave the screen unchanged
+    decide_retries: int = 2  # re-asks of the planner after unparsable or ungroundable output
+    max_failed_steps: int = 3  # consecutive failed steps before giving up
+    settle_timeout: float = 3.0
+    dry_run: bool = False
+
+
+class Agent:
+    def __init__(
+        self,
+        device: Device,
+        planner: Planner,
+        grounder: Grounder,
+        *,
+        parser: ScreenParserLike | None = None,
+        guard: Guard | None = None,
+        approver: Approver = refuse_all,
+        config: AgentConfig | None = None,
+        sink: StepSink | None = None,
+        stop_event: threading.Event | None = None,
+    ) -> None:
+        self.device, self.planner, self.grounder = device, planner, grounder
+        self.parser = parser
+        self.guard = guard or Guard()
+        self.approver = approver
+        self.config = config or AgentConfig()
+        self.sink = sink
+        self.events = EventBus()
+        self.stop_event = stop_event or threading.Event()
+        self.stop_reason = ""
+        self.resume_event = threading.Event()
+        self.resume_event.set()
+        self._pause_after_step = False
+        self.history: list[Step] = []
+
+    # -- control (thread-safe) ---------------------------------------------------------
+
+    def subscribe(self, fn: Subscriber) -> Callable[[], None]:
+        return self.events.subscribe(fn)
+
+    def request_stop(self, reason: str = "stopped by the user") -> None:
+        self.stop_reason = reason
+        self.stop_event.set()
+        self.resume_event.set()
+
+    def pause(self) -> None:
+        self.resume_event.clear()
+
+    def resume(self) -> None:
+        self._pause_after_step = False
+        self.resume_event.set()
+
+    def step_once(self) -> None:
+        """Let exactly one more step run, then pause again (the app's Step button)."""
+        self._pause_after_step = True
+        self.resume_event.set()
+
+    def _check_stop(self) -> None:
+        self.resume_event.wait()
+        if self.stop_event.is_set():
+            raise StopRequested(self.stop_reason or "stop requested")
+
+    # -- the run -----------------------------------------------------------------------
+
+    def run(self, task: str) -> RunResult:
+        t0 = time.monotonic()
+        self.history = []
+        self.planner.reset(task)
+        status, reason, answer = self._loop(task, t0)
+        usage = sum((s.usage for s in self.history), TokenUsage())
+        result = RunResult(status, reason, answer, len(self.history), usage, time.monotonic() - t0)
+        self.events.emit(AgentEvent(EventKind.FINISHED if status == "success" else EventKind.FAILED,
+                                    len(self.history), result=result, message=reason))
+        return result
+
+    def _loop(self, task: str, t0: float) -> tuple[RunStatus, str, str | None]:
+        failed_in_row, unchanged_in_row = 0, 0
+        while True:
+            if len(self.history) >= self.config.max_steps:
+                return "failed", f"step budget of {self.config.max_steps} used up", None
+            if time.monotonic() - t0 > self.config.max_seconds:
+                return "failed", f"time budget of {self.config.max_seconds:g} s used up", None
+            try:
+                self._check_stop()
+                step = self.step(task)
+            except StopRequested as exc:
+                return "stopped", str(exc), None
+            except InstructionNotUnderstood as exc:
+                return "failed", str(exc), None
+            except DeviceDisconnected as exc:
+                return "failed", f"device disconnected: {exc}", None
+            action = step.action
+            if isinstance(action, Done):
+                ok = action.status == "success"
+                return ("success" if ok else "failed"), ("done" if ok else action.answer or "impossible"), action.answer
+            if step.outcome.status == "failed":
+                failed_in_row += 1
+                if failed_in_row >= self.config.max_failed_steps:
+                    return "failed", f"{failed_in_row} steps failed in a row; last: {step.outcome.error}", None
+            else:
+                failed_in_row = 0
+            if step.guard is not None and step.guard.resolution in ("refused", "declined"):
+                how = "refused (nobody to approve)" if step.guard.resolution == "refused" else "declined"
+                return ("stopped" if step.guard.resolution == "declined" else "failed"), \
+                    f"sensitive action {how}: {step.guard.reason}", None
+            if step.outcome.status == "ok" and not isinstance(action, Wait) and step.outcome.screen_changed is False:
+                unchanged_in_row += 1
+                if unchanged_in_row >= self.config.stuck_after:
+                    return "failed", f"stuck: the screen did not change after {unchanged_in_row} actions", None
+            elif step.outcome.screen_changed:
+                unchanged_in_row = 0
+
+    def step(self, task: str) -> Step:
+        """One turn of the loop. Raises only StopRequested, InstructionNotUnderstood and
+        DeviceDisconnected; everything else becomes a failed step."""
+        index = len(self.history)
+        timings: dict[str, float] = {}
+        self.events.emit(AgentEvent(EventKind.STEP_STARTED, index))
+        obs = self.observe(timings)
+        self.events.emit(AgentEvent(EventKind.OBSERVED, index, observation=obs))
+        step = Step(index=index, screen_size=obs.screen_size, foreground=obs.foreground,
+                    elements=list(obs.elements))
+        try:
+            decision, action, target_el = self._decide_and_ground(task, obs, timings)
+        except (PlannerError, GroundingError, ModelError) as exc:
+            if isinstance(exc, InstructionNotUnderstood):
+                raise
+            step.outcome = Outcome(status="failed", error=str(exc))
+            return self._finish(step, obs, timings)
+        step.decision, step.action, step.target_element, step.usage = decision, action, target_el, decision.usage
+        self.events.emit(AgentEvent(EventKind.DECIDED, index, observation=obs, decision=decision))
+
+        t = time.perf_counter()
+        verdict = self.guard.check(action, obs, target_el)
+        verdict = self._settle_verdict(verdict, action, obs)
+        timings["guard"] = _ms(t)
+        step.guard = verdict
+        self.events.emit(AgentEvent(EventKind.GUARDED, index, guard=verdict, decision=decision))
+        if verdict.verdict == "block" or verdict.resolution in ("skipped", "refused", "declined"):
+            step.outcome = Outcome(status="blocked" if verdict.verdict == "block" else "skipped",
+                                   error=f"not run: {verdict.reason}")
+            return self._finish(step, obs, timings)
+        if isinstance(action, Done):
+            return self._finish(step, obs, timings)
+
+        self._check_stop()  # the kill switch is honoured right before acting
+        if self.config.dry_run:
+            step.outcome = Outcome(status="skipped", error="dry run")
+            return self._finish(step, obs, timings)
+        t = time.perf_counter()
+        try:
+            outcome = self.device.execute(action)
+        except DeviceDisconnected:
+            raise
+        except StopRequested:
+            raise
+        except DeviceError as exc:
+            timings["act"] = _ms(t)
+            step.outcome = Outcome(status="failed", error=f"device: {exc}")
+            return self._finish(step, obs, timings)
+        timings["act"] = _ms(t)
+        t = time.perf_counter()
+        settle = self.device.wait_until_stable(reference=obs.screenshot, timeout=self.config.settle_timeout)
+        timings["settle"] = _ms(t)
+        step.outcome = outcome.model_copy(update={"screen_changed": settle.changed})
+        self.events.emit(AgentEvent(EventKind.ACTED, index, step=step))
+        return self._finish(step, obs, timings)
+
+    def observe(self, timings: dict[str, float] | None = None) -> Observation:
+        timings = timings if timings is not None else {}
+        t = time.perf_counter()
+        image = self.device.screenshot()
+        timings["capture"] = _ms(t)
+        t = time.perf_counter()
+        a11y = self.device.ui_tree()
+        timings["a11y"] = _ms(t)
+        t = time.perf_counter()
+        elements = self.parser.parse(image, a11y) if self.parser is not None else list(a11y)
+        timings["parse"] = _ms(t)
+        return Observation(screenshot=image, elements=tuple(elements), screen_size=image.size,
+                           foreground=self.device.foreground(), device_id=self.device.info.id)
+
+    def _decide_and_ground(self, task: str, obs: Observation,
+                           timings: dict[str, float]) -> tuple[Decision, Action, Element | None]:
+        feedback: str | None = None
+        usage = TokenUsage()
+        timings["decide"] = timings["ground"] = 0.0
+        for attempt in range(self.config.decide_retries + 1):
+            t = time.perf_counter()
+            try:
+                decision = self.planner.next(task, obs, self.history, feedback)
+            except InstructionNotUnderstood:
+                raise
+            except (PlannerError, ModelError) as exc:  # PlanParseError included: fed back, then retried
+                timings["decide"] += _ms(t)
+                spent = getattr(exc, "usage", None)  # tokens spent on a rejected reply still count
+                if isinstance(spent, TokenUsage):
+                    usage = usage + spent
+                feedback = f"your last answer was rejected: {exc}"
+                log.info("decision %d rejected: %s", attempt, exc)
+                if attempt == self.config.decide_retries:
+                    raise PlannerError(f"no valid decision after {attempt + 1} tries: {exc}") from exc
+                continue
+            timings["decide"] += _ms(t)
+            usage = usage + decision.usage
+            t = time.perf_counter()
+            try:
+                action, element = self._ground(decision.action, obs)
+            except GroundingError as exc:
+                timings["ground"] += _ms(t)
+                feedback = f"could not find the target of {describe_action(decision.action)}: {exc}"
+                log.info("grounding %d failed: %s", attempt, exc)
+                if attempt == self.config.decide_retries:
+                    raise
+                continue
+            timings["ground"] += _ms(t)
+            return decision.model_copy(update={"usage": usage}), action, element
+        raise AssertionError("unreachable")
+
+    def _ground(self, action: Action, obs: Observation) -> tuple[Action, Element | None]:
+        """Resolve every target to a point; element ids and descriptions become points."""
+        resolved: list[Target] = []
+        first: Element | None = None
+        for target in action_targets(action):
+            element: Element | None = None
+            if target.point is not None:
+                resolved.append(target)
+            elif target.element:
+                element = obs.element(target.element.lstrip("#"))
+                if element is None:
+                    raise GroundingError(f"there is no element #{target.element} on this screen")
+                resolved.append(target.model_copy(update={"point": obs.point_of(element), "element": element.id}))
+            else:
+                result = self.grounder.ground(target.description or "", obs)
+                element = result.element
+                resolved.append(target.model_copy(update={"point": result.point,
+                                                          "element": element.id if element else None}))
+            first = first or element
+        return with_targets(action, resolved), first
+
+    def _settle_verdict(self, verdict: GuardDecision, action: Action, obs: Observation) -> GuardDecision:
+        if verdict.verdict != "ask":
+            return verdict
+        answer = self.approver(action, verdict, obs)
+        match answer:
+            case "approve":
+                return verdict.model_copy(update={"resolution": "approved"})
+            case "skip":
+                return verdict.model_copy(update={"resolution": "skipped"})
+            case "refuse":
+                return verdict.model_copy(update={"resolution": "refused"})
+            case "stop":
+                return verdict.model_copy(update={"resolution": "declined"})
+
+    def _finish(self, step: Step, obs: Observation, timings: dict[str, float]) -> Step:
+        if self._pause_after_step:
+            self.resume_event.clear()
+        step.timings_ms = {**timings, "total": round(sum(timings.values()), 2)}
+        if self.sink is not None:
+            try:
+                step = self.sink.add_step(step, obs.screenshot)
+            except (OSError, GuiAgentError):
+                log.exception("could not record step %d", step.index)
+        self.history.append(step)
+        self.events.emit(AgentEvent(EventKind.STEP_FINISHED, step.index, observation=obs, step=step))
+        return step
+
+
+def _ms(t: float) -> float:
+    return round((time.perf_counter() - t) * 1000, 2)
+

@@ -1,0 +1,128 @@
+"""`guiagent daemon`: serve a task queue to a pool of Android devices over HTTP.
+`guiagent bench daemon`: queue overhead, throughput vs phones and a fault run on virtual phones."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from guiagent.cli._common import _kv, console
+from guiagent.errors import ConfigError
+
+DEFAULT_DB = Path.home() / ".local" / "share" / "guiagent" / "daemon.db"
+
+
+def register(cli) -> None:
+    p = cli.commands.add_parser("daemon", help="serve a task queue to Android devices over an HTTP API",
+                                description="Headless daemon: a durable task queue (SQLite) served to a pool "
+                                            "of Android devices over HTTP (docs at /docs).")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (non-local needs a token)")
+    p.add_argument("--port", type=int, default=8765, help="TCP port (0 = any free port)")
+    p.add_argument("--db", type=Path, default=DEFAULT_DB,
+                   help=f"the queue's SQLite file; trajectories go beside it (default {DEFAULT_DB})")
+    p.add_argument("--token", default=None,
+                   help="bearer token every request must carry (default: $GUIAGENT_TOKEN; prefer the env var, "
+                        "a flag shows in `ps`)")
+    p.add_argument("--devices", default="auto",
+                   help="'auto' (every device adb reports, as they come and go) or SERIAL,SERIAL,... "
+                        "(HOST:PORT serials are adb-connected)")
+    p.add_argument("--adb-host", default="127.0.0.1")
+    p.add_argument("--adb-port", type=int, default=5037)
+    p.add_argument("--planner", default="rule", help="default planner of a task: rule | dpot | react | autoui")
+    p.add_argument("--grounder", default="text", help="text | vlm | openai")
+    p.add_argument("--base-url", help="OpenAI-compatible endpoint for model planners/grounders")
+    p.add_argument("--model", help="model name at that endpoint")
+    p.add_argument("--planner-opt", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--grounder-opt", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--device-opt", action="append", default=[], metavar="KEY=VALUE",
+                   help="AndroidDevice options, e.g. timeout=10, screenshot_mode=raw")
+    p.add_argument("--max-steps", type=int, default=30, help="step budget per task (default and ceiling)")
+    p.add_argument("--max-seconds", type=float, default=300.0, help="time budget per task (default and ceiling)")
+    p.add_argument("--retries", type=int, default=1,
+                   help="re-runs of a task whose attempt was interrupted (daemon killed, device dropped)")
+    p.add_argument("--allow-app", action="append", default=None, metavar="NAME",
+                   help="an app the agent may open (repeatable); any other is refused or held")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--unattended", dest="approvals", action="store_false",
+                      help="refuse sensitive actions (the task fails, saying why) [default]")
+    mode.add_argument("--approvals", dest="approvals", action="store_true",
+                      help="hold sensitive actions until approved through POST /approvals/{id}")
+    p.add_argument("--approval-timeout", type=float, default=600.0, help="seconds before a held action is refused")
+    p.add_argument("--no-ocr", action="store_true", help="perceive through the UI tree alone (automatic "
+                                                         "when OCR is not installed)")
+    p.add_argument("--lease", type=float, default=15.0, help="seconds a task stays owned without a heartbeat")
+    p.set_defaults(func=cmd_daemon, approvals=False)
+
+    b = cli.bench.add_parser("daemon", help="daemon queue overhead, throughput vs phones, fault run "
+                                            "(virtual phones)")
+    b.add_argument("--phones", type=int, default=8, help="virtual phones of the main and the fault run")
+    b.add_argument("--tasks", type=int, default=200, help="tasks of the main run")
+    b.add_argument("--scale", default="1,2,4,8", help="phone counts of the throughput series")
+    b.add_argument("--scale-tasks", type=int, default=40, help="tasks per throughput row")
+    b.add_argument("--fault-tasks", type=int, default=40, help="tasks of the fault run (0 = skip it)")
+    b.add_argument("--task", action="append", default=None,
+                   help="task text (repeatable, cycled); default: Wi-Fi on / off in Settings")
+    b.add_argument("--adb-port", type=int, default=5037)
+    b.add_argument("--workdir", type=Path, help="keep databases and trajectories here (default: a temp dir)")
+    b.set_defaults(func=cmd_bench_daemon)
+
+
+def config_from_args(args: argparse.Namespace):  # -> DaemonConfig
+    from guiagent.daemon.config import DaemonConfig
+
+    token = args.token or os.environ.get("GUIAGENT_TOKEN") or None
+    devices = None if args.devices.strip().lower() == "auto" else tuple(
+        s.strip() for s in args.devices.split(",") if s.strip())
+    model = {k: v for k, v in (("base_url", args.base_url), ("model", args.model)) if v}
+    return DaemonConfig(
+        db=args.db.expanduser().resolve(), host=args.host, port=args.port, token=token, devices=devices,
+        adb_host=args.adb_host, adb_port=args.adb_port, planner=args.planner, grounder=args.grounder,
+        planner_options={**model, **_kv(args.planner_opt, "--planner-opt")},
+        grounder_options={**(model if args.grounder != "text" else {}), **_kv(args.grounder_opt, "--grounder-opt")},
+        device_options=_kv(args.device_opt, "--device-opt"), max_steps=args.max_steps,
+        max_seconds=args.max_seconds, retries=args.retries, ocr=not args.no_ocr,
+        allow_apps=frozenset(args.allow_app) if args.allow_app else None, approvals=args.approvals,
+        approval_timeout_s=args.approval_timeout, lease_s=args.lease,
+    )
+
+
+def cmd_daemon(args: argparse.Namespace) -> int:
+    from guiagent.daemon.server import Daemon
+
+    config = config_from_args(args)
+    daemon = Daemon(config).start()
+    console.print(f"guiagent daemon {daemon.daemon_id} listening on {daemon.url} (API docs: {daemon.url}/docs)")
+    console.print(f"queue: {config.db}; trajectories: {config.trajectories}")
+    devices = "auto (every device adb reports)" if config.devices is None else ", ".join(config.devices)
+    mode = "approvals through the API" if config.approvals else "unattended (sensitive actions refused)"
+    apps = ", ".join(sorted(config.allow_apps)) if config.allow_apps else "any"
+    console.print(f"devices: {devices}; {mode}; apps allowed: {apps}")
+    if config.token is None:
+        console.print("[yellow]no token: any local process can use the API (loopback only)[/]")
+    if daemon.recovered:
+        queued = sum(1 for _, s in daemon.recovered if s == "queued")
+        console.print(f"recovered {len(daemon.recovered)} interrupted task(s): {queued} re-queued, "
+                      f"{len(daemon.recovered) - queued} out of attempts")
+    console.print("ready", style="bold green")
+    daemon.serve()
+    console.print("stopped")
+    return 0
+
+
+def cmd_bench_daemon(args: argparse.Namespace) -> int:
+    from guiagent.daemon.bench import print_report, run_bench
+
+    if args.phones < 1 or args.tasks < 1:
+        raise ConfigError("--phones and --tasks must be at least 1")
+    try:
+        scale = sorted({int(n) for n in args.scale.split(",") if n.strip()})
+    except ValueError as exc:
+        raise ConfigError(f"--scale takes phone counts like 1,2,4,8, not {args.scale!r}") from exc
+    if not scale or min(scale) < 1:
+        raise ConfigError("--scale needs phone counts of at least 1")
+    report = run_bench(phones=args.phones, tasks=args.tasks, scale=scale, scale_tasks=args.scale_tasks,
+                       fault_tasks=args.fault_tasks, task_texts=args.task, adb_port=args.adb_port,
+                       workdir=args.workdir, progress=lambda msg: console.print(f"[dim]{msg}[/]"))
+    print_report(report, console)
+    return 0

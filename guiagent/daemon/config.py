@@ -1,0 +1,102 @@
+"""The daemon's settings (from `guiagent daemon` flags) and the run options they give a task."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from guiagent.daemon.models import TaskRecord
+from guiagent.errors import ConfigError
+from guiagent.registry import PLANNERS
+from guiagent.runner import RunOptions
+
+
+@dataclass(frozen=True)
+class DaemonConfig:
+    db: Path
+    host: str = "127.0.0.1"
+    port: int = 8765
+    token: str | None = None
+    devices: tuple[str, ...] | None = None  # adb serials; None = every device adb reports
+    adb_host: str = "127.0.0.1"
+    adb_port: int = 5037
+    planner: str = "rule"
+    grounder: str = "text"
+    planner_options: dict[str, Any] = field(default_factory=dict)  # for model planners (not "rule")
+    grounder_options: dict[str, Any] = field(default_factory=dict)
+    device_options: dict[str, Any] = field(default_factory=dict)  # AndroidDevice options (timeout, ...)
+    max_steps: int = 30  # default and ceiling per task
+    max_seconds: float = 300.0  # default and ceiling per task
+    retries: int = 1  # re-runs of a task whose attempt was interrupted (daemon died, device dropped)
+    ocr: bool = True  # off, or OCR not installed: perception from the UI tree alone
+    allow_apps: frozenset[str] | None = None  # apps the agent may open; None = any
+    approvals: bool = False  # False = unattended: sensitive actions are refused
+    approval_timeout_s: float = 600.0
+    lease_s: float = 15.0
+    heartbeat_s: float = 1.0
+    poll_s: float = 1.0  # idle workers look for tasks from other processes this often
+    timeout_grace_s: float = 15.0  # a run past its time budget + this is stopped
+
+    def __post_init__(self) -> None:
+        if self.max_steps < 1 or self.max_seconds <= 0:
+            raise ConfigError("--max-steps must be >= 1 and --max-seconds > 0")
+        if self.retries < 0:
+            raise ConfigError(f"--retries must be >= 0, got {self.retries}")
+        if self.planner not in PLANNERS:
+            raise ConfigError(f"unknown planner {self.planner!r}; choose one of: {', '.join(sorted(PLANNERS))}")
+        if self.lease_s <= 2 * self.heartbeat_s:
+            raise ConfigError(f"the lease ({self.lease_s:g} s) must outlast two heartbeats ({self.heartbeat_s:g} s)")
+        if self.devices is not None and not self.devices:
+            raise ConfigError("--devices lists no serial; use 'auto' for every device adb reports")
+
+    @property
+    def trajectories(self) -> Path:
+        """Episode folders live beside the database: queue.db -> queue.trajectories/."""
+        return self.db.parent / f"{self.db.stem}.trajectories"
+
+    @property
+    def max_attempts(self) -> int:
+        return 1 + self.retries
+
+    def check_listen(self) -> None:
+        """Refuse a non-local address without a token."""
+        if self.token is None and not is_loopback(self.host):
+            raise ConfigError(f"refusing to listen on {self.host} without a token: anyone who can reach it could "
+                              "drive your phones. Set --token or GUIAGENT_TOKEN, or listen on 127.0.0.1")
+
+    def task_budget(self, max_steps: int | None, timeout_s: float | None) -> tuple[int, float]:
+        steps = self.max_steps if max_steps is None else max_steps
+        seconds = self.max_seconds if timeout_s is None else timeout_s
+        if steps > self.max_steps:
+            raise ConfigError(f"max_steps {steps} exceeds this daemon's limit of {self.max_steps}")
+        if seconds > self.max_seconds:
+            raise ConfigError(f"timeout_s {seconds:g} exceeds this daemon's limit of {self.max_seconds:g}")
+        return steps, seconds
+
+    def run_options(self, task: TaskRecord, serial: str, out: Path | None) -> RunOptions:
+        return RunOptions(
+            device=f"android:{serial}", planner=task.planner, grounder=self.grounder,
+            planner_options=dict(self.planner_options) if task.planner != "rule" else {},
+            grounder_options=dict(self.grounder_options), device_options=dict(self.device_options),
+            max_steps=task.max_steps, max_seconds=task.timeout_s, ocr=self.ocr, out=out, report=False,
+            app_allowlist=self.allow_apps,
+            # Unattended, "ask" meets the refusing approver: the run ends failed, saying why.
+            sensitive_action="ask",
+        )
+
+
+def is_loopback(host: str) -> bool:
+    if host in ("localhost", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass
+    try:  # a host name: local only if every address it resolves to is
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return False
+    return bool(infos) and all(ipaddress.ip_address(i[4][0]).is_loopback for i in infos)

@@ -1,0 +1,119 @@
+"""D-PoT: Dynamic Planning of Thoughts (Zhang et al., "Dynamic Planning for LLM-based GUI
+Automation").
+
+Two model calls per step, both with the current screenshot:
+1. plan: goal + screen elements + executed steps and actions (+ the previous plan to revise)
+   -> a FRESH plan of the remaining steps and the immediate step;
+2. act: the same context + that immediate step -> one action.
+What is carried from step to step is the list of executed steps and actions (read from the
+loop's `history`), never the dialogue, so the prompt stays about the same size at every step.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from grounding.llm import ChatMessage
+from guiagent.errors import PlanParseError
+from guiagent.planning.base import Planner
+from guiagent.planning.prompting import (
+    ACTION_SPACE,
+    UsageMeter,
+    as_plan,
+    describe_screen,
+    fill,
+    history_lines,
+    load_sections,
+    marks_note,
+    parse_json_reply,
+    parse_reply_action,
+    screen_image,
+    split_options,
+)
+from guiagent.schema import Decision, Observation, Step
+
+if TYPE_CHECKING:
+    from grounding.llm import ChatModel
+
+log = logging.getLogger(__name__)
+
+_OPTION_KEYS = ("marks", "max_tokens", "temperature", "platform", "max_elements")
+
+
+class DPoTPlanner(Planner):
+    name = "dpot"
+    keeps_plan = True
+
+    def __init__(self, model: ChatModel, *, marks: bool = True, max_tokens: int = 512, temperature: float = 0.0,
+                 platform: str = "device", max_elements: int = 60) -> None:
+        self.model = model
+        self.marks, self.max_tokens, self.temperature = marks, max_tokens, temperature
+        self.platform, self.max_elements = platform, max_elements
+
+    @classmethod
+    def from_options(cls, **options: Any) -> DPoTPlanner:
+        """Planner options (marks, max_tokens, temperature, platform, max_elements); the rest
+        build the chat model (`grounding.llm.build_chat_model`: backend, base_url, model, ...)."""
+        from grounding.llm import build_chat_model
+
+        mine, rest = split_options(options, _OPTION_KEYS)
+        return cls(build_chat_model(**rest), **mine)
+
+    def next(self, task: str, observation: Observation, history: Sequence[Step],
+             feedback: str | None = None) -> Decision:
+        meter = UsageMeter()
+        image, marked = screen_image(observation, self.marks)
+        context = {
+            "platform": self.platform,
+            "goal": task,
+            "history": history_lines(history),
+            "elements": describe_screen(observation, self.max_elements),
+            "marks_note": marks_note(marked),
+            "feedback": f"\nYour previous answer for this step was rejected: {feedback}\n" if feedback else "",
+        }
+        previous_plan = _previous_plan(history)
+
+        # call 1: a fresh plan of what remains + the immediate step
+        plan_prompt = fill(load_sections("dpot_plan")["main"], previous_plan=previous_plan, **context)
+        raw_plan = meter.chat(self.model, [ChatMessage("user", plan_prompt, (image,))],
+                              max_tokens=self.max_tokens, temperature=self.temperature)
+        try:
+            obj = parse_json_reply(raw_plan)
+            step = str(obj.get("next_step") or obj.get("step") or "").strip()
+            if not step:
+                raise PlanParseError('the plan reply has no "next_step"', raw=raw_plan)
+            remaining = as_plan(obj.get("remaining_plan", obj.get("plan")), raw_plan)
+        except PlanParseError as exc:
+            raise meter.fail(PlanParseError(f"plan call: {exc}", raw=exc.raw or raw_plan)) from None
+        if remaining and remaining[0].strip().lower() == step.lower():  # the model repeated the step
+            remaining = remaining[1:]
+        plan_thought = str(obj.get("thought") or "").strip()
+
+        # call 2: one action for that step, from the same context
+        act_prompt = fill(load_sections("dpot_act")["main"], step=step,
+                          remaining="; ".join(remaining) or "(nothing after this step)",
+                          actions=ACTION_SPACE, **context)
+        raw_act = meter.chat(self.model, [ChatMessage("user", act_prompt, (image,))],
+                             max_tokens=self.max_tokens, temperature=self.temperature)
+        try:
+            act_obj = parse_json_reply(raw_act)
+            action = parse_reply_action(act_obj, raw_act, observation.screen_size)
+        except PlanParseError as exc:
+            raise meter.fail(PlanParseError(f"action call: {exc}", raw=exc.raw or raw_act)) from None
+        thought = " ".join(t for t in (plan_thought, str(act_obj.get("thought") or "").strip()) if t)
+        log.debug("dpot step %r -> %s (plan: %s)", step, action.type, remaining)
+        return Decision(thought=thought, subgoal=step, plan=remaining, action=action,
+                        raw=f"{raw_plan}\n---\n{raw_act}", usage=meter.usage)
+
+    def close(self) -> None:
+        self.model.close()
+
+
+def _previous_plan(history: Sequence[Step]) -> str:
+    """The plan the last decision left (what remained after it), for the model to revise."""
+    for step in reversed(history):
+        if step.decision is not None:
+            return "\n".join(f"- {s}" for s in step.decision.plan) or "(nothing remained)"
+    return "(no plan yet)"

@@ -1,0 +1,162 @@
+"""The sub-goals an instruction parses into: a small union of frozen dataclasses."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+_ROLE_DISPLAY = {"radio": "radio button"}
+
+
+def ordinal_text(n: int) -> str:
+    """1 -> "1st", 22 -> "22nd", -1 -> "last"."""
+    if n == -1:
+        return "last"
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A thing on the screen as the instruction names it: its text, a role word (button,
+    field, checkbox, radio, link, tab, switch, icon, item, section, list, image), an ordinal
+    (1-based, -1 = last). `describe()` is the phrase handed to the grounder."""
+
+    text: str = ""
+    role: str | None = None
+    ordinal: int | None = None
+    quoted: bool = False
+
+    def describe(self, with_role: bool = True) -> str:
+        role = self.role if with_role else None
+        order = f"{ordinal_text(self.ordinal)} " if self.ordinal is not None else ""
+        if role is None:
+            return f"the {order}{self.text or 'item'}" if order else self.text
+        shown = _ROLE_DISPLAY.get(role, role)
+        if not self.text:
+            return f"the {order}{'text field' if role == 'field' else shown}"
+        if re.search(rf"\b{shown.split()[0]}", self.text, re.I):  # "Tab #2": the name says it already
+            return f"the {order}'{self.text}'" if order else f"'{self.text}'"
+        if order:
+            return f"the {order}{self.text} {shown}"
+        if self.quoted:
+            q = '"' if "'" in self.text else "'"
+            return f"the {shown} {q}{self.text}{q}"
+        return f"{self.text} {shown}"
+
+
+ClickKind = Literal["click", "double", "right", "long"]
+
+
+@dataclass(frozen=True)
+class ClickGoal:
+    target: Ref
+    kind: ClickKind = "click"
+
+
+@dataclass(frozen=True)
+class TypeGoal:
+    text: str
+    field: Ref | None = None  # None: the focused / only / first text field
+    submit: bool = False  # press Enter afterwards
+
+
+@dataclass(frozen=True)
+class KeyGoal:
+    keys: tuple[str, ...]
+    times: int = 1
+
+
+@dataclass(frozen=True)
+class ScrollGoal:
+    direction: Literal["up", "down", "left", "right"] = "down"
+    times: int = 1
+    amount: float = 0.5  # fraction of a screen per scroll
+    anchor: Ref | None = None
+
+
+@dataclass(frozen=True)
+class OpenAppGoal:
+    name: str
+
+
+@dataclass(frozen=True)
+class WaitGoal:
+    seconds: float
+
+
+@dataclass(frozen=True)
+class SetToggleGoal:
+    """tick / check / turn on / enable (on=True); untick / uncheck / turn off / disable."""
+
+    target: Ref
+    on: bool
+
+
+@dataclass(frozen=True)
+class SelectGoal:
+    option: Ref
+    in_list: Ref | None = None
+
+
+@dataclass(frozen=True)
+class BackGoal:
+    pass
+
+
+@dataclass(frozen=True)
+class HomeGoal:
+    pass
+
+
+@dataclass(frozen=True)
+class FocusGoal:
+    target: Ref
+
+
+@dataclass(frozen=True)
+class SearchClickGoal:
+    """Click `target`; while it is not visible, open the tabs / sections one by one."""
+
+    target: Ref
+    container: Literal["tab", "section"]
+
+
+SubGoal = (ClickGoal | TypeGoal | KeyGoal | ScrollGoal | OpenAppGoal | WaitGoal | SetToggleGoal
+           | SelectGoal | BackGoal | HomeGoal | FocusGoal | SearchClickGoal)
+
+_CLICK_VERBS = {"click": "click", "double": "double-click", "right": "right-click", "long": "long-press"}
+
+
+def describe_goal(goal: SubGoal) -> str:
+    """A short line for the plan shown to the user."""
+    match goal:
+        case ClickGoal(target=t, kind=k):
+            return f"{_CLICK_VERBS[k]} {t.describe()}"
+        case TypeGoal(text=text, field=field, submit=submit):
+            into = f" into {field.describe()}" if field else ""
+            return f"type {text!r}{into}" + (" and press Enter" if submit else "")
+        case KeyGoal(keys=keys, times=n):
+            return f"press {'+'.join(keys)}" + (f" {n} times" if n > 1 else "")
+        case ScrollGoal(direction=d, times=n, anchor=anchor):
+            where = f" in {anchor.describe()}" if anchor else ""
+            return f"scroll {d}{where}" + (f" {n} times" if n > 1 else "")
+        case OpenAppGoal(name=name):
+            return f"open {name}"
+        case WaitGoal(seconds=s):
+            return f"wait {s:g} s"
+        case SetToggleGoal(target=t, on=on):
+            if t.role == "checkbox":
+                return f"{'tick' if on else 'untick'} {t.describe()}"
+            return f"turn {'on' if on else 'off'} {t.describe()}"
+        case SelectGoal(option=o, in_list=lst):
+            return f"select {o.describe()}" + (f" in {lst.describe()}" if lst else "")
+        case BackGoal():
+            return "go back"
+        case HomeGoal():
+            return "go home"
+        case FocusGoal(target=t):
+            return f"focus {t.describe()}"
+        case SearchClickGoal(target=t, container=c):
+            return f"find and click {t.describe()} (looking through the {c}s)"

@@ -1,0 +1,211 @@
+"""Shared prompt building for the model planners: templates, the screen as image + element
+list, the executed-steps history, JSON decision parsing and token accounting.
+
+Templates live in `assets/prompts/<name>.txt` and use `$name` placeholders (string.Template),
+so the JSON examples inside them need no escaping. A template may hold several sections
+headed by `=== section ===` lines.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import string
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from guiagent.action_json import extract_json_object, parse_action
+from guiagent.errors import ConfigError, PlanParseError
+from guiagent.schema import (
+    Action,
+    Element,
+    Observation,
+    Step,
+    TokenUsage,
+    action_targets,
+    describe_action,
+    with_targets,
+)
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+    from grounding.llm import ChatMessage, ChatModel
+
+log = logging.getLogger(__name__)
+
+PROMPTS_DIR = Path(__file__).resolve().parents[2] / "assets" / "prompts"
+MAX_ELEMENTS = 60  # beyond this the element list is cut (the screenshot still shows everything)
+
+ACTION_SPACE = """\
+{"type": "click", "target": "#12"}                  (also "double_click", "right_click", "long_press")
+{"type": "click", "target": [0.42, 0.18]}
+{"type": "click", "target": "the Save button"}
+{"type": "type", "text": "hello", "target": "#3", "submit": false}   (target optional; submit presses Enter)
+{"type": "key", "keys": "ctrl+s"}                   (one key or a chord: "enter", "tab", "ctrl+a")
+{"type": "scroll", "direction": "down", "amount": 0.5}
+{"type": "swipe", "start": [0.5, 0.8], "end": [0.5, 0.2]}
+{"type": "drag", "start": "#4", "end": "#9"}
+{"type": "open_app", "name": "Settings"}
+{"type": "back"}   {"type": "home"}   {"type": "wait", "seconds": 1}
+{"type": "done", "status": "success", "answer": "<optional answer>"}   ("impossible" when it cannot be done)"""
+
+
+@lru_cache(maxsize=16)
+def _template_text(name: str) -> str:
+    path = PROMPTS_DIR / f"{name}.txt"
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"prompt template {path} is missing: {exc}") from exc
+
+
+def load_sections(name: str) -> dict[str, str]:
+    """The `=== section ===` parts of a template (the whole text under "main" if none)."""
+    text = _template_text(name)
+    parts = re.split(r"^===\s*(\w+)\s*===\s*$", text, flags=re.M)
+    if len(parts) == 1:
+        return {"main": text.strip()}
+    return {parts[i]: parts[i + 1].strip() for i in range(1, len(parts) - 1, 2)}
+
+
+def fill(template: str, **values: Any) -> str:
+    try:
+        return string.Template(template).substitute({k: str(v) for k, v in values.items()})
+    except (KeyError, ValueError) as exc:
+        raise ConfigError(f"prompt template needs a value for {exc}") from exc
+
+
+# ---- the screen ---------------------------------------------------------------------------
+def _element_line(e: Element, size: tuple[int, int]) -> str:
+    w, h = max(size[0], 1), max(size[1], 1)
+    cx, cy = e.center
+    flags = [f for f, on in (("focused", e.focused), ("disabled", not e.enabled), ("editable", e.editable),
+                             ("password", e.password)) if on]
+    if e.checked is not None:
+        flags.append("checked" if e.checked else "unchecked")
+    value = "" if not e.value or e.value == e.name else (
+        " value='•••'" if e.password else f" value={e.value!r}")  # never a secret in a prompt
+    state = f" [{', '.join(flags)}]" if flags else ""
+    return f"#{e.id} {e.role.value} {e.name!r}{value}{state} @ {cx / w:.3f},{cy / h:.3f}"
+
+
+def describe_screen(observation: Observation, max_elements: int = MAX_ELEMENTS) -> str:
+    """The element list for prompts: one line per element with its id and normalized centre."""
+    elements = list(observation.elements)
+    if not elements:
+        return "(no elements were detected; use points or descriptions)"
+    lines = [_element_line(e, observation.screen_size) for e in elements[:max_elements]]
+    if len(elements) > max_elements:
+        lines.append(f"... and {len(elements) - max_elements} more (see the screenshot)")
+    return "\n".join(lines)
+
+
+def screen_image(observation: Observation, marks: bool = True) -> tuple[Image, bool]:
+    """The screenshot to send, with set-of-marks boxes when `grounding.som` is available.
+    Returns (image, marked)."""
+    if marks and observation.elements:
+        try:
+            from grounding import som
+        except ImportError:
+            log.debug("grounding.som not available: sending the plain screenshot")
+        else:
+            render = getattr(som, "render_marks", None) or getattr(som, "draw_marks", None)
+            try:
+                if render is not None:
+                    return render(observation.screenshot, list(observation.elements)), True
+            except Exception as exc:  # a drawing failure must not cost the step
+                log.warning("set-of-marks rendering failed (%s): sending the plain screenshot", exc)
+    return observation.screenshot, False
+
+
+def marks_note(marked: bool) -> str:
+    return " (numbered boxes mark the elements by id)" if marked else ""
+
+
+# ---- the history --------------------------------------------------------------------------
+def executed_action(step: Step) -> Action | None:
+    """The action a step ran (grounded), else the one it decided."""
+    if step.action is not None:
+        return step.action
+    return step.decision.action if step.decision is not None else None
+
+
+def step_result(step: Step) -> str:
+    o = step.outcome
+    if o.status == "ok":
+        changed = "" if o.screen_changed is None else (
+            ", the screen changed" if o.screen_changed else ", the screen did not change")
+        return f"ok{changed}"
+    return f"{o.status}: {o.error}" if o.error else o.status
+
+
+def history_lines(history: Sequence[Step]) -> str:
+    """Executed steps and actions, oldest first: what D-PoT keeps instead of a dialogue."""
+    if not history:
+        return "(none yet)"
+    lines = []
+    for n, step in enumerate(history, 1):
+        action = executed_action(step)
+        what = describe_action(action) if action is not None else "no action"
+        goal = step.decision.subgoal if step.decision is not None and step.decision.subgoal else ""
+        lines.append(f"{n}. {goal + ' -> ' if goal else ''}{what} -> {step_result(step)}")
+    return "\n".join(lines)
+
+
+# ---- replies ------------------------------------------------------------------------------
+def parse_json_reply(text: str) -> dict[str, Any]:
+    return extract_json_object(text)
+
+
+def parse_reply_action(obj: dict[str, Any], raw: str, screen_size: tuple[int, int]) -> Action:
+    """The action inside a decoded reply ({"action": {...}} or a flat action object)."""
+    data = obj.get("action", obj)
+    if not isinstance(data, dict):
+        raise PlanParseError(f"'action' must be a JSON object, not {data!r}", raw=raw)
+    try:
+        action = parse_action(data, screen_size)
+    except PlanParseError as exc:
+        raise PlanParseError(str(exc), raw=raw) from None
+    # "#12" -> "12": element ids are the observation's ids
+    targets = [t.model_copy(update={"element": t.element.lstrip("#")}) if t.element else t
+               for t in action_targets(action)]
+    return with_targets(action, targets)
+
+
+def as_plan(value: Any, raw: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(s.strip() for s in re.split(r"\n|;", value) if s.strip())
+    if isinstance(value, list) and all(isinstance(s, (str, int, float)) for s in value):
+        return tuple(str(s).strip() for s in value if str(s).strip())
+    raise PlanParseError(f"the plan must be a list of step strings, not {value!r}", raw=raw)
+
+
+class UsageMeter:
+    """Sums the usage of every model call made for one decision."""
+
+    def __init__(self) -> None:
+        self.usage = TokenUsage()
+
+    def chat(self, model: ChatModel, messages: Sequence[ChatMessage], *, max_tokens: int,
+             temperature: float) -> str:
+        reply = model.chat(messages, max_tokens=max_tokens, temperature=temperature)
+        usage = reply.usage if reply.usage.calls else reply.usage.model_copy(update={"calls": 1})
+        self.usage = self.usage + usage
+        return reply.text
+
+    def fail(self, exc: PlanParseError) -> PlanParseError:
+        """Attach the usage spent so far to a parse error (the loop may count it)."""
+        exc.usage = self.usage  # type: ignore[attr-defined]
+        return exc
+
+
+def split_options(options: dict[str, Any], planner_keys: Sequence[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(planner options, chat-model options) from one flat options dict."""
+    mine = {k: options[k] for k in planner_keys if k in options and options[k] is not None}
+    rest = {k: v for k, v in options.items() if k not in planner_keys}
+    return mine, rest

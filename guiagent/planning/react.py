@@ -1,0 +1,125 @@
+"""ReAct (Yao et al.): the baseline planner. Thought / Action / Observation are appended to ONE
+growing dialogue that is sent in full at every step, screenshots included (so the prompt grows
+with every step; D-PoT's paper shows this is what hurts on long GUI tasks). `max_images` can
+keep only the newest screenshots in the dialogue (older observations keep their text).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from grounding.llm import ChatMessage
+from guiagent.errors import PlanParseError
+from guiagent.planning.base import Planner
+from guiagent.planning.prompting import (
+    ACTION_SPACE,
+    UsageMeter,
+    describe_screen,
+    executed_action,
+    fill,
+    load_sections,
+    marks_note,
+    parse_json_reply,
+    parse_reply_action,
+    screen_image,
+    split_options,
+    step_result,
+)
+from guiagent.schema import Decision, Observation, Step, describe_action
+
+if TYPE_CHECKING:
+    from grounding.llm import ChatModel
+
+log = logging.getLogger(__name__)
+
+_OPTION_KEYS = ("marks", "max_tokens", "temperature", "platform", "max_elements", "max_images")
+_THOUGHT = re.compile(r"Thought\s*:\s*(.*?)(?=\n\s*Action\s*:|\Z)", re.S | re.I)
+_ACTION = re.compile(r"Action\s*:\s*(.*)", re.S | re.I)
+
+
+class ReActPlanner(Planner):
+    name = "react"
+    keeps_plan = False
+
+    def __init__(self, model: ChatModel, *, marks: bool = True, max_tokens: int = 512, temperature: float = 0.0,
+                 platform: str = "device", max_elements: int = 60, max_images: int | None = None) -> None:
+        self.model = model
+        self.marks, self.max_tokens, self.temperature = marks, max_tokens, temperature
+        self.platform, self.max_elements, self.max_images = platform, max_elements, max_images
+        self.dialogue: list[ChatMessage] = []
+        self._task: str | None = None
+        self._steps_seen = 0
+
+    @classmethod
+    def from_options(cls, **options: Any) -> ReActPlanner:
+        from grounding.llm import build_chat_model
+
+        mine, rest = split_options(options, _OPTION_KEYS)
+        return cls(build_chat_model(**rest), **mine)
+
+    def reset(self, task: str) -> None:
+        self.dialogue, self._task, self._steps_seen = [], task, 0
+
+    def next(self, task: str, observation: Observation, history: Sequence[Step],
+             feedback: str | None = None) -> Decision:
+        if task != self._task or len(history) < self._steps_seen or not self.dialogue:
+            self.reset(task)
+        sections = load_sections("react")
+        image, marked = screen_image(observation, self.marks)
+        screen = {"elements": describe_screen(observation, self.max_elements), "marks_note": marks_note(marked)}
+        if not self.dialogue:
+            self.dialogue.append(ChatMessage("system", fill(sections["system"], platform=self.platform,
+                                                            actions=ACTION_SPACE)))
+            self.dialogue.append(ChatMessage("user", fill(sections["task"], goal=task, **screen), (image,)))
+        elif len(history) > self._steps_seen:  # a new step: observe what the last action did
+            last = history[-1]
+            action = executed_action(last)
+            text = fill(sections["observation"], last_action=describe_action(action) if action else "none",
+                        result=_result_words(last), **screen)
+            self.dialogue.append(ChatMessage("user", text, (image,)))
+        elif feedback:  # a retry of the same step
+            self.dialogue.append(ChatMessage("user", fill(sections["feedback"], feedback=feedback)))
+        self._steps_seen = len(history)
+
+        meter = UsageMeter()
+        raw = meter.chat(self.model, self._messages(), max_tokens=self.max_tokens, temperature=self.temperature)
+        self.dialogue.append(ChatMessage("assistant", raw))  # kept even when it does not parse
+        try:
+            thought, action = _parse(raw, observation.screen_size)
+        except PlanParseError as exc:
+            raise meter.fail(PlanParseError(str(exc), raw=raw)) from None
+        return Decision(thought=thought, action=action, raw=raw, usage=meter.usage)
+
+    def _messages(self) -> list[ChatMessage]:
+        """The dialogue to send; with `max_images`, older screenshots are dropped (text kept)."""
+        if self.max_images is None:
+            return list(self.dialogue)
+        keep = self.max_images
+        out: list[ChatMessage] = []
+        for m in reversed(self.dialogue):
+            if m.images and keep <= 0:
+                m = ChatMessage(m.role, m.text + "\n(screenshot omitted)")
+            elif m.images:
+                keep -= 1
+            out.append(m)
+        return out[::-1]
+
+    def close(self) -> None:
+        self.model.close()
+
+
+def _result_words(step: Step) -> str:
+    r = step_result(step)
+    return f"ran: {r}" if step.outcome.status == "ok" else f"did not run as intended ({r})"
+
+
+def _parse(raw: str, screen_size: tuple[int, int]) -> tuple[str, Any]:
+    thought_m = _THOUGHT.search(raw)
+    thought = thought_m.group(1).strip() if thought_m else ""
+    action_m = _ACTION.search(raw)
+    body = action_m.group(1) if action_m else raw
+    obj = parse_json_reply(body)
+    return thought, parse_reply_action(obj, raw, screen_size)

@@ -1,0 +1,90 @@
+"""A private accessibility bus for headless X sessions (Xvfb): a session D-Bus daemon, the
+AT-SPI bus launcher, and the `IsEnabled` switch turned on, so applications started AFTER it
+(Qt with QT_ACCESSIBILITY=1, Chromium with --force-renderer-accessibility) expose their tree.
+
+Used by `guiagent bench record` and the recorder's tests; a desktop session that already has
+an a11y bus (GNOME, KDE) needs none of this.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from guiagent.errors import DeviceError
+
+log = logging.getLogger(__name__)
+LAUNCHER = Path("/usr/libexec/at-spi-bus-launcher")
+
+
+class A11yBus:
+    """Starts the buses on enter and sets DBUS_SESSION_BUS_ADDRESS; undoes both on exit."""
+
+    def __init__(self) -> None:
+        self.address: str | None = None
+        self._dbus_pid: int | None = None
+        self._launcher: subprocess.Popen[bytes] | None = None
+        self._old: str | None = None
+
+    @staticmethod
+    def available() -> bool:
+        return bool(shutil.which("dbus-daemon") and shutil.which("dbus-send") and LAUNCHER.exists())
+
+    def start(self) -> A11yBus:
+        if not self.available():
+            raise DeviceError("AT-SPI is not installed: apt-get install at-spi2-core dbus-x11 python3-pyatspi")
+        out = subprocess.run(["dbus-daemon", "--session", "--fork", "--print-address=1", "--print-pid=1"],
+                             capture_output=True, text=True, timeout=10)
+        lines = out.stdout.split()
+        if out.returncode != 0 or len(lines) < 2:
+            raise DeviceError(f"dbus-daemon did not start: {out.stderr.strip()}")
+        self.address, self._dbus_pid = lines[0], int(lines[1])
+        self._old = os.environ.get("DBUS_SESSION_BUS_ADDRESS")
+        os.environ["DBUS_SESSION_BUS_ADDRESS"] = self.address
+        self._launcher = subprocess.Popen([str(LAUNCHER), "--launch-immediately"],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cmd = ["dbus-send", "--session", "--print-reply", "--dest=org.a11y.Bus", "/org/a11y/bus",
+               "org.freedesktop.DBus.Properties.Set", "string:org.a11y.Status", "string:IsEnabled",
+               "variant:boolean:true"]
+        deadline = time.monotonic() + 10
+        while True:  # the launcher takes a moment to own org.a11y.Bus
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+            if r.returncode == 0:
+                break
+            if time.monotonic() > deadline:
+                self.stop()
+                raise DeviceError(f"could not enable the a11y bus: {r.stderr.strip()}")
+            time.sleep(0.05)
+        log.info("a11y bus up at %s", self.address)
+        return self
+
+    def stop(self) -> None:
+        if self._launcher is not None:
+            self._launcher.terminate()
+            try:
+                self._launcher.wait(5)
+            except subprocess.TimeoutExpired:
+                self._launcher.kill()
+            self._launcher = None
+        if self._dbus_pid is not None:
+            try:
+                os.kill(self._dbus_pid, 15)
+            except ProcessLookupError:
+                pass
+            self._dbus_pid = None
+        if self.address is not None:
+            if self._old is None:
+                os.environ.pop("DBUS_SESSION_BUS_ADDRESS", None)
+            else:
+                os.environ["DBUS_SESSION_BUS_ADDRESS"] = self._old
+            self.address = None
+
+    def __enter__(self) -> A11yBus:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

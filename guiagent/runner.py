@@ -1,0 +1,141 @@
+"""Assemble a run from names and options, the same way for the CLI, the app and the daemon."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from devices.base import Device
+from grounding.base import Grounder
+from guiagent.agent import Agent, AgentConfig, ScreenParserLike
+from guiagent.errors import GuiAgentError
+from guiagent.events import RunResult, Subscriber
+from guiagent.planning.base import Planner
+from guiagent.registry import build_device, build_grounder, build_planner
+from guiagent.safety import Approver, Guard, SafetyPolicy, refuse_all
+from guiagent.schema import EpisodeMeta
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    device: str = "desktop"
+    planner: str = "rule"
+    grounder: str = "text"
+    planner_options: dict[str, Any] = field(default_factory=dict)
+    grounder_options: dict[str, Any] = field(default_factory=dict)
+    device_options: dict[str, Any] = field(default_factory=dict)
+    max_steps: int = 30
+    max_seconds: float = 300.0
+    dry_run: bool = False
+    ocr: bool = True  # read screen text; off = a11y tree only (minimal installs)
+    out: Path | None = None  # episode folder; None = not recorded
+    report: bool = True  # write report.html into `out` at the end
+    app_allowlist: frozenset[str] | None = None
+    sensitive_action: Literal["ask", "block"] = "ask"
+
+    def agent_config(self) -> AgentConfig:
+        return AgentConfig(max_steps=self.max_steps, max_seconds=self.max_seconds, dry_run=self.dry_run)
+
+    def with_(self, **changes: Any) -> RunOptions:
+        return replace(self, **changes)
+
+
+def build_screen_parser(ocr: bool = True) -> ScreenParserLike | None:
+    """The perception stack: a11y + OCR + pixel detectors, or a11y only when OCR is off or
+    not installed (the daemon on a phone has no onnxruntime)."""
+    try:
+        from grounding.ocr import available as ocr_available
+        from grounding.parse import ScreenParser
+    except ImportError as exc:
+        log.info("screen parser unavailable (%s); using the a11y tree alone", exc)
+        return None
+    return ScreenParser(ocr=ocr and ocr_available())
+
+
+def build_guard(options: RunOptions) -> Guard:
+    return Guard(SafetyPolicy(app_allowlist=options.app_allowlist, sensitive_action=options.sensitive_action))
+
+
+def new_episode_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+
+
+class Run:
+    """One task on one device: owns the agent and, when asked, the episode folder."""
+
+    def __init__(
+        self,
+        task: str,
+        options: RunOptions,
+        *,
+        device: Device | None = None,
+        planner: Planner | None = None,
+        grounder: Grounder | None = None,
+        approver: Approver = refuse_all,
+        subscribers: Iterable[Subscriber] = (),
+        source: Literal["agent", "human"] = "agent",
+    ) -> None:
+        self.task, self.options = task, options
+        self._owns_device = device is None
+        self.device = device or build_device(options.device, **options.device_options)
+        try:
+            self.planner = planner or build_planner(options.planner, **options.planner_options)
+            self.grounder = grounder or build_grounder(options.grounder, **options.grounder_options)
+        except BaseException:
+            if self._owns_device:
+                self.device.close()
+            raise
+        self.writer = None
+        if options.out is not None:
+            from guiagent.recorder.episode import EpisodeWriter
+
+            meta = EpisodeMeta(
+                id=new_episode_id(), task=task, source=source, device=self.device.info.id,
+                platform=self.device.info.platform, screen_size=self.device.info.screen_size,
+                planner=options.planner, grounder=options.grounder,
+            )
+            self.writer = EpisodeWriter(Path(options.out), meta)
+        self.agent = Agent(
+            self.device, self.planner, self.grounder,
+            parser=build_screen_parser(options.ocr), guard=build_guard(options), approver=approver,
+            config=options.agent_config(), sink=self.writer,
+        )
+        for fn in subscribers:
+            self.agent.subscribe(fn)
+
+    def execute(self) -> RunResult:
+        try:
+            result = self.agent.run(self.task)
+        except BaseException:
+            self._close_writer("failed", "crashed")
+            raise
+        finally:
+            if self._owns_device:
+                self.device.close()
+        folder = self._close_writer(result.status, result.reason, result.answer, result)
+        return replace(result, folder=folder)
+
+    def _close_writer(self, status: Any, reason: str, answer: str | None = None,
+                      result: RunResult | None = None) -> str | None:
+        if self.writer is None or self.writer.closed:
+            return str(self.writer.folder) if self.writer else None
+        self.writer.close(status, reason=reason, answer=answer, usage=result.usage if result else None)
+        if self.options.report:
+            try:
+                from guiagent.recorder.report import write_report
+
+                write_report(self.writer.folder)
+            except (OSError, GuiAgentError):
+                log.exception("could not write the HTML report")
+        return str(self.writer.folder)
+
+
+def run_task(task: str, options: RunOptions, **kwargs: Any) -> RunResult:
+    return Run(task, options, **kwargs).execute()

@@ -1,0 +1,64 @@
+"""A tiny real Qt window for end-to-end tests: buttons (and optionally a text field) that log
+what happened to a JSON-lines file. Run: python tests/qt_target.py --out F --buttons Delete,Keep"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--buttons", default="OK")
+    ap.add_argument("--field", default="", help="label of a text field to show")
+    ap.add_argument("--title", default="guiagent test target")
+    ap.add_argument("--geometry", default="100,100,420,240")
+    args = ap.parse_args()
+
+    from PySide6.QtGui import QFont
+    from PySide6.QtWidgets import (
+        QApplication,
+        QHBoxLayout,
+        QLabel,
+        QLineEdit,
+        QPushButton,
+        QVBoxLayout,
+        QWidget,
+    )
+
+    app = QApplication(sys.argv)
+    app.setFont(QFont("DejaVu Sans", 14))
+    win = QWidget()
+    win.setWindowTitle(args.title)
+    x, y, w, h = (int(v) for v in args.geometry.split(","))
+    win.setGeometry(x, y, w, h)
+    layout = QVBoxLayout(win)
+
+    def log(event: dict[str, object]) -> None:
+        with open(args.out, "a", encoding="utf-8") as f:
+            f.write(json.dumps(event, ensure_ascii=False) + "\n")
+
+    edit = None
+    if args.field:
+        row = QHBoxLayout()
+        row.addWidget(QLabel(args.field))
+        edit = QLineEdit()
+        edit.setAccessibleName(args.field)
+        row.addWidget(edit)
+        layout.addLayout(row)
+    buttons = QHBoxLayout()
+    for name in args.buttons.split(","):
+        b = QPushButton(name)
+        b.setMinimumHeight(44)
+        b.clicked.connect(lambda _=False, n=name: log({"clicked": n, "text": edit.text() if edit else None}))
+        buttons.addWidget(b)
+    layout.addLayout(buttons)
+    win.show()
+    log({"ready": True})
+    sys.exit(app.exec())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""Planner JSON -> typed actions: near-misses accepted, garbage refused with clear errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from guiagent.action_json import action_to_json, extract_json_object, parse_action
+from guiagent.errors import PlanParseError
+from guiagent.schema import Click, Done, Key, Point, Target, TypeText
+
+
+def test_fenced_and_wrapped_forms() -> None:
+    text = 'Thought: go.\n```json\n{"thought": "x", "action": {"type": "click", "target": {"element": "12"}}}\n```'
+    assert parse_action(text) == Click(target=Target(element="12"))
+    assert parse_action('{"action": "tap", "element": "#4"}') == Click(target=Target(element="4"))
+    assert parse_action({"type": "type", "value": "hi", "target": "Name field", "submit": True}) == TypeText(
+        text="hi", target=Target.described("Name field"), submit=True)
+    assert parse_action({"type": "hotkey", "key": "ctrl+s"}) == Key(keys=("ctrl", "s"))
+    assert parse_action({"type": "finish", "status": "failed"}) == Done(status="impossible")
+
+
+def test_points_lists_and_pixels() -> None:
+    assert parse_action({"type": "click", "point": [0.5, 0.25]}).target.point == Point(x=0.5, y=0.25)
+    a = parse_action({"type": "click", "x": 640, "y": 200}, screen_size=(1280, 800))
+    assert a.target.point == Point(x=0.5, y=0.25)
+    with pytest.raises(PlanParseError, match="outside the screen"):
+        parse_action({"type": "click", "x": 4000, "y": 10}, screen_size=(1280, 800))
+
+
+def test_errors_are_clear_and_keep_the_raw_text() -> None:
+    with pytest.raises(PlanParseError, match="no JSON object") as e:
+        parse_action("I would click the button")
+    assert e.value.raw == "I would click the button"
+    with pytest.raises(PlanParseError, match="not closed"):
+        parse_action('{"type": "click", "target": {"element": "1"')
+    with pytest.raises(PlanParseError, match="unknown action type 'fly'"):
+        parse_action('{"type": "fly"}')
+    with pytest.raises(PlanParseError, match="no 'type'"):
+        parse_action('{"target": "OK"}')
+    with pytest.raises(PlanParseError, match="invalid key"):
+        parse_action('{"type": "key", "keys": "hyper+z"}')
+    with pytest.raises(PlanParseError, match="invalid click"):
+        parse_action('{"type": "click"}')
+
+
+def test_braces_inside_strings_and_second_object() -> None:
+    assert extract_json_object('noise {"a": "}{"} tail') == {"a": "}{"}
+    assert parse_action('[not json} {"type": "back"}').type == "back"
+
+
+def test_round_trip_through_action_to_json() -> None:
+    a = TypeText(text="ünï", target=Target.at(0.1, 0.2))
+    assert parse_action(action_to_json(a)) == a

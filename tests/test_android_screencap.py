@@ -1,0 +1,85 @@
+"""Decoding `screencap` output: the raw format's header variants and pixel formats, PNG."""
+
+from __future__ import annotations
+
+import io
+import struct
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from devices.android_screencap import (
+    decode_png_screencap,
+    decode_raw_screencap,
+    encode_raw_screencap,
+    is_black,
+)
+from guiagent.errors import DeviceError
+
+
+def picture(w: int = 36, h: int = 64) -> Image.Image:
+    rng = np.random.default_rng(7)
+    return Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8), "RGB")
+
+
+@pytest.mark.parametrize("header", [12, 16])
+def test_raw_rgba_both_header_variants(header: int) -> None:
+    img = picture()
+    data = encode_raw_screencap(img, header=header)
+    assert len(data) == header + 36 * 64 * 4
+    out = decode_raw_screencap(data)
+    assert out.mode == "RGB" and out.size == (36, 64)
+    assert np.array_equal(np.asarray(out), np.asarray(img))
+
+
+def test_raw_equals_png() -> None:
+    img = picture()
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    assert np.array_equal(np.asarray(decode_png_screencap(buf.getvalue())),
+                          np.asarray(decode_raw_screencap(encode_raw_screencap(img))))
+
+
+def test_raw_bgra_rgbx_rgb565() -> None:
+    img = picture(4, 2)
+    arr = np.asarray(img)
+    bgra = np.concatenate([arr[..., ::-1], np.full((2, 4, 1), 255, np.uint8)], axis=-1)
+    out = decode_raw_screencap(struct.pack("<IIII", 4, 2, 5, 0) + bgra.tobytes())
+    assert np.array_equal(np.asarray(out), arr)
+    rgbx = np.concatenate([arr, np.zeros((2, 4, 1), np.uint8)], axis=-1)
+    out = decode_raw_screencap(struct.pack("<III", 4, 2, 2) + rgbx.tobytes())
+    assert np.array_equal(np.asarray(out), arr)
+    # RGB565: pure red, green, blue, white
+    px = np.array([[0xF800, 0x07E0, 0x001F, 0xFFFF]], dtype="<u2")
+    out = np.asarray(decode_raw_screencap(struct.pack("<IIII", 4, 1, 4, 0) + px.tobytes()))
+    assert out.tolist() == [[[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 255]]]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "too short"),
+        (struct.pack("<III", 0, 10, 1), "not usable"),
+        (struct.pack("<III", 2, 2, 99) + b"\0" * 16, "pixel format 99"),
+        (struct.pack("<III", 2, 2, 1) + b"\0" * 15, "do not match"),
+        (b"/system/bin/sh: screencap: not found\n", "do not match|not usable"),
+    ],
+)
+def test_raw_errors_are_clear(data: bytes, message: str) -> None:
+    with pytest.raises(DeviceError, match=message):
+        decode_raw_screencap(data)
+
+
+def test_png_error_is_clear() -> None:
+    with pytest.raises(DeviceError, match="did not return a PNG"):
+        decode_png_screencap(b"Error: could not take screenshot")
+
+
+def test_black_detection() -> None:
+    assert is_black(Image.new("RGB", (1080, 2400)))
+    assert is_black(Image.new("RGB", (100, 100), (1, 1, 1)))
+    assert not is_black(picture())
+    dark_ui = Image.new("RGB", (100, 200), (0, 0, 0))
+    dark_ui.paste((200, 200, 200), (0, 0, 100, 20))  # a status bar on a black app
+    assert not is_black(dark_ui)

@@ -1,0 +1,225 @@
+"""End to end on a real Qt app: the demo form on Xvfb, driven by the desktop device.
+
+Typing (ASCII through pyautogui, Unicode through keysym remapping), clicks on Qt widgets and
+the submitted JSON prove that input arrives as a user's would. The AT-SPI test runs the form
+on a private D-Bus session with the accessibility bus enabled before the app starts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devices.atspi import AtspiReader
+from devices.desktop import DesktopDevice, open_desktop
+from devices.xvfb import VirtualDisplay
+from guiagent.schema import Click, Point, Role, Target, TypeText
+
+ROOT = Path(__file__).resolve().parents[1]
+FORM = ROOT / "assets" / "demo_form.py"
+GEOMETRY = "60,80,560,340"
+UNICODE = "Ada Lovelace — ünïcödé 漢字"
+
+
+@dataclass
+class Form:
+    proc: subprocess.Popen[str]
+    out: Path
+    widgets: dict[str, list[int]]
+
+    def center(self, dev: DesktopDevice, name: str) -> Target:
+        x, y, w, h = self.widgets[name]
+        px, py = dev.screen.to_screenshot(x + w / 2, y + h / 2)
+        return Target(point=Point.from_pixels(px, py, dev.info.screen_size))
+
+    def result(self, timeout: float = 20.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while not self.out.exists():
+            assert self.proc.poll() is None, "the form exited"
+            assert time.monotonic() < deadline, "the form never wrote its result"
+            time.sleep(0.05)
+        return json.loads(self.out.read_text(encoding="utf-8"))
+
+
+def launch_form(out: Path, env: dict[str, str] | None = None) -> Form:
+    full_env = {**os.environ, "QT_QPA_PLATFORM": "xcb", **(env or {})}
+    proc = subprocess.Popen([sys.executable, str(FORM), "--out", str(out), "--geometry", GEOMETRY],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=full_env)
+    ready: dict[str, Any] = {}
+
+    def read() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if line.startswith("{"):
+                ready.update(json.loads(line))
+                return
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(60)
+    if not ready.get("ready"):
+        proc.kill()
+        raise AssertionError("the demo form did not start")
+    return Form(proc, out, ready["widgets"])
+
+
+def wait_mapped(dev: DesktopDevice, form: Form) -> None:
+    x, y, w, h = form.widgets["Name"]
+    deadline = time.monotonic() + 20
+    while (win := dev.x11.window_at(x + w // 2, y + h // 2)) is None or win.pid != form.proc.pid:
+        assert time.monotonic() < deadline, "the form window never appeared"
+        time.sleep(0.05)
+
+
+def close_form(form: Form) -> None:
+    form.proc.terminate()
+    try:
+        form.proc.wait(10)
+    except subprocess.TimeoutExpired:
+        form.proc.kill()
+        form.proc.wait(5)
+
+
+@pytest.fixture
+def dev(xdisplay: VirtualDisplay) -> Iterator[DesktopDevice]:
+    d = open_desktop("", a11y=False)
+    yield d
+    d.close()
+
+
+@pytest.fixture
+def form(dev: DesktopDevice, tmp_path: Path) -> Iterator[Form]:
+    f = launch_form(tmp_path / "result.json")
+    try:
+        wait_mapped(dev, f)
+        yield f
+    finally:
+        close_form(f)
+
+
+def test_fill_and_submit_with_unicode(dev: DesktopDevice, form: Form) -> None:
+    first = dev.execute(TypeText(text="Charles Babbage", target=form.center(dev, "Name")))
+    assert first.via == "pyautogui"
+    # clear replaces the ASCII text; the Unicode goes through XTest keysym remapping
+    second = dev.execute(TypeText(text=UNICODE, target=form.center(dev, "Name"), clear=True))
+    assert second.via == "xtest-keysym"
+    dev.execute(Click(target=form.center(dev, "Subscribe")))
+    dev.execute(Click(target=form.center(dev, "Pro")))
+    dev.execute(Click(target=form.center(dev, "Submit")))
+    assert form.result() == {"name": UNICODE, "subscribe": True, "plan": "Pro"}
+    assert dev.foreground() == "guiagent demo form"
+
+
+def test_submit_presses_enter(dev: DesktopDevice, form: Form) -> None:
+    dev.execute(TypeText(text="Grace Hopper", target=form.center(dev, "Name"), submit=True))
+    assert form.result() == {"name": "Grace Hopper", "subscribe": False, "plan": "Free"}
+
+
+# -- AT-SPI ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def a11y_bus(xdisplay: VirtualDisplay) -> Iterator[dict[str, str]]:
+    """A private session bus with the accessibility bus enabled (before any app starts)."""
+    if not (shutil.which("dbus-daemon") and shutil.which("dbus-send") and Path("/usr/bin/python3").exists()):
+        pytest.skip("AT-SPI needs dbus-daemon, dbus-send and Debian's python3 (scripts/install-sysdeps.sh)")
+    started = subprocess.run(["dbus-daemon", "--session", "--fork", "--nopidfile", "--print-address=1",
+                              "--print-pid=1"], capture_output=True, text=True, timeout=30)
+    if started.returncode != 0:
+        pytest.skip(f"cannot start a D-Bus session: {started.stderr.strip()}")
+    address, pid = started.stdout.split()[:2]
+    env = {**os.environ, "DBUS_SESSION_BUS_ADDRESS": address}
+    # An a11y bus launched earlier on this display (by any app that auto-launched a session bus)
+    # advertises itself in the root window's AT_SPI_BUS property; new apps would join that one.
+    subprocess.run(["xprop", "-root", "-remove", "AT_SPI_BUS"], capture_output=True, timeout=10)
+    try:
+        enable = subprocess.run(
+            ["dbus-send", "--session", "--print-reply", "--dest=org.a11y.Bus", "/org/a11y/bus",
+             "org.freedesktop.DBus.Properties.Set", "string:org.a11y.Status", "string:IsEnabled",
+             "variant:boolean:true"], capture_output=True, text=True, env=env, timeout=30)
+        if enable.returncode != 0:
+            pytest.skip(f"the accessibility bus did not start: {enable.stderr.strip()}")
+        yield {"DBUS_SESSION_BUS_ADDRESS": address}
+    finally:
+        os.kill(int(pid), 15)  # the a11y bus launcher and registry leave with their session
+
+
+def test_atspi_tree_of_the_demo_form(a11y_bus: dict[str, str], tmp_path: Path,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    for k, v in a11y_bus.items():
+        monkeypatch.setenv(k, v)
+    dev = open_desktop("")
+    form = launch_form(tmp_path / "result.json", a11y_bus)
+    try:
+        wait_mapped(dev, form)
+        assert dev._atspi is not None
+        deadline = time.monotonic() + 30
+        while not (els := [e for e in dev.ui_tree() if e.extras.get("pid") == form.proc.pid]):
+            if dev._atspi.unavailable:
+                pytest.skip(f"AT-SPI unavailable here: {dev._atspi.unavailable}")
+            assert time.monotonic() < deadline, "the form never appeared in the AT-SPI tree"
+            time.sleep(0.1)
+        by_name = {(e.role, e.name): e for e in els}
+        window = by_name[(Role.WINDOW, "guiagent demo form")]
+        name = by_name[(Role.TEXT_FIELD, "Name")]
+        subscribe = by_name[(Role.CHECKBOX, "Subscribe")]
+        free, pro = by_name[(Role.RADIO, "Free")], by_name[(Role.RADIO, "Pro")]
+        submit = by_name[(Role.BUTTON, "Submit")]
+        assert name.editable and name.enabled and name.value == "" and not name.password
+        assert subscribe.checked is False and free.checked is True and pro.checked is False
+        assert submit.clickable and window.bbox == (60, 80, 620, 420)
+        # boxes agree with Qt's own geometry (the screenshot is the whole screen here); Qt's
+        # accessible rect of a checkbox is its click area, a pixel or two off the widget
+        for el, key in [(name, "Name"), (subscribe, "Subscribe"), (submit, "Submit")]:
+            x, y, w, h = form.widgets[key]
+            assert max(abs(a - b) for a, b in zip(el.bbox, (x, y, x + w, y + h), strict=True)) <= 3
+
+        # act through the tree's own boxes, then read the new state back
+        def point(el: Any) -> Target:
+            return Target(point=Point.from_pixels(*el.center, dev.info.screen_size))
+
+        dev.execute(TypeText(text="Ada ü", target=point(name)))
+        dev.execute(Click(target=point(subscribe)))
+        deadline = time.monotonic() + 20
+        while True:
+            after = {(e.role, e.name): e for e in dev.ui_tree() if e.extras.get("pid") == form.proc.pid}
+            if after[(Role.TEXT_FIELD, "Name")].value == "Ada ü" and after[(Role.CHECKBOX, "Subscribe")].checked:
+                break
+            assert time.monotonic() < deadline, f"tree never showed the new state: {after}"
+            time.sleep(0.1)
+        assert after[(Role.CHECKBOX, "Subscribe")].focused
+
+        # the agent's own windows are left out of the tree
+        guarded = open_desktop("", exclude_pids={form.proc.pid})
+        try:
+            assert not [e for e in guarded.ui_tree() if e.extras.get("pid") == form.proc.pid]
+        finally:
+            guarded.close()
+    finally:
+        close_form(form)
+        dev.close()
+
+
+def test_atspi_unavailable_gives_an_empty_tree(xdisplay: VirtualDisplay) -> None:
+    # the venv's Python has no pyatspi: the helper reports that, and ui_tree() stays empty
+    reader = AtspiReader(python=sys.executable, timeout=5)
+    assert reader.nodes() == []
+    assert reader.unavailable is not None and "pyatspi" in reader.unavailable
+    assert reader.nodes() == []  # and it does not try again on every call
+    reader.close()
+    d = open_desktop("", a11y=False)
+    try:
+        assert d.ui_tree() == []
+    finally:
+        d.close()

@@ -1,0 +1,160 @@
+"""The MiniWoB++ harness: the task area found from pixels, the score read from the page, the
+results aggregated. The episode tests run real Chromium on Xvfb and act through the real
+desktop device (mss + XTest input)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from guiagent.eval.miniwob import BenchConfig, EpisodeRecord, aggregate, clean_instruction
+from guiagent.eval.miniwob_env import TaskArea, band_visible, browser_settings, locate_task_area
+from guiagent.eval.report_html import render
+from guiagent.schema import Click, Point, Target
+
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+
+
+def _page(x0: int, y0: int, scale: int = 2, infobar: int = 112) -> Image.Image:
+    """A screen like the one MiniWoB shows: an infobar, the grey page, the white task area with
+    the yellow instruction band, and the reward panel next to it."""
+    img = Image.new("RGB", (1280, 800), (0, 0, 0))
+    d = ImageDraw.Draw(img)
+    d.rectangle((20, 20, 1259, 20 + infobar), fill=(255, 255, 255))
+    d.rectangle((20, 20 + infobar, 1259, 779), fill=(85, 85, 85))
+    w, h = 160 * scale, 210 * scale
+    d.rectangle((x0, y0, x0 + w - 1, y0 + h - 1), fill=(255, 255, 255))
+    d.rectangle((x0, y0, x0 + w - 1, y0 + 50 * scale - 1), fill=(255, 255, 0))
+    font = ImageFont.truetype(FONT, 10 * scale)
+    d.text((x0 + 6, y0 + 6), 'Click on the "Ok" button.', fill=(0, 0, 0), font=font)
+    d.text((x0 + 6, y0 + 30), "a second line of the task", fill=(0, 0, 0), font=font)
+    d.rectangle((x0 + 10, y0 + 150, x0 + 80, y0 + 190), outline=(120, 120, 120), fill=(240, 240, 240))
+    d.rectangle((x0 + w + 10, y0, x0 + 2 * w + 10, y0 + h - 1), fill=(255, 255, 255))  # reward panel
+    return img
+
+
+@pytest.mark.parametrize(("x0", "y0"), [(20, 132), (300, 200), (20, 76)])
+def test_task_area_is_found_from_pixels_wherever_it_is(x0: int, y0: int) -> None:
+    area = locate_task_area(_page(x0, y0))
+    assert area is not None
+    assert area.area == (x0, y0, x0 + 320, y0 + 420)
+    assert area.band == (x0, y0, x0 + 320, y0 + 100)
+    assert area.work == (x0, y0 + 100, x0 + 320, y0 + 420)
+    assert area.scale == 2.0
+    assert area.region() == f"{x0},{y0 + 100},320,320"
+
+
+def test_no_task_area_when_the_band_is_not_showing() -> None:
+    img = _page(20, 132)
+    ImageDraw.Draw(img).rectangle((20, 132, 339, 551), fill=(17, 17, 17))  # MiniWoB's START cover
+    assert locate_task_area(img) is None
+    area = locate_task_area(_page(20, 132))
+    assert area is not None and band_visible(_page(20, 132), area) and not band_visible(img, area)
+
+
+def test_task_area_at_scale_one() -> None:
+    area = locate_task_area(_page(40, 150, scale=1))
+    assert area is not None and area.area == (40, 150, 200, 360) and area.scale == 1.0
+
+
+def test_instruction_lines_are_joined_and_quotes_made_plain() -> None:
+    assert clean_instruction(["Enter “Ada” into", "the  text field."]) == 'Enter "Ada" into the text field.'
+    assert clean_instruction([]) == ""
+
+
+def _rec(task: str, seed: int, ok: bool, steps: int = 2, step_ms: float = 100.0, read: str = "x") -> EpisodeRecord:
+    return EpisodeRecord(task=task, seed=seed, success=ok, raw_reward=1.0 if ok else -1.0, reward=0.8 if ok else -1.0,
+                         steps=steps, seconds=1.5, reason="" if ok else "page scored -1", instruction=read,
+                         utterance="x", actions=["click 'Ok'"],
+                         step_timings=[{"capture": 1.0, "parse": 50.0, "step": step_ms}] * steps, instruction_ms=30.0)
+
+
+def test_results_aggregate_rates_medians_and_failures() -> None:
+    records = [_rec("a", 0, True), _rec("a", 1, True, steps=1, step_ms=300.0), _rec("a", 2, False, read="y"),
+               _rec("b", 0, True), _rec("b", 1, True)]
+    res = aggregate(records, BenchConfig(tasks=("a", "b"), episodes=3))
+    a = res["tasks"]["a"]
+    assert (a["episodes"], a["successes"], a["success_rate"]) == (3, 2, 0.6667)
+    assert a["median_steps"] == 2 and a["median_step_ms"] == 100.0
+    assert a["instruction_misread"] == 1
+    assert [f["seed"] for f in a["failures"]] == [2] and a["failures"][0]["utterance"] == "x"
+    assert res["tasks"]["b"]["success_rate"] == 1.0
+    assert res["mean_success"] == pytest.approx((2 / 3 + 1) / 2, abs=1e-4)
+    assert res["latency_ms"]["instruction"] == 30.0 and res["latency_ms"]["parse"] == 50.0
+    assert res["instruction_source"] == "screen"
+    json.dumps(res)  # results.json must serialize
+    page = render(res)
+    assert "page scored -1" in page and "66.7%" not in page and "83.3%" in page
+
+
+# -- real Chromium on Xvfb ------------------------------------------------------------------
+
+
+@pytest.fixture
+def browser(xdisplay, tmp_path, monkeypatch):
+    for key, value in browser_settings(2.0, tmp_path).items():
+        monkeypatch.setenv(key, value)
+    return xdisplay
+
+
+def _css_to_point(area: TaskArea, dom: list[dict], el: dict, size: tuple[int, int]) -> Point:
+    """The centre of a DOM element as a point of the work area (the test's oracle uses the DOM)."""
+    origin = next(d for d in dom if d["id"] == "area")["top"]  # the task's div starts below the band
+    x = (el["left"] + el["width"] / 2) * area.scale
+    y = (el["top"] - origin + el["height"] / 2) * area.scale
+    return Point.from_pixels(x, y, size)
+
+
+def test_harness_scores_a_correct_and_a_wrong_click(browser) -> None:
+    from devices.desktop import open_desktop
+    from guiagent.eval.miniwob_env import MiniWoBTask, wait_for_task_area
+
+    env = MiniWoBTask("click-test-2")  # "Click button ONE.": ONE scores 1, TWO scores -1
+    screen = open_desktop("", a11y=False)
+    try:
+        outcomes = []
+        for seed, correct in ((1, True), (2, False)):
+            obs = env.reset(seed)
+            area, _ = wait_for_task_area(screen.screenshot, timeout=10)
+            assert obs["utterance"] == "Click button ONE."
+            dom = env.dom_elements()
+            buttons = [d for d in dom if d["tag"] == "button"]
+            target = next(d for d in buttons if (d["text"].strip() == "ONE") == correct)
+            device = open_desktop("", region=area.region(), a11y=False)
+            try:
+                assert env.outcome().done is False
+                device.execute(Click(target=Target(point=_css_to_point(area, dom, target, device.info.screen_size))))
+            finally:
+                device.close()
+            outcomes.append(env.wait_outcome(3.0))
+        right, wrong = outcomes
+        assert right.done and right.raw_reward == 1.0 and right.success and 0 < right.reward <= 1
+        assert wrong.done and wrong.raw_reward == -1.0 and not wrong.success
+    finally:
+        screen.close()
+        env.close()
+
+
+def test_bench_runs_the_agent_from_the_screen(browser, tmp_path) -> None:
+    """The whole agent on real episodes: the task text is read from the screen by OCR, and every
+    step carries the latency breakdown."""
+    from guiagent.eval.miniwob import MiniWoBBench
+
+    seen: list[EpisodeRecord] = []
+    bench = MiniWoBBench(BenchConfig(tasks=("click-test-2",), episodes=2, seed=3, frames_dir=tmp_path),
+                         on_episode=seen.append)
+    try:
+        res = bench.run()
+    finally:
+        bench.close()
+    assert [r.seed for r in seen] == [3, 4]
+    for r in seen:
+        assert r.instruction == r.utterance == "Click button ONE."
+        assert not r.reason.startswith("harness:"), r.reason
+        assert r.steps >= 1 and r.step_timings and {"capture", "parse", "decide", "act", "step"} <= set(r.step_timings[0])
+        assert r.success == (r.raw_reward > 0)
+    t = res["tasks"]["click-test-2"]
+    assert t["episodes"] == 2 and t["successes"] == sum(r.success for r in seen)
+    assert {"instruction", "capture", "ocr", "parse", "decide", "ground", "act", "settle", "step"} <= set(res["latency_ms"])

@@ -1,0 +1,102 @@
+"""A real Qt window on a real X server (Xvfb), captured with mss: the parser and the text
+grounder must find Qt's own widgets where Qt says they are."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from grounding import ocr
+from grounding.parse import ScreenParser
+from grounding.text_matcher import TextGrounder
+from guiagent.schema import Observation, Role
+
+FORM = Path(__file__).resolve().parent / "fixtures" / "perception" / "qt_form.py"
+pytestmark = pytest.mark.skipif(not ocr.available(), reason="rapidocr/onnxruntime not installed")
+
+
+def _grab() -> Image.Image:
+    import mss
+
+    with mss.MSS() as shot:
+        raw = shot.grab(shot.monitors[1])
+        return Image.frombytes("RGB", raw.size, raw.rgb)
+
+
+@pytest.fixture(scope="module")
+def qt_screen(xdisplay: Any) -> Iterator[tuple[Image.Image, dict[str, list[int]]]]:
+    pytest.importorskip("PySide6")
+    env = {**os.environ, "QT_QPA_PLATFORM": "xcb", "DISPLAY": xdisplay.name}
+    proc = subprocess.Popen([sys.executable, str(FORM), "--geometry", "40,60,420,300"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    info: dict[str, Any] = {}
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("{"):
+                info.update(json.loads(line))
+                return
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(60)
+    try:
+        if not info.get("ready"):
+            err = proc.stderr.read() if proc.poll() is not None and proc.stderr else ""
+            pytest.skip(f"the Qt form did not start on Xvfb: {err[-300:]}")
+        # wait until the window's pixels are on screen (the label "Name" is dark ink)
+        x, y, w, h = info["widgets"]["field:Name"]
+        deadline = time.monotonic() + 20
+        image = _grab()
+        while image.getpixel((x + 1, y + h // 2)) == (0, 0, 0) and time.monotonic() < deadline:
+            time.sleep(0.05)
+            image = _grab()
+        yield image, info["widgets"]
+    finally:
+        proc.kill()
+        proc.wait(10)
+
+
+def _inside(point: tuple[float, float], geom: list[int], slack: int = 2) -> bool:
+    x, y, w, h = geom
+    return x - slack <= point[0] <= x + w + slack and y - slack <= point[1] <= y + h + slack
+
+
+def test_qt_widgets_are_found_where_qt_puts_them(qt_screen: tuple[Image.Image, dict[str, list[int]]]) -> None:
+    image, geo = qt_screen
+    els = ScreenParser().parse(image)
+    fields = [e for e in els if e.role == Role.TEXT_FIELD]
+    assert {e.name for e in fields} == {"Name", "City"}
+    city = next(e for e in fields if e.name == "City")
+    assert city.value == "Paris" and _inside(city.center, geo["field:City"])
+    for key, state in (("check:Subscribe", True), ("check:Remember me", False),
+                       ("radio:Small", True), ("radio:Large", False)):
+        role = Role.CHECKBOX if key.startswith("check") else Role.RADIO
+        name = key.split(":")[1]
+        el = next(e for e in els if e.role == role and e.name == name)
+        assert el.checked is state and _inside(el.center, geo[key]), (key, el)
+    for name in ("Save", "Cancel"):
+        el = next(e for e in els if e.role == Role.BUTTON and e.name == name)
+        assert _inside(el.center, geo[f"button:{name}"])
+
+
+def test_grounding_on_the_qt_screen(qt_screen: tuple[Image.Image, dict[str, list[int]]]) -> None:
+    image, geo = qt_screen
+    obs = Observation(screenshot=image, elements=tuple(ScreenParser().parse(image)), screen_size=image.size)
+    g = TextGrounder(semantic=False)
+    for description, key in (("Name field", "field:Name"), ("the text field next to City", "field:City"),
+                             ("Remember me checkbox", "check:Remember me"), ("Large", "radio:Large"),
+                             ("the Cancel button", "button:Cancel"), ("the 2nd text box", "field:City")):
+        result = g.ground(description, obs)
+        assert _inside(result.point.to_pixels(image.size), geo[key]), (description, result)

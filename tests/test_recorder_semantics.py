@@ -1,0 +1,162 @@
+"""Raw events -> semantic actions (pure state machine, no devices)."""
+
+from __future__ import annotations
+
+import pytest
+
+from guiagent.recorder.semantics import (
+    ActionRecognizer,
+    KeyPress,
+    KeyRelease,
+    PointerButton,
+    PointerMove,
+    Recognized,
+    WheelScroll,
+    classify_touch,
+)
+from guiagent.schema import Click, DoubleClick, Drag, Key, LongPress, RightClick, Scroll, Swipe, TypeText
+
+SIZE = (1000, 500)
+
+
+def run(events: list, end: float | None = None) -> list[Recognized]:
+    rec = ActionRecognizer(SIZE)
+    out: list[Recognized] = []
+    for ev in events:
+        out += rec.feed(ev)
+    if end is not None:
+        out += rec.tick(end)
+    out += rec.finish()
+    return out
+
+
+def click(t: float, x: int, y: int, button: str = "left", hold: float = 0.05) -> list:
+    return [PointerButton(t, x, y, button, True), PointerButton(t + hold, x, y, button, False)]  # type: ignore[arg-type]
+
+
+def keys(t: float, text: str, dt: float = 0.05) -> list:
+    out = []
+    for i, ch in enumerate(text):
+        out += [KeyPress(t + i * dt, ch.lower(), ch), KeyRelease(t + i * dt + 0.01, ch.lower())]
+    return out
+
+
+def test_click_is_emitted_after_double_click_window_with_normalized_point() -> None:
+    rec = ActionRecognizer(SIZE)
+    assert rec.feed(PointerButton(1.0, 500, 250, "left", True)) == []
+    assert rec.feed(PointerButton(1.05, 500, 250, "left", False)) == []
+    assert rec.tick(1.2) == []  # still inside the double-click window
+    (r,) = rec.tick(1.5)
+    assert isinstance(r.action, Click)
+    assert r.action.target.point is not None
+    assert (r.action.target.point.x, r.action.target.point.y) == (0.5, 0.5)
+    assert r.t_start == 1.0 and r.point == (500, 250)
+
+
+def test_double_click_within_window_and_distance() -> None:
+    out = run(click(1.0, 100, 100) + click(1.2, 103, 101))
+    assert [type(r.action) for r in out] == [DoubleClick]
+    assert out[0].t_start == 1.0
+
+
+def test_two_clicks_far_apart_in_space_or_time_are_two_clicks() -> None:
+    assert [type(r.action) for r in run(click(1.0, 100, 100) + click(1.2, 300, 100))] == [Click, Click]
+    assert [type(r.action) for r in run(click(1.0, 100, 100) + click(2.0, 100, 100))] == [Click, Click]
+
+
+def test_right_click_and_drag() -> None:
+    ev = click(1.0, 10, 10, "right") + [
+        PointerButton(2.0, 100, 100, "left", True), PointerMove(2.1, 150, 120),
+        PointerMove(2.2, 300, 400), PointerButton(2.5, 300, 400, "left", False),
+    ]
+    out = run(ev)
+    assert [type(r.action) for r in out] == [RightClick, Drag]
+    drag = out[1].action
+    assert isinstance(drag, Drag) and drag.end.point is not None
+    assert (drag.end.point.x, drag.end.point.y) == (0.3, 0.8)
+    assert drag.duration == pytest.approx(0.5)
+
+
+def test_jitter_below_drag_threshold_is_a_click() -> None:
+    ev = [PointerButton(1.0, 100, 100, "left", True), PointerMove(1.02, 104, 103),
+          PointerButton(1.05, 102, 101, "left", False)]
+    assert [type(r.action) for r in run(ev)] == [Click]
+
+
+def test_typing_coalesces_with_backspace_shift_and_caps() -> None:
+    ev = [KeyPress(1.0, "shift"), KeyPress(1.01, "h", "H"), KeyRelease(1.02, "shift"), KeyRelease(1.03, "h")]
+    ev += keys(1.1, "ello")
+    ev += [KeyPress(1.4, "x", "x"), KeyPress(1.45, "backspace")]  # typo corrected
+    ev += [KeyPress(1.5, "capslock"), KeyPress(1.55, "a", "a"), KeyPress(1.6, "capslock")]
+    ev += [KeyPress(1.7, "shift"), KeyPress(1.71, "1"), KeyRelease(1.72, "shift")]  # no char: US shift map
+    ev += [KeyPress(1.8, "space"), KeyPress(1.9, "enter")]
+    out = run(ev)
+    assert len(out) == 1
+    action = out[0].action
+    assert isinstance(action, TypeText)
+    assert action.text == "HelloA! " and action.submit
+    assert out[0].t_start == 1.0
+
+
+def test_backspace_on_empty_buffer_and_tab_are_keys() -> None:
+    out = run([KeyPress(1.0, "backspace")] + keys(1.1, "ab") + [KeyPress(1.3, "tab")])
+    assert [r.action for r in out] == [Key(keys=("backspace",)), TypeText(text="ab"), Key(keys=("tab",))]
+
+
+def test_click_flushes_typing_and_typing_flushes_click_in_order() -> None:
+    ev = click(1.0, 100, 100) + keys(1.1, "hi") + click(1.5, 400, 100)
+    out = run(ev, end=5.0)
+    assert [type(r.action) for r in out] == [Click, TypeText, Click]
+    assert [r.t_start for r in out] == sorted(r.t_start for r in out)
+
+
+def test_pause_flushes_typing() -> None:
+    rec = ActionRecognizer(SIZE)
+    for ev in keys(1.0, "ab"):
+        rec.feed(ev)
+    assert rec.tick(1.5) == []
+    (r,) = rec.tick(4.0)
+    assert r.action == TypeText(text="ab")
+
+
+def test_hotkey_chords() -> None:
+    ev = [KeyPress(1.0, "ctrl"), KeyPress(1.01, "s", "s"), KeyRelease(1.02, "s"), KeyRelease(1.03, "ctrl")]
+    ev += [KeyPress(2.0, "ctrl"), KeyPress(2.01, "shift"), KeyPress(2.02, "t", "T"),
+           KeyRelease(2.03, "shift"), KeyRelease(2.04, "ctrl")]
+    ev += [KeyPress(3.0, "shift"), KeyPress(3.01, "tab"), KeyRelease(3.02, "shift")]
+    ev += [KeyPress(4.0, "escape"), KeyPress(5.0, "ctrl"), KeyRelease(5.1, "ctrl")]  # lone ctrl: nothing
+    out = run(ev)
+    assert [r.action for r in out] == [Key(keys="ctrl+s"), Key(keys="ctrl+shift+t"), Key(keys="shift+tab"),
+                                       Key(keys="escape")]
+
+
+def test_scroll_runs_merge_and_split_by_direction() -> None:
+    ev = [WheelScroll(1.0, 200, 100, 0, -1), WheelScroll(1.1, 200, 100, 0, -1), WheelScroll(1.2, 200, 100, 0, -1),
+          WheelScroll(1.3, 200, 100, 0, 1), WheelScroll(3.0, 200, 100, 1, 0)]
+    out = run(ev)
+    assert [(r.action.direction, r.action.amount) for r in out if isinstance(r.action, Scroll)] == [
+        ("down", pytest.approx(0.3)), ("up", pytest.approx(0.1)), ("right", pytest.approx(0.1))]
+    first = out[0].action
+    assert isinstance(first, Scroll) and first.anchor is not None and first.anchor.point is not None
+    assert first.anchor.point.x == pytest.approx(0.2)
+
+
+def test_middle_click_and_unknown_keys_are_counted_as_ignored() -> None:
+    rec = ActionRecognizer(SIZE)
+    for ev in click(1.0, 5, 5, "middle") + [KeyPress(1.2, "xf86audioplay")]:
+        assert rec.feed(ev) == []
+    assert rec.finish() == [] and rec.ignored == 2
+
+
+@pytest.mark.parametrize(
+    ("down", "up", "start", "end", "travel", "kind"),
+    [
+        (0.0, 0.1, (100, 100), (102, 101), 3, Click),
+        (0.0, 0.9, (100, 100), (103, 100), 4, LongPress),
+        (0.0, 0.3, (500, 1500), (500, 400), 1100, Swipe),
+        (0.0, 0.3, (100, 100), (100, 100), 200, Swipe),  # went away and came back
+    ],
+)
+def test_classify_touch(down: float, up: float, start: tuple, end: tuple, travel: float, kind: type) -> None:
+    action = classify_touch(down, up, start, end, travel, (1080, 2400))
+    assert isinstance(action, kind)
