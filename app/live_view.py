@@ -96,7 +96,7 @@ class ScreenCanvas(QWidget):
 
     # -- painting -------------------------------------------------------------------------
 
-    def paintEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
+    def paintEvent(self, event: Any) -> None:
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -128,17 +128,17 @@ class ScreenCanvas(QWidget):
 
     # -- gestures (record mode) -------------------------------------------------------------
 
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         if self.recording and event.button() == Qt.MouseButton.LeftButton:
             self._press = (event.position(), time.monotonic())
         super().mousePressEvent(event)
 
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
         f = self.frame()
         self.hovered.emit(f.to_normalized(event.position().x(), event.position().y()) if f else None)
         super().mouseMoveEvent(event)
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         press, self._press = self._press, None
         f = self.frame()
         if not self.recording or press is None or f is None or event.button() != Qt.MouseButton.LeftButton:
@@ -268,7 +268,7 @@ class LiveView(QFrame):
             nxt = next((z for z in reversed(ZOOM_STEPS) if z < now - 1e-3), ZOOM_STEPS[0])
         self.set_zoom(nxt)
 
-    def eventFilter(self, obj: Any, event: Any) -> bool:  # noqa: N802 - Qt API
+    def eventFilter(self, obj: Any, event: Any) -> bool:
         if isinstance(event, QWheelEvent) and event.modifiers() & Qt.KeyboardModifier.ControlModifier:
             self.zoom_by(1 if event.angleDelta().y() > 0 else -1)
             return True

@@ -16,31 +16,30 @@ from typing import Any, Literal
 
 from PySide6.QtCore import QElapsedTimer, QSize, Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QShortcut
-from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QMainWindow, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
-from app.approval import ApprovalBridge, ApprovalDialog, ApprovalRequest
+from app.approval import ApprovalBridge, ApprovalDialog
 from app.device_picker import android_choices, local_choices
 from app.device_session import DeviceSession
-from app.jobs import explain
 from app.live_view import LiveView
 from app.modes import ModesMixin
 from app.plan_panel import PlanPanel
 from app.record_mode import RecordPanel
 from app.replay_view import ReplayPanel
+from app.run_control import RunControlMixin
 from app.run_panel import RunPanel
 from app.settings import AppSettings
 from app.timeline import Timeline
 from app.widgets import Banner, TopBar
-from app.worker import AgentWorker, start_worker
-from guiagent.events import AgentEvent, EventKind, RunResult
-from guiagent.safety import approve_all, refuse_all
+from app.worker import AgentWorker
+from guiagent.events import RunResult
 
 log = logging.getLogger(__name__)
 ApproveMode = Literal["ask", "approve", "refuse"]
 TITLE = "guiagent — watch, steer and replay the agent"
 
 
-class MainWindow(ModesMixin, QMainWindow):
+class MainWindow(RunControlMixin, ModesMixin, QMainWindow):
     run_ended = Signal(object)  # RunResult, or None when the run could not start
 
     def __init__(self, settings: AppSettings, *, approve: ApproveMode = "ask", out: Path | None = None) -> None:
@@ -97,11 +96,10 @@ class MainWindow(ModesMixin, QMainWindow):
         self.tabs.addTab(self.run_panel, "Run")
         self.tabs.addTab(self.record_panel, "Record")
         self.tabs.addTab(self.replay_panel, "Replay")
-        side = QWidget()
+        side = QFrame()
+        side.setObjectName("card")
         side_lay = QVBoxLayout(side)
-        side_lay.setContentsMargins(0, 0, 0, 0)
-        side_card = QWidget()
-        side_card.setObjectName("card")
+        side_lay.setContentsMargins(10, 6, 10, 10)
         side_lay.addWidget(self.tabs)
         self.tabs.setMinimumWidth(250)
         self.live = LiveView()
@@ -128,14 +126,16 @@ class MainWindow(ModesMixin, QMainWindow):
         self.status_steps = QLabel("")
         self.status_time = QLabel("")
         hint = QLabel("Stop: Ctrl+Shift+X (Esc while running)")
-        for w in (self.status_device, self.status_steps, self.status_time):
+        for n, w in enumerate((self.status_device, self.status_steps, self.status_time)):
+            if n:
+                self.statusBar().addWidget(QLabel("·"))
             self.statusBar().addWidget(w)
         self.statusBar().addPermanentWidget(hint)
         self.tick = QTimer(self)
         self.tick.setInterval(250)
         self.tick.timeout.connect(self._update_time)
 
-    def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
+    def sizeHint(self) -> QSize:
         return QSize(1280, 800)
 
     def _wire(self) -> None:
@@ -237,177 +237,6 @@ class MainWindow(ModesMixin, QMainWindow):
         if on:
             self.session.poll()
 
-    # -- runs ---------------------------------------------------------------------------------
-
-    def on_run(self) -> None:
-        if self.state == "paused" and self.worker is not None:
-            self.worker.resume()
-            self.set_state("running")
-            return
-        if self.worker is None and self.state not in ("recording", "connecting", "stopping"):
-            self.start_run()
-
-    def start_run(self, step_mode: bool = False) -> bool:
-        task = self.top.task
-        if not task:
-            self.show_error("There is no task to run.", "Type what the agent should do in the box at the top.")
-            self._run_over(None)
-            return False
-        self.banner.hide()
-        self.task_run = task
-        self.settings.task = task
-        self.top.set_recent(self.settings.add_recent_task(task))
-        self.run_panel.save()
-        self.set_state("connecting" if not self.session.connected else "starting")
-        if not self.session.connected or self.session.spec != self.run_panel.current_spec():
-            self._pending_start = step_mode
-            self.connect_device(self.run_panel.current_spec())
-            return True
-        self._start_worker(step_mode)
-        return True
-
-    def _start_worker(self, step_mode: bool) -> None:
-        try:
-            options = self.run_panel.run_options(self.settings.runs_dir, out=self.out_override)
-        except Exception as exc:
-            self.show_error(*explain(exc))
-            self.set_state("error")
-            self._run_over(None)
-            return
-        approver = {"ask": self.bridge, "approve": approve_all, "refuse": refuse_all}[self.approve_mode]
-        self.bridge.reset()
-        self.session.reset_kill_switch()
-        self.session.set_mirroring(False)
-        self.result, self.run_folder = None, None
-        self.timeline.clear()
-        self.timeline.set_caption("this run")
-        self.plan.reset(True)
-        self.follow_live()
-        self.worker = AgentWorker(self.task_run, options, device=self.session.device, approver=approver,
-                                  step_mode=step_mode)
-        self.worker.event.connect(self._on_event)
-        self.worker.started_run.connect(self._on_started)
-        self.worker.done.connect(self._on_done)
-        self.worker.failed.connect(self._on_failed)
-        self.worker.finished.connect(self._on_worker_finished)
-        self.thread = start_worker(self.worker)
-        self.elapsed.start()
-        self.tick.start()
-        self.set_state("starting")
-        if self.session.kind == "desktop":  # out of the agent's way (it also never acts on our windows)
-            self._minimized_for_run = True
-            self.showMinimized()
-
-    def pause(self) -> None:
-        if self.worker is not None and self.state == "running":
-            self.worker.pause()
-            self.set_state("paused")
-
-    def step(self) -> None:
-        if self.worker is not None:
-            self.worker.step_once()
-            self.set_state("paused")
-        elif self.state not in ("recording", "connecting", "stopping", "replaying"):
-            self.start_run(step_mode=True)
-
-    def stop_all(self, reason: str = "stopped by the user") -> None:
-        """The kill switch: stop the run before its next action (and a device replay)."""
-        if self._pending_start is not None:
-            self._pending_start = None
-            self.set_state("stopped")
-            self._run_over(None)
-        if self.worker is not None:
-            self.worker.request_stop(reason)
-            self.set_state("stopping")
-        self.stop_device_replay()
-
-    def _on_started(self, info: dict[str, Any]) -> None:
-        self.run_folder = info.get("folder")
-        self.plan.reset(bool(info.get("keeps_plan")), str(info.get("planner", "")))
-        if self.state == "starting":
-            self.set_state("paused" if self.worker is not None and self.worker.step_mode else "running")
-
-    def _on_event(self, ev: AgentEvent) -> None:
-        match ev.kind:
-            case EventKind.STEP_STARTED:
-                self.status_steps.setText(f"step {ev.step_index + 1}: looking at the screen…")
-            case EventKind.OBSERVED:
-                if ev.observation is not None:
-                    self.last_live = (ev.observation.screenshot, ev.observation.elements)
-                    if self.following_live:
-                        self.live.show_frame(ev.observation.screenshot, ev.observation.elements, keep_action=True)
-            case EventKind.DECIDED:
-                if ev.decision is not None:
-                    self.plan.update_decision(ev.decision)
-                    self.status_steps.setText(f"step {ev.step_index + 1}: {ev.decision.subgoal or 'deciding'}")
-            case EventKind.GUARDED | EventKind.ACTED:
-                pass
-            case EventKind.STEP_FINISHED:
-                if ev.step is not None:
-                    frame = ev.observation.screenshot if ev.observation is not None else None
-                    self.timeline.add_step(ev.step, frame)
-                    box = ev.step.target_element.bbox if ev.step.target_element else None
-                    if self.following_live and frame is not None:
-                        self.live.show_frame(frame, ev.step.elements, ev.step.action, box)
-                    self.status_steps.setText(f"{len(self.timeline.entries)} steps")
-            case EventKind.FINISHED | EventKind.FAILED:
-                pass
-
-    def _on_done(self, result: RunResult) -> None:
-        self.result = result
-        self.run_folder = result.folder or self.run_folder
-        self.plan.finish(result.ok)
-        self.status_steps.setText(f"{result.status} after {result.steps} steps in {result.seconds:.1f} s: "
-                                  f"{result.reason}")
-        self.set_state(result.status if result.status in ("success", "failed", "stopped") else "idle")
-        if result.status == "failed":
-            self.show_error(f"The run failed: {result.reason}",
-                            "Look at the last steps in the timeline (click one to see its screen); rephrase "
-                            "the task, raise Max steps, or try another planner.")
-
-    def _on_failed(self, message: str, hint: str) -> None:
-        self.show_error(message, hint)
-        self.set_state("error")
-
-    def _on_worker_finished(self) -> None:
-        if self.thread is not None:
-            self.thread.wait(5000)
-        self.worker, self.thread = None, None
-        self.tick.stop()
-        self._update_time()
-        if self.state in ("stopping", "running", "paused", "starting"):
-            self.set_state("stopped")
-        if self._dialog is not None:
-            self._dialog.close()
-        if self._minimized_for_run:
-            self._minimized_for_run = False
-            self.showNormal()
-            self.raise_()
-        self.session.set_mirroring(True)
-        self.replay_panel.fill_recent(self.settings.runs_dir)
-        self._run_over(self.result)
-
-    def _update_time(self) -> None:
-        if self.elapsed.isValid():
-            self.status_time.setText(f"{self.elapsed.elapsed() / 1000:.1f} s")
-
-    # -- approval -----------------------------------------------------------------------------
-
-    def _approval_requested(self, req: ApprovalRequest) -> None:
-        if req.settled:
-            return
-        if self.isMinimized():
-            self.showNormal()
-        self._dialog = ApprovalDialog(req, self)
-        self._dialog.open()
-
-    def _approval_settled(self, req: ApprovalRequest) -> None:
-        if self._dialog is not None and self._dialog.request is req:
-            self._dialog.close()
-            self._dialog = None
-        if self._minimized_for_run and self.worker is not None:
-            self.showMinimized()
-
     # -- viewing steps ------------------------------------------------------------------------
 
     def show_step(self, row: int) -> None:
@@ -476,7 +305,7 @@ class MainWindow(ModesMixin, QMainWindow):
 
     # -- closing ------------------------------------------------------------------------------
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+    def closeEvent(self, event: QCloseEvent) -> None:
         if self.worker is not None:
             self.worker.request_stop("the window was closed")
             if self.thread is not None and not self.thread.wait(15000):

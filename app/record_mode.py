@@ -43,7 +43,6 @@ from guiagent.schema import (
     RightClick,
     Scroll,
     Swipe,
-    Target,
     TypeText,
     Wait,
 )

@@ -28,12 +28,18 @@ from guiagent.errors import ConfigError
 from guiagent.runner import RunOptions, new_episode_id
 
 PLANNER_LABELS = {
-    "rule": ("Rule — explicit instructions, no model", False),
-    "dpot": ("D-PoT — dynamic plan of thoughts (model)", True),
-    "react": ("ReAct — baseline (model)", True),
-    "autoui": ("Auto-UI — chain-of-action (model)", True),
+    "rule": ("Rule (no model)", False),
+    "dpot": ("D-PoT (model)", True),
+    "react": ("ReAct (model)", True),
+    "autoui": ("Auto-UI (model)", True),
 }
-GROUNDER_LABELS = {"text": "Text matcher (no model)", "vlm": "VLM (local checkpoint)", "openai": "VLM endpoint"}
+PLANNER_TIPS = {
+    "rule": "Follows explicit instructions (\"Open Settings and turn on Wi-Fi\"); needs no model",
+    "dpot": "Dynamic planning of thoughts: revises its plan after every action",
+    "react": "The ReAct baseline: thought, action, observation",
+    "autoui": "Auto-UI chain-of-action: previous actions and a future plan in, next action out",
+}
+GROUNDER_LABELS = {"text": "Text matcher (no model)", "vlm": "VLM (local path)", "openai": "VLM endpoint"}
 
 
 def _section(text: str) -> QLabel:
@@ -78,11 +84,15 @@ class RunPanel(QWidget):
         self.planner_box = QComboBox()
         for name, (label, _) in PLANNER_LABELS.items():
             self.planner_box.addItem(label, name)
-        root.addWidget(self.planner_box)
+            self.planner_box.setItemData(self.planner_box.count() - 1, PLANNER_TIPS[name], Qt.ItemDataRole.ToolTipRole)
         self.grounder_box = QComboBox()
         for name, label in GROUNDER_LABELS.items():
-            self.grounder_box.addItem(f"Grounder: {label}", name)
-        root.addWidget(self.grounder_box)
+            self.grounder_box.addItem(label, name)
+        picks = QFormLayout()
+        picks.setContentsMargins(0, 0, 0, 0)
+        picks.addRow("Planner", self.planner_box)
+        picks.addRow("Grounder", self.grounder_box)
+        root.addLayout(picks)
         self.model_box = QWidget()
         form = QFormLayout(self.model_box)
         form.setContentsMargins(0, 4, 0, 0)
@@ -119,6 +129,8 @@ class RunPanel(QWidget):
         steps_row.addWidget(QLabel("Max steps"))
         self.max_steps = QSpinBox()
         self.max_steps.setRange(1, 500)
+        self.max_steps.setButtonSymbols(QSpinBox.ButtonSymbols.NoButtons)
+        self.max_steps.setFixedWidth(70)
         steps_row.addStretch(1)
         steps_row.addWidget(self.max_steps)
         root.addLayout(steps_row)

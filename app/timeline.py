@@ -47,7 +47,7 @@ class TimelineEntry:
 def timing_text(timings: dict[str, float]) -> str:
     parts = [f"{k} {timings[k]:.0f}" for k in STAGES if timings.get(k, 0) >= 0.5]
     total = timings.get("total")
-    return " · ".join(parts) + (f"  =  {total:.0f} ms" if total is not None else "")
+    return (f"{total:.0f} ms: " if total is not None else "") + " · ".join(parts)
 
 
 def action_text(step: Step) -> str:
@@ -98,6 +98,7 @@ class StepCard(QWidget):
         self.timings = QLabel(timing_text(step.timings_ms))
         self.timings.setObjectName("mono")
         self.timings.setFont(style.mono_font(8.5))  # type: ignore[arg-type]
+        self.timings.setWordWrap(True)
         self.timings.setVisible(bool(step.timings_ms))
         col.addWidget(self.timings)
         lay.addLayout(col, 1)

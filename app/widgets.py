@@ -60,7 +60,7 @@ class TopBar(QFrame):
         self.run_button.setToolTip("Run the task (Ctrl+Enter)")
         self.pause_button = QPushButton("❚❚  Pause")
         self.pause_button.setToolTip("Pause before the next step")
-        self.step_button = QPushButton("⏭  Step")
+        self.step_button = QPushButton("⇥  Step")
         self.step_button.setToolTip("Run one action, then pause")
         self.stop_button = QPushButton("■  STOP")
         self.stop_button.setObjectName("danger")

@@ -12,7 +12,7 @@ import logging
 import threading
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from app.jobs import explain
 from guiagent.events import AgentEvent, RunResult
@@ -132,6 +132,7 @@ def start_worker(worker: AgentWorker) -> QThread:
     thread.setObjectName("agent")
     worker.moveToThread(thread)
     thread.started.connect(worker.run)
-    worker.finished.connect(thread.quit)
+    # direct: QThread.quit is thread-safe, and a queued quit would wait for the UI thread
+    worker.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
     thread.start()
     return thread

@@ -1,4 +1,5 @@
-"""Windows window management through UI Automation: list, find, wait for, bring to front.
+"""Windows window management through UI Automation (list, find, wait for, bring to front)
+and OpenApp (`AppLauncher`: an open window, an executable, or the Start menu search).
 
 Top-level windows are the UIA root's children (topmost first). Both WindowControl and
 PaneControl count: Chromium and Electron apps expose their top-level window as a pane. A

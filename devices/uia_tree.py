@@ -17,6 +17,7 @@ change signal (window title and rectangle, the focused element).
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -64,8 +65,7 @@ UIA_E_ELEMENTNOTAVAILABLE = -2147220991  # 0x80040201
 
 
 def load_uiautomation() -> Any:
-    import sys
-
+    """The real `uiautomation` package (Windows only), without its log file in the cwd."""
     if sys.platform != "win32":
         raise ConfigError("the windows device needs Windows: uiautomation cannot run on "
                           f"{sys.platform} (tests pass a stand-in with uia=...)")
@@ -73,6 +73,7 @@ def load_uiautomation() -> Any:
         import uiautomation
     except ImportError as exc:
         raise ConfigError(f"uiautomation is missing: pip install 'guiagent[windows]' ({exc})") from exc
+    uiautomation.Logger.SetLogFile("")  # it appends to ./@AutomationLog.txt by default
     return uiautomation
 
 

@@ -39,6 +39,7 @@ from devices.coords import Monitor, ScreenMap
 from devices.killswitch import KillSwitch
 from devices.uia_apps import AppLauncher, WindowManager, parse_pids
 from devices.uia_dpi import (
+    PER_MONITOR,
     describe,
     input_layout,
     make_per_monitor_aware,
@@ -130,13 +131,14 @@ class WindowsDevice(Device):
 
     def _setup(self, mons: list[dict[str, Any]], monitor: int | str | None, region: str | None,
                monitors: str | list[Monitor] | None, limits: WalkLimits, cache_ttl: float) -> None:
-        if monitors is not None:
-            self.physical = parse_monitors(monitors)
-        else:
+        if monitors is not None:  # the physical layout, given: map input by the process's awareness
+            self.physical, awareness = parse_monitors(monitors), self.awareness
+        else:  # what mss reports is already in this process's own coordinate space
             self.physical = [Monitor.from_mss(m, monitor_scale(m["left"] + m["width"] / 2, m["top"] + m["height"] / 2))
                              for m in (mons[1:] or mons[:1])]
+            awareness = PER_MONITOR
         capture = parse_monitors(region)[0] if region else pick_capture(mons, monitor)
-        self.screen = ScreenMap(input_layout(self.physical, self.awareness), capture)
+        self.screen = ScreenMap(input_layout(self.physical, awareness), capture)
         self._grab = {"left": capture.left, "top": capture.top, "width": capture.width, "height": capture.height}
         self.walker = UiaWalker(self.uia, self.screen, limits, self.exclude_pids)
         self.cache = TreeCache(self.walker, cache_ttl)

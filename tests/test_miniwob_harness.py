@@ -158,3 +158,22 @@ def test_bench_runs_the_agent_from_the_screen(browser, tmp_path) -> None:
     t = res["tasks"]["click-test-2"]
     assert t["episodes"] == 2 and t["successes"] == sum(r.success for r in seen)
     assert {"instruction", "capture", "ocr", "parse", "decide", "ground", "act", "settle", "step"} <= set(res["latency_ms"])
+
+
+def test_grounding_set_boxes_land_on_the_widgets_on_screen(browser, tmp_path) -> None:
+    """DOM ground truth mapped onto the captured screen: each button box frames a grey button."""
+    import numpy as np
+
+    from guiagent.eval.grounding_eval import build_set, load_set
+
+    records = build_set(["click-test-2"], 1, 5, tmp_path)
+    loaded, images = load_set(tmp_path)
+    assert loaded == records and {r["instruction"] for r in records} == {"ONE", "TWO"}
+    for r in records:
+        img = np.asarray(Image.open(images / r["img_filename"]).convert("L"), dtype=np.int16)
+        x, y, w, h = r["bbox"]
+        assert 0 <= x and 0 <= y and x + w <= img.shape[1] and y + h <= img.shape[0]
+        inner = img[y + h // 4: y + 3 * h // 4, x + w // 8: x + w // 5]  # button face, left of the label
+        assert 200 < inner.mean() < 250  # light grey face, not the white page
+        outside = img[max(0, y - 6): y - 2, x: x + w] if y >= 6 else img[y + h + 2: y + h + 6, x: x + w]
+        assert outside.size == 0 or outside.mean() > 250  # white page just outside the box

@@ -111,7 +111,7 @@ def cmd_daemon(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_daemon(args: argparse.Namespace) -> int:
-    from guiagent.daemon.bench import print_report, run_bench
+    from guiagent.daemon.bench import run_bench
 
     if args.phones < 1 or args.tasks < 1:
         raise ConfigError("--phones and --tasks must be at least 1")
@@ -124,5 +124,52 @@ def cmd_bench_daemon(args: argparse.Namespace) -> int:
     report = run_bench(phones=args.phones, tasks=args.tasks, scale=scale, scale_tasks=args.scale_tasks,
                        fault_tasks=args.fault_tasks, task_texts=args.task, adb_port=args.adb_port,
                        workdir=args.workdir, progress=lambda msg: console.print(f"[dim]{msg}[/]"))
-    print_report(report, console)
+    print_report(report)
     return 0
+
+
+def _ms(v: float) -> str:
+    return "-" if v != v else f"{v:.1f}"  # NaN: no sample
+
+
+def print_report(report) -> None:  # report: guiagent.daemon.bench.BenchReport
+    from rich.table import Table
+
+    base = report.scale[0].throughput if report.scale else 0.0
+    t = Table(title=f"Throughput vs phones (virtual phones, {report.cores} CPU cores)")
+    for col in ("phones", "tasks", "wall s", "tasks/s", "x first row", "median run s", "median overhead ms",
+                "overhead / run", "statuses"):
+        t.add_column(col, justify="left" if col == "statuses" else "right")
+    for b in [*report.scale, *([report.main] if report.main else [])]:
+        run, over = b.med(b.run_ms), b.med(b.overhead_ms)
+        t.add_row(f"{b.phones}" + (" (main)" if b.name == "main" else ""), str(b.tasks), f"{b.wall_s:.1f}",
+                  f"{b.throughput:.2f}", f"{b.throughput / base:.2f}" if base else "-", f"{run / 1000:.2f}",
+                  _ms(over), f"{over / run:.1%}" if run == run and run > 0 else "-",
+                  ", ".join(f"{k} {v}" for k, v in sorted(b.statuses.items())))
+    console.print(t)
+    if report.main is not None:
+        m = report.main
+        run = m.med(m.run_ms)
+        o = Table(title=f"Queue overhead per task, main run ({m.tasks} tasks on {m.phones} phones; medians)")
+        for col in ("part", "median ms", "max ms", "vs median run"):
+            o.add_column(col, justify="left" if col == "part" else "right")
+        for name, values in (("wait: ready -> claimed", m.wait_ms), ("setup: claimed -> agent starts", m.setup_ms),
+                             ("finalize: agent returns -> settled", m.finalize_ms),
+                             ("queue overhead (sum)", m.overhead_ms), ("the task's own run", m.run_ms)):
+            med = m.med(values)
+            o.add_row(name, _ms(med), _ms(max(values)) if values else "-", f"{med / run:.1%}" if run > 0 else "-")
+        console.print(o)
+    if report.fault is not None:
+        f = report.fault
+        ft = Table(title=f"Fault run: {f.tasks} tasks on {f.phones} phones, daemon SIGKILLed + restarted, "
+                         "a phone dropped for 3 s")
+        ft.add_column("check")
+        ft.add_column("result")
+        ft.add_row("task end states", ", ".join(f"{k} {v}" for k, v in sorted(f.statuses.items())))
+        ft.add_row("attempts by outcome", ", ".join(f"{k} {v}" for k, v in sorted(f.run_outcomes.items())))
+        ft.add_row("tasks lost (not in a terminal state)", str(f.lost))
+        ft.add_row("tasks with overlapping attempts", str(f.overlaps))
+        ft.add_row("wall time", f"{f.wall_s:.1f} s ({f.throughput:.2f} tasks/s)")
+        for note in f.notes:
+            ft.add_row("note", note)
+        console.print(ft)

@@ -38,7 +38,7 @@ from guiagent.recorder.semantics import (
     WheelScroll,
 )
 from guiagent.recorder.session import RecordingStats, StepRecorder, element_at, focused_element
-from guiagent.recorder.xinput import ServerClock, pynput_key, timed_listener
+from guiagent.recorder.xinput import ServerClock, pynput_key, stop_listener, timed_listener
 from guiagent.schema import (
     Back,
     Click,
@@ -328,10 +328,9 @@ class DesktopRecorder:
 
     def stop(self) -> RecordingStats:
         """Stop listening, emit what is pending, stop capture. Idempotent."""
-        for listener in self._listeners:
-            listener.stop()
-        for listener in self._listeners:
-            listener.join(5)  # their X connections close before anyone stops the display
+        for listener in self._listeners:  # their X connections close before anyone stops the display
+            if not stop_listener(listener):
+                log.warning("an input listener thread did not stop")
         self._listeners.clear()
         if self._worker is not None:
             self._queue.put(_SENTINEL)

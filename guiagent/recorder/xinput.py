@@ -90,3 +90,21 @@ def timed_listener(cls: type) -> type:
 
     Timed.__name__ = f"Timed{cls.__name__}"
     return Timed
+
+
+def stop_listener(listener: Any, timeout: float = 2.0) -> bool:
+    """Stop a pynput listener and wait for its thread; True when it ended.
+
+    pynput 1.8 on X11 sends the RECORD disable on the connection that is blocked in the
+    recording, so after the first event `stop()` never lands; the RECORD spec wants it from
+    another connection, so it is sent again on pynput's own control connection."""
+    listener.stop()
+    listener.join(0.1)
+    if listener.is_alive():
+        try:
+            listener._display_stop.record_disable_context(listener._context)
+            listener._display_stop.flush()
+        except Exception:  # already closed: the thread is on its way out
+            pass
+        listener.join(timeout)
+    return not listener.is_alive()

@@ -61,7 +61,7 @@ class Masked:
 
 
 _ROLES: tuple[tuple[str, str], ...] = (
-    (r"text ?fields?|text ?box(?:es)?|text ?areas?|input ?(?:fields?|box(?:es)?)|inputs?|fields?"
+    (r"text ?fields?|text ?box(?:es)?|text ?areas?|text ?inputs?|input ?(?:fields?|box(?:es)?)|inputs?|fields?"
      r"|edit ?box(?:es)?|search ?bar|boxes|box", "field"),
     (r"check ?box(?:es)?", "checkbox"),
     (r"radio(?: ?buttons?)?", "radio"),

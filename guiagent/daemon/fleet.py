@@ -1,0 +1,187 @@
+"""A fleet for benchmarks and end-to-end tests: virtual phones served from this process, the
+daemon as a real subprocess (so it can be SIGKILLed), and an HTTP client with the token.
+
+The phones go through a real adb server (the one at `adb_port`) exactly as hardware would.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from guiagent.daemon.models import TERMINAL, RunRecord, TaskRecord
+from guiagent.errors import DeviceError
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Fleet:
+    def __init__(self, workdir: Path, *, adb_port: int = 5037, token: str = "fleet-token",
+                 scenario: str = "default") -> None:
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.adb_port, self.token, self.scenario = adb_port, token, scenario
+        self.phones: list[Any] = []
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.port = free_port()
+        self.db: Path | None = None
+        self.starts = 0
+        import httpx
+
+        self.http = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=30.0,
+                                 headers={"Authorization": f"Bearer {token}"})
+
+    # -- phones --------------------------------------------------------------------------------
+
+    def add_phones(self, n: int) -> list[Any]:
+        from devices.simphone import SimPhone
+        from devices.simphone.launch import _client, adb_connect
+
+        client = _client(adb_port=self.adb_port)
+        added = []
+        for _ in range(n):
+            phone = SimPhone(port=0, scenario=self.scenario).start()
+            self.phones.append(phone)
+            adb_connect(phone.serial, timeout=20.0, client=client)
+            added.append(phone)
+        return added
+
+    # -- the daemon ----------------------------------------------------------------------------
+
+    def start_daemon(self, serials: Iterable[str], *, db: Path | None = None, args: Iterable[str] = (),
+                     wait_online: int | None = None, timeout: float = 60.0) -> subprocess.Popen[bytes]:
+        """Start `guiagent daemon` on this fleet's port; returns once /health answers and
+        `wait_online` devices (default: all) are open."""
+        serials = list(serials)
+        self.db = db or self.db or self.workdir / "queue.db"
+        self.starts += 1
+        log = open(self.workdir / f"daemon-{self.starts}.log", "wb")  # noqa: SIM115 - the child writes it
+        cmd = [sys.executable, "-m", "guiagent", "-v", "daemon", "--db", str(self.db), "--port", str(self.port),
+               "--devices", ",".join(serials), "--adb-port", str(self.adb_port), "--no-ocr", *args]
+        env = {**os.environ, "GUIAGENT_TOKEN": self.token, "ADB_LIBUSB": "0", "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+        log.close()
+        want = len(serials) if wait_online is None else wait_online
+        self.wait(lambda: self._online() >= want, timeout, f"the daemon with {want} device(s) online")
+        return self.proc
+
+    def _online(self) -> int:
+        if self.proc is not None and self.proc.poll() is not None:
+            raise DeviceError(f"the daemon exited with {self.proc.returncode}; see {self.workdir}/daemon-*.log")
+        import httpx
+
+        try:
+            r = self.http.get("/health")
+        except httpx.TransportError:
+            return -1
+        return int(r.json()["devices"]["online"]) if r.status_code == 200 else -1
+
+    def kill_daemon(self) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(30)
+            self.proc = None
+
+    def stop_daemon(self, timeout: float = 60.0) -> int | None:
+        """SIGTERM and wait (a clean shutdown); SIGKILL if it does not end in time."""
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return None
+        proc.send_signal(signal.SIGTERM)
+        try:
+            return proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+            return None
+
+    # -- the API -------------------------------------------------------------------------------
+
+    def submit(self, texts: Iterable[str], **fields: Any) -> list[str]:
+        ids = []
+        for text in texts:
+            r = self.http.post("/tasks", json={"task": text, **fields})
+            r.raise_for_status()
+            ids.append(r.json()["id"])
+        return ids
+
+    def tasks(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        while True:
+            batch = self.http.get("/tasks", params={"limit": 1000, "offset": len(out)}).json()
+            out += batch
+            if len(batch) < 1000:
+                return out
+
+    def terminal_count(self, ids: Iterable[str]) -> int:
+        wanted = set(ids)
+        return sum(1 for t in self.tasks() if t["id"] in wanted and t["status"] in TERMINAL)
+
+    def wait(self, pred: Callable[[], Any], timeout: float, what: str, poll: float = 0.1) -> Any:
+        deadline = time.monotonic() + timeout
+        while True:
+            value = pred()
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"timed out after {timeout:g} s waiting for {what}")
+            time.sleep(poll)
+
+    def read_db(self) -> tuple[list[TaskRecord], list[RunRecord]]:
+        """Tasks and the run log, straight from the database (WAL: safe while the daemon writes,
+        and readable when it is down)."""
+        from guiagent.daemon.store import TaskStore
+
+        assert self.db is not None
+        store = TaskStore(self.db)
+        try:
+            return store.list_tasks(limit=1_000_000), store.runs()
+        finally:
+            store.close()
+
+    def runs(self) -> list[RunRecord]:
+        return self.read_db()[1]
+
+    def close(self) -> None:
+        from devices.simphone.launch import _client, adb_disconnect
+
+        self.stop_daemon(30)
+        self.http.close()
+        client = _client(adb_port=self.adb_port)
+        for phone in self.phones:
+            adb_disconnect(phone.serial, client)
+            phone.stop()
+        self.phones = []
+
+    def __enter__(self) -> Fleet:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def overlapping_attempts(runs: Iterable[RunRecord]) -> list[str]:
+    """Tasks two of whose attempts overlapped in time (claim to end), or with two open attempts."""
+    by_task: dict[str, list[RunRecord]] = {}
+    for r in runs:
+        by_task.setdefault(r.task_id, []).append(r)
+    bad = []
+    for task_id, rs in by_task.items():
+        rs.sort(key=lambda r: r.claimed)
+        if sum(1 for r in rs if r.ended is None) > 1:
+            bad.append(task_id)
+            continue
+        if any(prev.ended is None or nxt.claimed < prev.ended for prev, nxt in zip(rs, rs[1:], strict=False)):
+            bad.append(task_id)
+    return bad
