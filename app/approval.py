@@ -113,7 +113,7 @@ class ApprovalDialog(QDialog):
 
     answered = Signal(str)
 
-    def __init__(self, request: ApprovalRequest, parent: QWidget | None = None) -> None:
+    def __init__(self, request: ApprovalRequest, parent: QWidget | None = None, touch: bool = True) -> None:
         super().__init__(parent)
         self.request = request
         self.setWindowTitle("Approve this action?")
@@ -138,7 +138,7 @@ class ApprovalDialog(QDialog):
         shot = QLabel()
         shot.setAlignment(Qt.AlignmentFlag.AlignCenter)
         shot.setPixmap(QPixmap.fromImage(render_frame(request.observation.screenshot, request.action,
-                                                      target.bbox if target else None)))
+                                                      target.bbox if target else None, touch=touch)))
         root.addWidget(shot, 1)
         buttons = QHBoxLayout()
         buttons.addStretch(1)

@@ -40,6 +40,7 @@ class DeviceSession(QObject):
         self.poll_timer.setInterval(poll_ms)
         self.poll_timer.timeout.connect(self.poll)
         self._mirror = True
+        self._shut = False
 
     @property
     def connected(self) -> bool:
@@ -76,6 +77,9 @@ class DeviceSession(QObject):
 
     def _opened(self, spec: str, device: Any, ks: Any) -> None:
         self.opening = False
+        if self._shut:  # the window closed while the device was opening
+            device.close()
+            return
         self.device, self.spec, self.kill_switch = device, spec, ks
         info = device.info
         w, h = info.screen_size
@@ -106,6 +110,11 @@ class DeviceSession(QObject):
         except Exception:
             log.exception("closing the device failed")
         self.closed.emit()
+
+    def shutdown(self) -> None:
+        """Close for good: a device still being opened is closed as soon as it arrives."""
+        self._shut = True
+        self.close()
 
     def reset_kill_switch(self) -> None:
         if self.kill_switch is not None:

@@ -19,7 +19,6 @@ from app import style
 from app.overlay import Frame, fit_rect, marked_image, paint_action, pil_to_qimage
 from guiagent.schema import Action, Element, LongPress, Swipe, Target
 
-Box = tuple[int, int, int, int]
 LONG_PRESS_S = 0.6
 DRAG_PX = 8.0
 ZOOM_STEPS = (0.25, 0.33, 0.5, 0.67, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0)
@@ -40,8 +39,9 @@ class ScreenCanvas(QWidget):
         self._marked: QPixmap | None = None
         self.elements: tuple[Element, ...] = ()
         self.action: Action | None = None
-        self.target_box: Box | None = None
+        self.target: Element | None = None
         self.show_marks = False
+        self.touch = True  # a phone: "tap"; a desktop: "click"
         self.recording = False
         self.zoom: float | None = None
         self.placeholder = "No device yet — pick one on the left and press Connect."
@@ -58,8 +58,9 @@ class ScreenCanvas(QWidget):
         self._resize_for_zoom()
         self.update()
 
-    def set_action(self, action: Action | None, target_box: Box | None = None) -> None:
-        self.action, self.target_box = action, target_box
+    def set_action(self, action: Action | None, target: Element | None = None) -> None:
+        """The action to draw and the element it acts on (its box is outlined, its name shown)."""
+        self.action, self.target = action, target
         self.update()
 
     def set_marks(self, on: bool) -> None:
@@ -123,7 +124,8 @@ class ScreenCanvas(QWidget):
         p.setBrush(Qt.BrushStyle.NoBrush)
         p.drawRoundedRect(f.rect, 10, 10)
         if self.action is not None:
-            paint_action(p, f, self.action, self.target_box)
+            t = self.target
+            paint_action(p, f, self.action, t.bbox if t else None, self.touch, t.label if t else "")
         p.end()
 
     # -- gestures (record mode) -------------------------------------------------------------
@@ -184,6 +186,9 @@ class LiveView(QFrame):
         self.title = QLabel("LIVE VIEW")
         self.title.setObjectName("h2")
         bar.addWidget(self.title)
+        self.subtitle = QLabel("")
+        self.subtitle.setObjectName("small")
+        bar.addWidget(self.subtitle)
         self.badge = QLabel("")
         self.badge.setObjectName("badge")
         self.badge.setVisible(False)
@@ -232,15 +237,19 @@ class LiveView(QFrame):
     # -- what is shown ------------------------------------------------------------------------
 
     def show_frame(self, image: Any, elements: Sequence[Element] | None = None, action: Action | None = None,
-                   target_box: Box | None = None, keep_action: bool = False) -> None:
+                   target: Element | None = None, keep_action: bool = False) -> None:
         self.canvas.set_image(image, elements)
         if not keep_action:
-            self.canvas.set_action(action, target_box)
+            self.canvas.set_action(action, target)
 
     def set_badge(self, text: str, following_live: bool = True) -> None:
         self.badge.setText(text)
         self.badge.setVisible(bool(text))
+        self.subtitle.setVisible(not text)  # room for the badge in a narrow window
         self.live_button.setVisible(not following_live)
+
+    def set_subtitle(self, text: str) -> None:
+        self.subtitle.setText(text)
 
     def set_recording(self, on: bool) -> None:
         self.canvas.recording = on

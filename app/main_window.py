@@ -30,7 +30,7 @@ from app.run_control import RunControlMixin
 from app.run_panel import RunPanel
 from app.settings import AppSettings
 from app.timeline import Timeline
-from app.widgets import Banner, TopBar
+from app.widgets import Banner, MiniBar, StatusLabel, TopBar
 from app.worker import AgentWorker
 from guiagent.events import RunResult
 
@@ -62,7 +62,7 @@ class MainWindow(RunControlMixin, ModesMixin, QMainWindow):
         self._pending_start: bool | None = None  # step_mode of a run waiting for the device
         self._dialog: ApprovalDialog | None = None
         self._exit: dict[str, Any] | None = None  # autorun: what to do when the run ends
-        self._minimized_for_run = False
+        self._closed = False
         self.elapsed = QElapsedTimer()
         self._build()
         self._wire()
@@ -101,7 +101,7 @@ class MainWindow(RunControlMixin, ModesMixin, QMainWindow):
         side_lay = QVBoxLayout(side)
         side_lay.setContentsMargins(10, 6, 10, 10)
         side_lay.addWidget(self.tabs)
-        self.tabs.setMinimumWidth(250)
+        self.tabs.setMinimumWidth(270)
         self.live = LiveView()
         right = QSplitter(Qt.Orientation.Vertical)
         right.setHandleWidth(10)
@@ -111,6 +111,7 @@ class MainWindow(RunControlMixin, ModesMixin, QMainWindow):
         right.addWidget(self.timeline)
         right.setStretchFactor(0, 1)
         right.setStretchFactor(1, 3)
+        right.setSizes([170, 560])
         right.setMinimumWidth(300)
         self.splitter.addWidget(side)
         self.splitter.addWidget(self.live)
@@ -118,19 +119,20 @@ class MainWindow(RunControlMixin, ModesMixin, QMainWindow):
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setStretchFactor(2, 0)
-        self.splitter.setSizes([270, 560, 380])
+        self.splitter.setSizes([290, 560, 380])
         body_lay.addWidget(self.splitter, 1)
         root.addWidget(body, 1)
         self.setCentralWidget(central)
-        self.status_device = QLabel("No device")
-        self.status_steps = QLabel("")
-        self.status_time = QLabel("")
+        self.status_device = StatusLabel("No device")
+        self.status_steps = StatusLabel("")
+        self.status_time = StatusLabel("")
         hint = QLabel("Stop: Ctrl+Shift+X (Esc while running)")
-        for n, w in enumerate((self.status_device, self.status_steps, self.status_time)):
-            if n:
-                self.statusBar().addWidget(QLabel("·"))
+        for w in (self.status_device, self.status_steps, self.status_time):
+            w.setContentsMargins(6, 0, 10, 0)
             self.statusBar().addWidget(w)
+            w.setVisible(bool(w.text()))
         self.statusBar().addPermanentWidget(hint)
+        self.minibar = MiniBar()
         self.tick = QTimer(self)
         self.tick.setInterval(250)
         self.tick.timeout.connect(self._update_time)
@@ -157,12 +159,15 @@ class MainWindow(RunControlMixin, ModesMixin, QMainWindow):
         self.timeline.step_selected.connect(self.show_step)
         self.live.back_to_live.connect(self.follow_live)
         self.live.marks_button.toggled.connect(self._marks_toggled)
+        self.minibar.stop_clicked.connect(lambda: self.stop_all("stopped from the mini bar"))
+        self.minibar.show_window_clicked.connect(self.leave_compact)
         app_wide = Qt.ShortcutContext.ApplicationShortcut
-        QShortcut(QKeySequence("Ctrl+Shift+X"), self, context=app_wide).activated.connect(
-            lambda: self.stop_all("stopped with Ctrl+Shift+X"))
+        self.kill_key = QShortcut(QKeySequence("Ctrl+Shift+X"), self, context=app_wide)
+        self.kill_key.activated.connect(lambda: self.stop_all("stopped with Ctrl+Shift+X"))
         self.esc = QShortcut(QKeySequence(Qt.Key.Key_Escape), self, context=app_wide)
         self.esc.activated.connect(lambda: self.stop_all("stopped with Esc"))
-        QShortcut(QKeySequence("Ctrl+Return"), self, context=app_wide).activated.connect(self.on_run)
+        self.run_key = QShortcut(QKeySequence("Ctrl+Return"), self, context=app_wide)
+        self.run_key.activated.connect(self.on_run)
         self.top.set_recent(self.settings.recent_tasks)
         self.top.set_task(self.settings.task)
 
@@ -172,9 +177,11 @@ class MainWindow(RunControlMixin, ModesMixin, QMainWindow):
         self.state = state
         self.top.set_state(state)
         busy = state in ("running", "paused", "starting", "connecting", "stopping")
-        self.esc.setEnabled(busy)
+        self.esc.setEnabled(busy and not self._closed)
         self.run_panel.set_busy(busy or state in ("recording", "replaying"))
         self.record_panel.record_button.setEnabled(not busy and state != "replaying")
+        if self.minibar.isVisible():
+            self.minibar.set_status(state, self.status_steps.text() or self.task_run)
 
     def show_error(self, message: str, hint: str = "") -> None:
         log.warning("%s (%s)", message, hint)
@@ -185,8 +192,13 @@ class MainWindow(RunControlMixin, ModesMixin, QMainWindow):
 
     def refresh_devices(self) -> None:
         self.run_panel.set_choices(local_choices())
-        self.session.jobs.start(android_choices, lambda found: self.run_panel.set_choices(local_choices() + found),
-                                name="discover")
+        self.session.jobs.start(android_choices, self._found_android, name="discover")
+
+    def _found_android(self, found: list[Any]) -> None:
+        # our own virtual phone is listed by adb too; it is already "Virtual phone"
+        sim = getattr(self.session.device, "sim_phone", None)
+        own = f"android:{sim.serial}" if sim is not None else None
+        self.run_panel.set_choices(local_choices() + [c for c in found if c.spec != own])
 
     def connect_device(self, spec: str) -> None:
         self.run_panel.set_busy(True)
@@ -205,6 +217,9 @@ class MainWindow(RunControlMixin, ModesMixin, QMainWindow):
         self.run_panel.set_connected(spec, status)
         self.run_panel.set_busy(False)
         self.status_device.setText(status)
+        info = self.session.device.info
+        self.live.canvas.touch = info.platform == "android"
+        self.live.set_subtitle(f"{self.run_panel.device_box.currentText()} · {info.screen_size[0]}×{info.screen_size[1]}")
         self.live.set_placeholder("Waiting for the first frame…")
         self.settings.device = spec
         if self._pending_start is not None:
@@ -214,6 +229,7 @@ class MainWindow(RunControlMixin, ModesMixin, QMainWindow):
     def _device_closed(self) -> None:
         self.run_panel.set_connected(None, "Not connected")
         self.status_device.setText("No device")
+        self.live.set_subtitle("")
         self.live.show_frame(None)
         self.live.set_placeholder("No device yet — pick one on the left and press Connect.")
 
@@ -246,9 +262,8 @@ class MainWindow(RunControlMixin, ModesMixin, QMainWindow):
             self.live.set_badge(f"step {row + 1}: no frame stored", following_live=False)
             return
         step = entry.step
-        box = step.target_element.bbox if step.target_element else None
         self.following_live = False
-        self.live.show_frame(image, step.elements, step.action, box)
+        self.live.show_frame(image, step.elements, step.action, step.target_element)
         self.live.set_badge(f"step {row + 1} · before the action", following_live=self.replay_traj is not None
                             and self.worker is None and not self.session.connected)
         self.on_step_shown(row)
@@ -316,5 +331,10 @@ class MainWindow(RunControlMixin, ModesMixin, QMainWindow):
         self.settings.task = self.top.task
         self.settings.set_window_state(self.saveGeometry(), self.splitter.saveState())
         self.settings.sync()
-        self.session.close()
+        self.session.shutdown()
+        self._closed = True
+        self.minibar.close()
+        for key in (self.kill_key, self.esc, self.run_key):  # a closed window must not own app-wide keys
+            key.setEnabled(False)
         super().closeEvent(event)
+

@@ -60,11 +60,11 @@ class ModesMixin:
         self.replay_traj = None
         self.timeline.clear()
         self.timeline.set_caption("recording")
-        self.plan.reset(False, "A recording")
+        self.plan.reset(False, note="A demonstration has no plan: each step in the timeline is one of your "
+                        "actions, run on the device and saved.")
         self.follow_live()
         self.live.set_recording(True)
         self.record_panel.set_recording(True, f"Recording “{task}” into {folder}")
-        self.session.want_elements = True
         self.set_state("recording")
 
     def record_action(self: Any, action: Action) -> None:
@@ -73,9 +73,10 @@ class ModesMixin:
 
     def _recorded(self: Any, step: Step, frame: Any) -> None:
         self.timeline.add_step(step, frame)
-        self.record_panel.status.setText(f"{self.recorder.count if self.recorder else 0} steps recorded")
+        n = self.recorder.count if self.recorder else 0
+        self.record_panel.status.setText(f"{n} step{'s' if n != 1 else ''} recorded")
 
-    def _recorded_screen(self: Any, image: Any, elements: Any) -> None:
+    def _recorded_screen(self: Any, image: Any, elements: Any = None) -> None:
         self.last_live = (image, elements)
         if self.following_live:
             self.live.show_frame(image, elements, keep_action=True)
@@ -86,7 +87,6 @@ class ModesMixin:
             return None
         folder = rec.stop()
         self.live.set_recording(False)
-        self.session.want_elements = self.live.marks_button.isChecked()
         self.record_panel.set_recording(False, f"Saved {rec.count} steps to {folder}")
         self.run_folder = folder
         self.set_state("idle")
@@ -109,6 +109,7 @@ class ModesMixin:
             return False
         self.banner.hide()
         self.replay_traj, self.replay_folder = traj, folder
+        self.live.canvas.touch = traj.meta.platform in ("android", "")
         self.timeline.clear()
         self.timeline.set_caption(f"{traj.meta.source} episode")
         for n, step in enumerate(traj.steps):
@@ -121,7 +122,7 @@ class ModesMixin:
         if traj.steps:
             self.timeline.select(0)
         else:
-            self.plan.reset(False, "This episode")
+            self.plan.reset(False, note="This episode has no steps.")
         return True
 
     def on_step_shown(self: Any, row: int) -> None:
@@ -130,7 +131,8 @@ class ModesMixin:
             return
         self.replay_panel.set_position(row, len(traj.steps))
         state, has_plan = plan_at(traj, row)
-        self.plan.set_state(state, keeps_plan=has_plan)
+        self.plan.set_state(state, keeps_plan=has_plan, note=None if has_plan else
+                            f"This {traj.meta.source} episode carries no plan: the timeline has each step.")
 
     def start_device_replay(self: Any) -> None:
         if self.replay_traj is None or self.replay_folder is None:

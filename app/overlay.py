@@ -158,8 +158,10 @@ def paint_target_box(p: QPainter, frame: Frame, box: Box, color: QColor) -> None
     p.drawPath(path)
 
 
-def paint_action(p: QPainter, frame: Frame, action: Action, target_box: Box | None = None) -> None:
-    """Draw `action` (already grounded: targets carry points) over the frame."""
+def paint_action(p: QPainter, frame: Frame, action: Action, target_box: Box | None = None,
+                 touch: bool = True, target_label: str = "") -> None:
+    """Draw `action` (already grounded: targets carry points) over the frame. `touch` words
+    pointer actions for a touch screen ("tap") or a mouse ("click")."""
     accent = QColor(style.color("accent"))
     warn = QColor(style.color("warning"))
     bounds = frame.rect
@@ -167,13 +169,14 @@ def paint_action(p: QPainter, frame: Frame, action: Action, target_box: Box | No
     p.setRenderHint(QPainter.RenderHint.Antialiasing)
     if target_box is not None:
         paint_target_box(p, frame, target_box, accent)
-    top = QPointF(bounds.center().x(), bounds.top() + 8)
+    # actions without a point get their label low on the screen, clear of title bars
+    top = QPointF(bounds.center().x(), bounds.bottom() - bounds.height() * 0.12)
     label = describe_action(action)
     match action:
         case Click() | DoubleClick() | RightClick() | LongPress():
             pt = _point(action.target)
             if pt is None:
-                _chip(p, top, label, accent, bounds, above=False)
+                _chip(p, top, label, accent, bounds)
             else:
                 c = frame.point(pt)
                 _ring(p, c, accent, 18, dashed=isinstance(action, LongPress))
@@ -181,9 +184,10 @@ def paint_action(p: QPainter, frame: Frame, action: Action, target_box: Box | No
                     p.setPen(QPen(accent, 2))
                     p.setBrush(Qt.BrushStyle.NoBrush)
                     p.drawEllipse(c, 26, 26)
-                words = {"click": "tap", "double_click": "double tap", "right_click": "right click",
-                         "long_press": "long press"}[action.type]
-                name = action.target.description or (f"#{action.target.element}" if action.target.element else "")
+                words = {"click": "tap" if touch else "click", "double_click": "double tap" if touch else
+                         "double click", "right_click": "right click", "long_press": "long press"}[action.type]
+                name = action.target.description or target_label[:40] or (
+                    f"#{action.target.element}" if action.target.element else "")
                 _chip(p, c, f"{words} {name}".strip(), accent, bounds)
         case Swipe() | Drag():
             a, b = _point(action.start), _point(action.end)
@@ -191,7 +195,7 @@ def paint_action(p: QPainter, frame: Frame, action: Action, target_box: Box | No
                 _arrow(p, frame.point(a), frame.point(b), accent)
                 _chip(p, frame.point(a), action.type, accent, bounds)
             else:
-                _chip(p, top, label, accent, bounds, above=False)
+                _chip(p, top, label, accent, bounds)
         case TypeText():
             pt = _point(action.target)
             where = frame.point(pt) if pt is not None else QPointF(bounds.center().x(), bounds.bottom() - 60)
@@ -207,15 +211,15 @@ def paint_action(p: QPainter, frame: Frame, action: Action, target_box: Box | No
             _arrow(p, c, QPointF(c.x() + dx * length, c.y() + dy * length), accent)
             _chip(p, c, label, accent, bounds)
         case Key() | OpenApp() | Back() | Home() | Wait():
-            _chip(p, top, label, accent, bounds, above=False)
+            _chip(p, top, label, accent, bounds)
         case Done():
             color = QColor(style.color("success")) if action.status == "success" else warn
-            _chip(p, top, label, color, bounds, above=False)
+            _chip(p, top, label, color, bounds)
     p.restore()
 
 
 def render_frame(image: Any, action: Action | None = None, target_box: Box | None = None,
-                 max_size: tuple[int, int] = (520, 560)) -> QImage:
+                 max_size: tuple[int, int] = (520, 560), touch: bool = True) -> QImage:
     """A standalone picture of a frame with the action drawn (approval dialog, thumbnails)."""
     qimg = pil_to_qimage(image)
     w, h = qimg.width(), qimg.height()
@@ -224,6 +228,6 @@ def render_frame(image: Any, action: Action | None = None, target_box: Box | Non
                       Qt.TransformationMode.SmoothTransformation).convertToFormat(QImage.Format.Format_ARGB32)
     if action is not None:
         p = QPainter(out)
-        paint_action(p, Frame(QRectF(0, 0, out.width(), out.height()), (w, h)), action, target_box)
+        paint_action(p, Frame(QRectF(0, 0, out.width(), out.height()), (w, h)), action, target_box, touch)
         p.end()
     return out

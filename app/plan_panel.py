@@ -90,10 +90,12 @@ class PlanPanel(QFrame):
     def state(self) -> PlanState:
         return self.tracker.state
 
-    def reset(self, keeps_plan: bool = True, planner: str = "") -> None:
+    def reset(self, keeps_plan: bool = True, planner: str = "", note: str | None = None) -> None:
+        """`note` replaces the "keeps no plan" text (a recording, an episode without plans)."""
         self.tracker.reset()
         self.keeps_plan = keeps_plan
         self._planner = planner
+        self._custom_note = note
         self._render()
 
     def update_decision(self, decision: Decision) -> None:
@@ -104,24 +106,28 @@ class PlanPanel(QFrame):
         self.tracker.finish(success)
         self._render()
 
-    def set_state(self, state: PlanState, keeps_plan: bool = True) -> None:
+    def set_state(self, state: PlanState, keeps_plan: bool = True, note: str | None = None) -> None:
         """Show a plan rebuilt elsewhere (the replay of an episode)."""
         self.tracker.state = state
         self.keeps_plan = keeps_plan
+        self._custom_note = note
         self._render()
 
     def _render(self) -> None:
         while self.rows.count():
             item = self.rows.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+            old = item.widget()
+            if old is not None:  # hidden and detached now; deleteLater only frees it later
+                old.hide()
+                old.setParent(None)
+                old.deleteLater()
         s = self.tracker.state
         total = len(s.done) + (1 if s.current else 0) + len(s.todo)
         self.count.setText(f"{len(s.done)}/{total} done" if total else "")
         self.count.setVisible(bool(total))
         if not self.keeps_plan:
-            self._note(f"{getattr(self, '_planner', '') or 'This planner'} keeps no explicit plan: "
-                       "its thoughts are in the timeline.")
+            self._note(getattr(self, "_custom_note", None) or f"{getattr(self, '_planner', '') or 'This planner'} "
+                       "keeps no explicit plan: its thoughts are in the timeline.")
             return
         if not total:
             self._note("The plan appears here once the agent starts: steps done, the current one, what is left.")

@@ -8,6 +8,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from PySide6.QtCore import Qt
+
 from app.approval import ApprovalDialog, ApprovalRequest
 from app.jobs import explain
 from app.worker import AgentWorker, start_worker
@@ -76,8 +78,7 @@ class RunControlMixin:
         self.tick.start()
         self.set_state("starting")
         if self.session.kind == "desktop":  # out of the agent's way (it also never acts on our windows)
-            self._minimized_for_run = True
-            self.showMinimized()
+            self.enter_compact()
 
     def pause(self: Any) -> None:
         if self.worker is not None and self.state == "running":
@@ -127,9 +128,8 @@ class RunControlMixin:
                 if ev.step is not None:
                     frame = ev.observation.screenshot if ev.observation is not None else None
                     self.timeline.add_step(ev.step, frame)
-                    box = ev.step.target_element.bbox if ev.step.target_element else None
                     if self.following_live and frame is not None:
-                        self.live.show_frame(frame, ev.step.elements, ev.step.action, box)
+                        self.live.show_frame(frame, ev.step.elements, ev.step.action, ev.step.target_element)
                     self.status_steps.setText(f"{len(self.timeline.entries)} steps")
             case EventKind.FINISHED | EventKind.FAILED:
                 pass
@@ -163,10 +163,7 @@ class RunControlMixin:
             self.set_state("stopped")
         if self._dialog is not None:
             self._dialog.close()
-        if self._minimized_for_run:
-            self._minimized_for_run = False
-            self.showNormal()
-            self.raise_()
+        self.leave_compact()
         self.session.set_mirroring(True)
         self.replay_panel.fill_recent(self.settings.runs_dir)
         self._run_over(self.result)
@@ -174,20 +171,38 @@ class RunControlMixin:
     def _update_time(self: Any) -> None:
         if self.elapsed.isValid():
             self.status_time.setText(f"{self.elapsed.elapsed() / 1000:.1f} s")
+        if self.minibar.isVisible():
+            self.minibar.set_status(self.state, self.status_steps.text() or self.task_run)
 
     # -- approval -----------------------------------------------------------------------------
 
     def _approval_requested(self: Any, req: ApprovalRequest) -> None:
         if req.settled:
             return
-        if self.isMinimized():
-            self.showNormal()
-        self._dialog = ApprovalDialog(req, self)
+        # while compact (desktop runs) the main window is hidden: the dialog stands alone, on top
+        self._dialog = ApprovalDialog(req, None if self.compact else self, touch=self.live.canvas.touch)
+        if self.compact:
+            self._dialog.setWindowFlag(Qt.WindowType.WindowStaysOnTopHint)
         self._dialog.open()
 
     def _approval_settled(self: Any, req: ApprovalRequest) -> None:
         if self._dialog is not None and self._dialog.request is req:
             self._dialog.close()
             self._dialog = None
-        if self._minimized_for_run and self.worker is not None:
-            self.showMinimized()
+
+    # -- out of the agent's way on the desktop --------------------------------------------------
+
+    @property
+    def compact(self: Any) -> bool:
+        return self.minibar.isVisible()
+
+    def enter_compact(self: Any) -> None:
+        self.minibar.set_status(self.state, self.task_run)
+        self.minibar.show_in_corner()
+        self.hide()
+
+    def leave_compact(self: Any) -> None:
+        if self.minibar.isVisible():
+            self.minibar.hide()
+            self.show()
+            self.raise_()

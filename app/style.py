@@ -68,6 +68,7 @@ QMainWindow, QDialog {{ background: {t.bg}; }}
 QWidget#central {{ background: {t.bg}; }}
 QToolTip {{ background: {t.surface2}; color: {t.text}; border: 1px solid {t.border}; padding: 4px 6px; }}
 QFrame#card {{ background: {t.surface}; border: 1px solid {t.border}; border-radius: 10px; }}
+QFrame#minibar {{ background: {t.surface}; border: 1px solid {t.danger}; border-radius: 10px; }}
 QFrame#topbar {{ background: {t.surface}; border-bottom: 1px solid {t.border}; }}
 QLabel {{ background: transparent; }}
 QLabel#brand {{ font-size: 16px; font-weight: 700; letter-spacing: 0.5px; }}
@@ -125,6 +126,14 @@ QScrollBar::add-line, QScrollBar::sub-line {{ width: 0; height: 0; }}
 QSplitter::handle {{ background: {t.bg}; }}
 QStatusBar {{ background: {t.surface}; border-top: 1px solid {t.border}; color: {t.muted}; }}
 QStatusBar QLabel {{ color: {t.muted}; font-size: 12px; }}
+QStatusBar::item {{ border: none; border-right: 1px solid {t.border}; }}
+QSpinBox {{ padding-left: 8px; padding-right: 22px; }}
+QSpinBox::up-button, QSpinBox::down-button {{ subcontrol-origin: border; width: 20px; border: none;
+    background: transparent; }}
+QSpinBox::up-button {{ subcontrol-position: top right; }}
+QSpinBox::down-button {{ subcontrol-position: bottom right; }}
+QSpinBox::up-arrow, QSpinBox::down-arrow {{ width: 7px; height: 2px; background: {t.muted}; border: none; }}
+QSpinBox::up-arrow:hover, QSpinBox::down-arrow:hover {{ background: {t.accent}; }}
 QGroupBox {{ border: none; margin-top: 6px; font-weight: 700; color: {t.muted}; }}
 """
 

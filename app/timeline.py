@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QFrame,
@@ -25,10 +25,11 @@ from PySide6.QtWidgets import (
 
 from app import style
 from app.overlay import pil_to_qimage
-from guiagent.schema import Step, describe_action
+from guiagent.schema import Step, action_targets, describe_action, with_targets
 
 THUMB_H = 72
-STAGES = ("capture", "parse", "decide", "ground", "act", "settle")
+THUMB_W = 96
+STAGES = ("capture", "a11y", "parse", "decide", "ground", "guard", "act", "settle")
 STATUS_ROLE = {"ok": "success", "failed": "danger", "blocked": "danger", "skipped": "warning"}
 
 
@@ -51,9 +52,16 @@ def timing_text(timings: dict[str, float]) -> str:
 
 
 def action_text(step: Step) -> str:
-    if step.action is None:
+    """The action in words; a target known only by id or point is named by its element."""
+    action = step.action
+    if action is None:
         return "no action"
-    return describe_action(step.action)
+    label = step.target_element.label if step.target_element is not None else ""
+    targets = action_targets(action)
+    if label and targets and not targets[0].description:
+        named = [targets[0].model_copy(update={"description": label[:60]}), *targets[1:]]
+        return describe_action(with_targets(action, named))
+    return describe_action(action)
 
 
 class StepCard(QWidget):
@@ -63,13 +71,12 @@ class StepCard(QWidget):
         lay.setContentsMargins(8, 6, 8, 6)
         lay.setSpacing(10)
         self.thumb = QLabel()
-        self.thumb.setFixedHeight(THUMB_H)
-        self.thumb.setMinimumWidth(40)
+        self.thumb.setFixedSize(40, THUMB_H)
         self.thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.thumb.setStyleSheet(f"border: 1px solid {style.color('border')}; border-radius: 4px;")
         if thumb is not None:
             self.set_thumbnail(thumb)
-        lay.addWidget(self.thumb)
+        lay.addWidget(self.thumb, 0, Qt.AlignmentFlag.AlignTop)
         col = QVBoxLayout()
         col.setSpacing(2)
         head = QHBoxLayout()
@@ -107,13 +114,16 @@ class StepCard(QWidget):
     def _badge(text: str) -> QLabel:
         b = QLabel(text)
         b.setObjectName("badge")
+        b.setFixedHeight(20)
         return b
 
     def set_thumbnail(self, image: Any) -> None:
         q = pil_to_qimage(image)
-        pix = QPixmap.fromImage(q).scaledToHeight(THUMB_H - 2, Qt.TransformationMode.SmoothTransformation)
+        # portrait phones by height, landscape desktops by width: the text keeps its room
+        pix = QPixmap.fromImage(q).scaled(THUMB_W - 2, THUMB_H - 2, Qt.AspectRatioMode.KeepAspectRatio,
+                                          Qt.TransformationMode.SmoothTransformation)
         self.thumb.setPixmap(pix)
-        self.thumb.setFixedWidth(pix.width() + 2)
+        self.thumb.setFixedSize(pix.width() + 2, pix.height() + 2)
 
 
 class Timeline(QFrame):
@@ -138,10 +148,12 @@ class Timeline(QFrame):
         head.addWidget(self.caption)
         root.addLayout(head)
         self.list = QListWidget()
+        self.list.setResizeMode(QListWidget.ResizeMode.Adjust)  # cards follow the panel's width
         self.list.setVerticalScrollMode(QListWidget.ScrollMode.ScrollPerPixel)
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.currentRowChanged.connect(self._on_row)
         self.list.itemClicked.connect(lambda item: self._on_row(self.list.row(item)))
+        self.list.viewport().installEventFilter(self)
         root.addWidget(self.list, 1)
         self.empty = QLabel("Steps show up here as the agent works.\nClick one to see its screen.")
         self.empty.setObjectName("muted")
@@ -166,13 +178,29 @@ class Timeline(QFrame):
         self.entries.append(entry)
         card = StepCard(step, thumbnail if thumbnail is not None else frame)
         item = QListWidgetItem()
-        item.setSizeHint(QSize(200, max(THUMB_H + 14, card.sizeHint().height())))
         self.list.addItem(item)
         self.list.setItemWidget(item, card)
+        self._fit(item, card)
         if follow:
             self.list.scrollToBottom()
         self._refresh_empty()
         return len(self.entries) - 1
+
+    def _fit(self, item: QListWidgetItem, card: QWidget) -> None:
+        """Height for the current width: wrapped thoughts take the lines they need."""
+        width = max(160, self.list.viewport().width() - 4)
+        lay = card.layout()
+        height = lay.totalHeightForWidth(width) if lay is not None and lay.hasHeightForWidth() else -1
+        item.setSizeHint(QSize(width, max(THUMB_H + 14, height, card.sizeHint().height() if height < 0 else 0)))
+
+    def eventFilter(self, obj: Any, event: Any) -> bool:
+        if obj is self.list.viewport() and event.type() == QEvent.Type.Resize:
+            for row in range(self.list.count()):  # the list's width is known only once it is shown
+                item = self.list.item(row)
+                card = self.list.itemWidget(item)
+                if card is not None:  # None while an item is being added
+                    self._fit(item, card)
+        return super().eventFilter(obj, event)
 
     def select(self, row: int) -> None:
         if 0 <= row < len(self.entries):

@@ -14,6 +14,14 @@ STATE_TEXT = {"idle": "READY", "connecting": "CONNECTING", "starting": "STARTING
               "stopped": "STOPPED", "recording": "RECORDING", "replaying": "REPLAYING", "error": "ERROR"}
 
 
+class StatusLabel(QLabel):
+    """A status bar field that hides itself while empty (no stray separators)."""
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self.setVisible(bool(text))
+
+
 class StatusPill(QLabel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -136,3 +144,57 @@ class Banner(QFrame):
         self.hint.setText(f"What to do: {hint}" if hint else "")
         self.hint.setVisible(bool(hint))
         self.show()
+
+
+class MiniBar(QFrame):
+    """What stays on screen while the agent drives this desktop: a small always-on-top strip in
+    the bottom-right corner with the status, the current step and a big Stop. The main window
+    hides meanwhile (minimising needs a window manager; hiding works everywhere), and the
+    desktop device never acts on this process's windows."""
+
+    stop_clicked = Signal()
+    show_window_clicked = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent, Qt.WindowType.Tool | Qt.WindowType.FramelessWindowHint
+                         | Qt.WindowType.WindowStaysOnTopHint | Qt.WindowType.WindowDoesNotAcceptFocus)
+        self.setObjectName("minibar")
+        self.setWindowTitle("guiagent — running")
+        self.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(10, 8, 10, 8)
+        lay.setSpacing(8)
+        dot = QLabel("◆")
+        dot.setObjectName("brandDot")
+        lay.addWidget(dot)
+        self.pill = StatusPill()
+        lay.addWidget(self.pill)
+        self.text = QLabel("")
+        self.text.setObjectName("muted")
+        self.text.setMinimumWidth(150)
+        self.text.setMaximumWidth(260)
+        lay.addWidget(self.text, 1)
+        self.open_button = QPushButton("▢")
+        self.open_button.setObjectName("flat")
+        self.open_button.setToolTip("Show the main window")
+        lay.addWidget(self.open_button)
+        self.stop_button = QPushButton("■  STOP")
+        self.stop_button.setObjectName("danger")
+        lay.addWidget(self.stop_button)
+        self.stop_button.clicked.connect(self.stop_clicked.emit)
+        self.open_button.clicked.connect(self.show_window_clicked.emit)
+
+    def set_status(self, state: str, text: str) -> None:
+        self.pill.set_state(state)
+        self.text.setText(self.text.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, 250))
+
+    def show_in_corner(self) -> None:
+        from PySide6.QtGui import QGuiApplication
+
+        self.adjustSize()
+        screen = QGuiApplication.primaryScreen()
+        if screen is not None:
+            area = screen.availableGeometry()
+            self.move(area.right() - self.width() - 12, area.bottom() - self.height() - 12)
+        self.show()
+        self.raise_()

@@ -44,14 +44,18 @@ class SettleResult:
     last_frame: Image.Image | None = None
 
 
-def frame_signature(img: Image.Image, size: tuple[int, int] = (160, 100)) -> np.ndarray:
-    """A small grayscale thumbnail: cheap to compare, blind to sub-pixel noise."""
-    return np.asarray(img.convert("L").resize(size, Image.Resampling.BILINEAR), dtype=np.int16)
+def frame_signature(img: Image.Image) -> np.ndarray:
+    """The frame in grayscale at full resolution: a ticked checkbox or one typed character is a
+    change of a few dozen pixels, which any downscaled thumbnail would average away."""
+    return np.asarray(img.convert("L"), dtype=np.int16)
 
 
-def frames_differ(a: np.ndarray, b: np.ndarray, threshold: float = 0.002) -> bool:
-    """True when more than `threshold` of the thumbnail's pixels changed noticeably."""
-    return float(np.mean(np.abs(a - b) > 12)) > threshold
+def frames_differ(a: np.ndarray, b: np.ndarray, min_pixels: int = 6, level: int = 24) -> bool:
+    """True when at least `min_pixels` pixels changed by more than `level` gray levels
+    (compression and dithering noise stay below that)."""
+    if a.shape != b.shape:
+        return True
+    return int(np.count_nonzero(np.abs(a - b) > level)) >= min_pixels
 
 
 class Device(abc.ABC):

@@ -4,25 +4,35 @@ from __future__ import annotations
 
 import logging
 import os
+import select
 import shutil
 import subprocess
 import time
-from pathlib import Path
 
 from guiagent.errors import DeviceError
 
 log = logging.getLogger(__name__)
 
 
-def _free_display(start: int = 90) -> int:
-    for n in range(start, start + 200):
-        if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
-            return n
-    raise DeviceError(f"no free X display number between :{start} and :{start + 200}")
+def _read_display_number(fd: int, proc: subprocess.Popen[bytes], timeout: float) -> int | None:
+    deadline = time.monotonic() + timeout
+    buf = b""
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.05)
+        if ready:
+            chunk = os.read(fd, 64)
+            if not chunk:
+                break
+            buf += chunk
+            if buf.endswith(b"\n"):
+                return int(buf.strip())
+        elif proc.poll() is not None:
+            return None
+    return None
 
 
 class VirtualDisplay:
-    """Starts `Xvfb :N` and sets DISPLAY while in use; stops it on exit.
+    """Starts Xvfb on a free display number and sets DISPLAY while in use; stops it on exit.
 
     `VirtualDisplay.ensure()` starts one only when there is no usable display already.
     """
@@ -43,27 +53,31 @@ class VirtualDisplay:
         if exe is None:
             raise DeviceError("Xvfb is not installed: run `make demo` (as root it installs xvfb) "
                               "or `apt-get install xvfb`")
-        for _ in range(5):
-            n = self.number if self.number is not None else _free_display()
-            self.proc = subprocess.Popen(
-                [exe, f":{n}", "-screen", "0", f"{self.size[0]}x{self.size[1]}x{self.depth}",
-                 "-nolisten", "tcp", "-ac", "+extension", "RANDR"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            )
-            self.number = n
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline:
-                if Path(f"/tmp/.X11-unix/X{n}").exists():
-                    self._old_display = os.environ.get("DISPLAY")
-                    os.environ["DISPLAY"] = f":{n}"
-                    log.info("started Xvfb on :%d (%dx%d)", n, *self.size)
-                    return self
-                if self.proc.poll() is not None:
-                    break
-                time.sleep(0.02)
+        screen = f"{self.size[0]}x{self.size[1]}x{self.depth}"
+        fixed = [f":{self.number}"] if self.number is not None else []
+        read_fd, write_fd = os.pipe()
+        try:
+            # -displayfd: Xvfb picks a free display number itself and writes it to the pipe once it
+            # accepts connections, so parallel test sessions never race for the same number.
+            cmd = [exe, *fixed, "-displayfd", str(write_fd), "-screen", "0", screen,
+                   "-nolisten", "tcp", "-ac", "-noreset", "+extension", "RANDR"]
+            self.proc = subprocess.Popen(cmd, pass_fds=(write_fd,), stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL)
+            os.close(write_fd)
+            write_fd = -1
+            number = _read_display_number(read_fd, self.proc, timeout=20.0)
+        finally:
+            os.close(read_fd)
+            if write_fd != -1:
+                os.close(write_fd)
+        if number is None:
             self.stop(restore=False)
-            self.number = None if self.number == n else self.number
-        raise DeviceError("Xvfb did not start")
+            raise DeviceError("Xvfb did not start")
+        self.number = number
+        self._old_display = os.environ.get("DISPLAY")
+        os.environ["DISPLAY"] = f":{number}"
+        log.info("started Xvfb on :%d (%dx%d)", number, *self.size)
+        return self
 
     def stop(self, restore: bool = True) -> None:
         if self.proc is not None:

@@ -286,11 +286,15 @@ class ScreenParser:
     Options: `ocr` (read text; silently a11y-only when rapidocr is missing), `detectors`
     (pixel widgets), `incremental` (re-read only changed regions). `last_timings_ms` holds
     "ocr", "detect", "merge", "total" of the last call; `last_ocr_mode` says whether OCR read
-    the full frame, only changed regions, or nothing.
+    the full frame, only changed regions, or nothing. `trust_a11y=N` (0 = never) skips OCR and
+    detectors on frames whose a11y tree already names at least N elements: a complete tree
+    (Android's uiautomator) says everything OCR would, at a fraction of the cost.
     """
 
     def __init__(self, *, ocr: bool = True, detectors: bool = True, incremental: bool = True,
-                 ocr_engine: OcrEngine | None = None, detector_options: DetectorOptions | None = None) -> None:
+                 ocr_engine: OcrEngine | None = None, detector_options: DetectorOptions | None = None,
+                 trust_a11y: int = 0) -> None:
+        self.trust_a11y = trust_a11y
         self.ocr = ocr and ocr_mod.available()
         if ocr and not self.ocr:
             log.warning("rapidocr/onnxruntime not installed: parsing with a11y and detectors only")
@@ -311,6 +315,12 @@ class ScreenParser:
             if not isinstance(img, Image.Image):
                 img = Image.fromarray(img).convert("RGB")
             boxes: list[OcrBox] = []
+            if self.trust_a11y and sum(1 for e in a11y if e.name) >= self.trust_a11y:
+                elements = self.tracker.assign(list(a11y))
+                self.last_ocr_mode = "skipped (a11y tree)"
+                self.last_timings_ms = {"ocr": 0.0, "detect": 0.0, "merge": 0.0,
+                                        "total": (time.perf_counter() - t0) * 1e3}
+                return elements
             if self.ocr and self._engine is not None:
                 if self._incremental is not None:
                     boxes = self._incremental.read(img)

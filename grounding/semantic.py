@@ -87,3 +87,19 @@ def similarity(query: str, candidates: Sequence[str]) -> np.ndarray:
         return np.zeros(0, dtype=np.float32)
     vecs = embed([query, *candidates])
     return vecs[1:] @ vecs[0]
+
+
+def warm_up(texts: Sequence[str] = ()) -> threading.Thread:
+    """Load the model (and embed `texts`) in a background thread, so the 3-4 s load overlaps
+    with the first screenshot and OCR instead of stalling the first grounding or guard call.
+    Callers that need it before it is ready wait on the module lock."""
+
+    def work() -> None:
+        try:
+            embed(list(texts)) if texts else _load()
+        except ModelError as exc:
+            log.warning("MiniLM warm-up failed: %s", exc)
+
+    thread = threading.Thread(target=work, name="minilm-warm-up", daemon=True)
+    thread.start()
+    return thread

@@ -132,8 +132,12 @@ class Agent:
     def run(self, task: str) -> RunResult:
         t0 = time.monotonic()
         self.history = []
-        self.planner.reset(task)
-        status, reason, answer = self._loop(task, t0)
+        try:
+            self.planner.reset(task)
+        except InstructionNotUnderstood as exc:  # said plainly, recorded as a failed run
+            status, reason, answer = "failed", str(exc), None
+        else:
+            status, reason, answer = self._loop(task, t0)
         usage = sum((s.usage for s in self.history), TokenUsage())
         result = RunResult(status, reason, answer, len(self.history), usage, time.monotonic() - t0)
         self.events.emit(AgentEvent(EventKind.FINISHED if status == "success" else EventKind.FAILED,

@@ -17,7 +17,7 @@ from guiagent.errors import GuiAgentError
 from guiagent.events import RunResult, Subscriber
 from guiagent.planning.base import Planner
 from guiagent.registry import build_device, build_grounder, build_planner
-from guiagent.safety import Approver, Guard, SafetyPolicy, refuse_all
+from guiagent.safety import DEFAULT_SENSITIVE_WORDS, Approver, Guard, SafetyPolicy, refuse_all
 from guiagent.schema import EpisodeMeta
 
 log = logging.getLogger(__name__)
@@ -47,20 +47,34 @@ class RunOptions:
         return replace(self, **changes)
 
 
-def build_screen_parser(ocr: bool = True) -> ScreenParserLike | None:
+def build_screen_parser(ocr: bool = True, trust_a11y: int = 0) -> ScreenParserLike | None:
     """The perception stack: a11y + OCR + pixel detectors, or a11y only when OCR is off or
-    not installed (the daemon on a phone has no onnxruntime)."""
+    not installed (the daemon on a phone has no onnxruntime). `trust_a11y`: see ScreenParser."""
     try:
         from grounding.ocr import available as ocr_available
         from grounding.parse import ScreenParser
     except ImportError as exc:
         log.info("screen parser unavailable (%s); using the a11y tree alone", exc)
         return None
-    return ScreenParser(ocr=ocr and ocr_available())
+    return ScreenParser(ocr=ocr and ocr_available(), trust_a11y=trust_a11y)
 
 
 def build_guard(options: RunOptions) -> Guard:
-    return Guard(SafetyPolicy(app_allowlist=options.app_allowlist, sensitive_action=options.sensitive_action))
+    """The word list always; the MiniLM matcher on top when it is installed (it catches
+    paraphrases such as "Checkout now")."""
+    semantic = None
+    try:
+        from grounding import semantic as minilm
+
+        if minilm.available():
+            minilm.warm_up(DEFAULT_SENSITIVE_WORDS)
+
+            def semantic(text: str, words: tuple[str, ...]) -> float:
+                return float(minilm.similarity(text, words).max())
+    except ImportError:
+        pass
+    policy = SafetyPolicy(app_allowlist=options.app_allowlist, sensitive_action=options.sensitive_action)
+    return Guard(policy, semantic=semantic)
 
 
 def new_episode_id() -> str:
@@ -104,7 +118,10 @@ class Run:
             self.writer = EpisodeWriter(Path(options.out), meta)
         self.agent = Agent(
             self.device, self.planner, self.grounder,
-            parser=build_screen_parser(options.ocr), guard=build_guard(options), approver=approver,
+            # Android's uiautomator tree names what is on screen; OCR then only runs on frames
+            # where the tree is (nearly) empty: WebViews, games, FLAG_SECURE screens.
+            parser=build_screen_parser(options.ocr, trust_a11y=3 if self.device.info.platform == "android" else 0),
+            guard=build_guard(options), approver=approver,
             config=options.agent_config(), sink=self.writer,
         )
         for fn in subscribers:

@@ -112,6 +112,14 @@ MORE = [
     ('type "JERALD" in lowercase into Name', [TypeGoal("jerald", Ref("Name", "field"))]),
     ('Click on a "checkbox" widget.', [ClickGoal(Ref("", "checkbox"))]),
     ('Click on a "text" widget.', [ClickGoal(Ref("", "field"))]),
+    ("Select Alvera>Terza>Ludovika", [ClickGoal(Ref("Alvera")), ClickGoal(Ref("Terza")), ClickGoal(Ref("Ludovika"))]),
+    ("click File > Save As", [ClickGoal(Ref("File")), ClickGoal(Ref("Save As"))]),
+    ('Use the textbox to enter "Renda" and press "Search".', [TypeGoal("Renda", FIELD), ClickGoal(Ref("Search", quoted=True))]),
+    ("press the search key", [KeyGoal(("search",))]),
+    ("tick Subscribe, then tick Subscribe again and click Submit now",
+     [SetToggleGoal(Ref("Subscribe", "checkbox"), True)] * 2 + [ClickGoal(Ref("Submit"))]),
+    ('Check the 1st radio button and enter the number "-5" into the 2nd textbox.',
+     [SetToggleGoal(Ref("", "radio", 1), True), TypeGoal("-5", Ref("", "field", 2))]),
 ]
 
 
@@ -143,6 +151,8 @@ def test_parses_exactly(text: str, goals: list) -> None:
         ('Switch between the tabs to find the link "abc"', "and then what"),
         ("click it", "refers to nothing"),
         ("press Submit twice", "is not a key"),
+        ('Enter an item that starts with "An" and ends with "ica".', "describes the text"),
+        ("Select words similar to mild, delicious and click Submit.", "describes the options"),
     ],
 )
 def test_refuses_with_a_message_naming_the_part(text: str, fragment: str) -> None:

@@ -41,9 +41,10 @@ def test_task_area_is_found_from_pixels_wherever_it_is(x0: int, y0: int) -> None
     assert area is not None
     assert area.area == (x0, y0, x0 + 320, y0 + 420)
     assert area.band == (x0, y0, x0 + 320, y0 + 100)
-    assert area.work == (x0, y0 + 100, x0 + 320, y0 + 420)
+    # the work area runs on below the task area to the end of the page (grey, then the black root)
+    assert area.work == (x0, y0 + 100, x0 + 320, 780)
     assert area.scale == 2.0
-    assert area.region() == f"{x0},{y0 + 100},320,320"
+    assert area.region() == f"{x0},{y0 + 100},320,{680 - y0}"
 
 
 def test_no_task_area_when_the_band_is_not_showing() -> None:
@@ -57,6 +58,7 @@ def test_no_task_area_when_the_band_is_not_showing() -> None:
 def test_task_area_at_scale_one() -> None:
     area = locate_task_area(_page(40, 150, scale=1))
     assert area is not None and area.area == (40, 150, 200, 360) and area.scale == 1.0
+    assert area.work == (40, 200, 200, 570)  # the page below: at most one more area's height
 
 
 def test_instruction_lines_are_joined_and_quotes_made_plain() -> None:

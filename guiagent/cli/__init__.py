@@ -15,7 +15,7 @@ from guiagent.errors import GuiAgentError
 COMMAND_MODULES = (
     "run", "devices_cmd", "demo", "bench_loop", "simphone", "android_bench", "daemon",
     "record", "dataset", "replay", "bench_record", "evaluate", "eval_miniwob", "train",
-    "bench_planners", "app",
+    "bench_planners", "explore", "app",
 )
 
 

@@ -191,7 +191,8 @@ def _print(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -
     ratio = med(full, "steps_per_s") / med(base, "steps_per_s")
     console.print(f"steps/s with a11y vs baseline: x{ratio:.2f}; to-disk latency x"
                   f"{med(full, 'store_ms_median') / max(med(base, 'store_ms_median'), 1e-9):.2f}")
-    ok = med(full, "steps_per_s") >= 0.95 * min(args.rate, med(full, "offered_per_s")) and all(r["dropped"] == 0 for r in full)
+    ok = (med(full, "steps_per_s") >= 0.95 * min(args.rate, med(full, "offered_per_s"))
+          and all(r["dropped"] == 0 and r["match"] for r in full))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0 if ok else 1

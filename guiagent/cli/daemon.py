@@ -58,9 +58,9 @@ def register(cli) -> None:
                                             "(virtual phones)")
     b.add_argument("--phones", type=int, default=8, help="virtual phones of the main and the fault run")
     b.add_argument("--tasks", type=int, default=200, help="tasks of the main run")
-    b.add_argument("--scale", default="1,2,4,8", help="phone counts of the throughput series")
+    b.add_argument("--scale", default="1,2,4,8", help="phone counts of the throughput series ('none': skip it)")
     b.add_argument("--scale-tasks", type=int, default=40, help="tasks per throughput row")
-    b.add_argument("--fault-tasks", type=int, default=40, help="tasks of the fault run (0 = skip it)")
+    b.add_argument("--fault-tasks", type=int, default=80, help="tasks of the fault run (0 = skip it)")
     b.add_argument("--task", action="append", default=None,
                    help="task text (repeatable, cycled); default: Wi-Fi on / off in Settings")
     b.add_argument("--adb-port", type=int, default=5037)
@@ -116,10 +116,11 @@ def cmd_bench_daemon(args: argparse.Namespace) -> int:
     if args.phones < 1 or args.tasks < 1:
         raise ConfigError("--phones and --tasks must be at least 1")
     try:
-        scale = sorted({int(n) for n in args.scale.split(",") if n.strip()})
+        scale = [] if args.scale.strip().lower() == "none" else sorted(
+            {int(n) for n in args.scale.split(",") if n.strip()})
     except ValueError as exc:
-        raise ConfigError(f"--scale takes phone counts like 1,2,4,8, not {args.scale!r}") from exc
-    if not scale or min(scale) < 1:
+        raise ConfigError(f"--scale takes phone counts like 1,2,4,8 (or none), not {args.scale!r}") from exc
+    if scale and min(scale) < 1:
         raise ConfigError("--scale needs phone counts of at least 1")
     report = run_bench(phones=args.phones, tasks=args.tasks, scale=scale, scale_tasks=args.scale_tasks,
                        fault_tasks=args.fault_tasks, task_texts=args.task, adb_port=args.adb_port,
@@ -135,12 +136,13 @@ def _ms(v: float) -> str:
 def print_report(report) -> None:  # report: guiagent.daemon.bench.BenchReport
     from rich.table import Table
 
-    base = report.scale[0].throughput if report.scale else 0.0
+    rows = [*report.scale, *([report.main] if report.main else [])]
+    base = rows[0].throughput if rows else 0.0
     t = Table(title=f"Throughput vs phones (virtual phones, {report.cores} CPU cores)")
     for col in ("phones", "tasks", "wall s", "tasks/s", "x first row", "median run s", "median overhead ms",
                 "overhead / run", "statuses"):
         t.add_column(col, justify="left" if col == "statuses" else "right")
-    for b in [*report.scale, *([report.main] if report.main else [])]:
+    for b in rows:
         run, over = b.med(b.run_ms), b.med(b.overhead_ms)
         t.add_row(f"{b.phones}" + (" (main)" if b.name == "main" else ""), str(b.tasks), f"{b.wall_s:.1f}",
                   f"{b.throughput:.2f}", f"{b.throughput / base:.2f}" if base else "-", f"{run / 1000:.2f}",

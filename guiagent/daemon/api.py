@@ -45,8 +45,10 @@ FRAME_NAME = re.compile(r"^\d{6}\.(png|jpg|webp)$")
 VERSION = "1"
 
 
-def create_app(store: TaskStore, config: DaemonConfig, *, daemon_id: str = "", online: Any = None) -> FastAPI:
-    """The app. `online()` (optional) counts the devices whose worker holds an open device."""
+def create_app(store: TaskStore, config: DaemonConfig, *, daemon_id: str = "", online: Any = None,
+               warming: Any = None) -> FastAPI:
+    """The app. `online()` (optional) counts the devices whose worker holds an open device;
+    `warming()` says whether optional models are still loading."""
     started = time.time()
     bearer = HTTPBearer(auto_error=False, description="the daemon's --token / GUIAGENT_TOKEN")
 
@@ -158,6 +160,7 @@ def create_app(store: TaskStore, config: DaemonConfig, *, daemon_id: str = "", o
         devs = store.list_devices()
         return {"status": "ok", "version": VERSION, "daemon": daemon_id, "uptime_s": round(time.time() - started, 1),
                 "queue": store.counts(), "mode": "approvals" if config.approvals else "unattended",
+                "warming": bool(warming()) if warming else False,
                 "devices": {"known": len(devs), "online": online() if online else
                             sum(d.state in ("idle", "busy") for d in devs)}}
 

@@ -82,7 +82,7 @@ def _batch(fleet: Fleet, name: str, ids: list[str], t0: float) -> Batch:
 
 
 def _run_batch(fleet: Fleet, name: str, serials: list[str], texts: list[str], db: Path) -> Batch:
-    fleet.start_daemon(serials, db=db)
+    fleet.start_daemon(serials, db=db, wait_warm=True)
     try:
         t0 = time.time()
         ids = fleet.submit(texts)
@@ -98,7 +98,7 @@ def _run_batch(fleet: Fleet, name: str, serials: list[str], texts: list[str], db
 def _fault_run(fleet: Fleet, texts: list[str], db: Path, say: Callable[[str], None]) -> Batch:
     serials = [p.serial for p in fleet.phones]
     n = len(texts)
-    fleet.start_daemon(serials, db=db)
+    fleet.start_daemon(serials, db=db, wait_warm=True)
     t0 = time.time()
     ids = fleet.submit(texts)
     notes = []
@@ -108,16 +108,16 @@ def _fault_run(fleet: Fleet, texts: list[str], db: Path, say: Callable[[str], No
         t_kill = time.time()
         fleet.kill_daemon()
         say(f"fault run: SIGKILL with {running} task(s) running; restarting")
-        fleet.start_daemon(serials, db=db)
+        fleet.start_daemon(serials, db=db)  # not waiting for warm-up: the workers run meanwhile
         t_up = time.time()
-        notes.append(f"SIGKILL with {running} running; daemon back (all devices open) {t_up - t_kill:.1f} s later")
-        fleet.wait(lambda: fleet.terminal_count(ids) >= n * 6 // 10, 120 + 4 * n, "60% of the fault run")
+        notes.append(f"SIGKILL with {running} running; daemon back (every device open) {t_up - t_kill:.1f} s later")
+        fleet.wait(lambda: fleet.terminal_count(ids) >= n * 4 // 10, 120 + 4 * n, "40% of the fault run")
         victim = fleet.phones[0]
-        fleet.wait(lambda: any(d["serial"] == victim.serial and d["state"] == "busy"
-                               for d in fleet.http.get("/devices").json()), 60, "the victim phone busy")
+        hit = fleet.wait(lambda: fleet.starting_on(victim.serial), 60, "a task starting on the victim phone",
+                         poll=0.02)
         victim.faults.drop(3.0)
         t_drop = time.time()
-        say(f"fault run: dropped {victim.serial} for 3 s mid-task")
+        say(f"fault run: dropped {victim.serial} for 3 s while it ran task {hit}")
         fleet.wait(lambda: fleet.terminal_count(ids) == n, 120 + 4 * n, "every task of the fault run done", poll=0.5)
         runs = fleet.runs()
         back = [r.claimed for r in runs if r.device == victim.serial and r.claimed > t_drop + 3.0]
@@ -142,8 +142,8 @@ def run_bench(*, phones: int, tasks: int, scale: list[int], scale_tasks: int, fa
         workdir = Path(tmp.name)
     fleet = Fleet(workdir, adb_port=adb_port, token="bench")
     try:
-        progress(f"starting {max(phones, *scale)} virtual phones ...")
-        fleet.add_phones(max(phones, *scale))
+        progress(f"starting {max([phones, *scale])} virtual phones ...")
+        fleet.add_phones(max([phones, *scale]))
         serials = [p.serial for p in fleet.phones]
         rows = []
         for n in scale:

@@ -10,7 +10,7 @@ from typing import Any
 
 from guiagent.daemon.models import TaskRecord
 from guiagent.errors import ConfigError
-from guiagent.registry import PLANNERS
+from guiagent.registry import GROUNDERS, PLANNERS
 from guiagent.runner import RunOptions
 
 
@@ -47,6 +47,8 @@ class DaemonConfig:
             raise ConfigError(f"--retries must be >= 0, got {self.retries}")
         if self.planner not in PLANNERS:
             raise ConfigError(f"unknown planner {self.planner!r}; choose one of: {', '.join(sorted(PLANNERS))}")
+        if self.grounder not in GROUNDERS:
+            raise ConfigError(f"unknown grounder {self.grounder!r}; choose one of: {', '.join(sorted(GROUNDERS))}")
         if self.lease_s <= 2 * self.heartbeat_s:
             raise ConfigError(f"the lease ({self.lease_s:g} s) must outlast two heartbeats ({self.heartbeat_s:g} s)")
         if self.devices is not None and not self.devices:

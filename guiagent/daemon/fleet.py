@@ -26,6 +26,49 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class AdbServer:
+    """A private adb server on a free port (`adb -P PORT server nodaemon`), so that a test or a
+    benchmark sees only its own phones. Stopped by its pid, never by `adb kill-server`."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 20.0) -> AdbServer:
+        import adbutils
+
+        env = {**os.environ, "ADB_LIBUSB": "0", "ADB_MDNS": "0"}
+        self.proc = subprocess.Popen([adbutils.adb_path(), "-P", str(self.port), "server", "nodaemon"], env=env,
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = adbutils.AdbClient(port=self.port, socket_timeout=5)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                client.server_version()
+                return self
+            except (adbutils.AdbError, OSError):
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise DeviceError(f"a private adb server on port {self.port} did not start") from None
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+
+    def __enter__(self) -> AdbServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
 class Fleet:
     def __init__(self, workdir: Path, *, adb_port: int = 5037, token: str = "fleet-token",
                  scenario: str = "default") -> None:
@@ -60,23 +103,27 @@ class Fleet:
     # -- the daemon ----------------------------------------------------------------------------
 
     def start_daemon(self, serials: Iterable[str], *, db: Path | None = None, args: Iterable[str] = (),
-                     wait_online: int | None = None, timeout: float = 60.0) -> subprocess.Popen[bytes]:
+                     wait_online: int | None = None, timeout: float = 60.0,
+                     python: Iterable[str] | None = None, wait_warm: bool = False) -> subprocess.Popen[bytes]:
         """Start `guiagent daemon` on this fleet's port; returns once /health answers and
-        `wait_online` devices (default: all) are open."""
+        `wait_online` devices (default: all) are open (and, with `wait_warm`, optional models
+        are loaded: benchmarks measure the steady state). `python` replaces the interpreter part
+        of the command (default: this interpreter, `-m guiagent`)."""
         serials = list(serials)
         self.db = db or self.db or self.workdir / "queue.db"
         self.starts += 1
         log = open(self.workdir / f"daemon-{self.starts}.log", "wb")  # noqa: SIM115 - the child writes it
-        cmd = [sys.executable, "-m", "guiagent", "-v", "daemon", "--db", str(self.db), "--port", str(self.port),
+        cmd = [*(python or (sys.executable, "-m", "guiagent")), "-v", "daemon", "--db", str(self.db), "--port", str(self.port),
                "--devices", ",".join(serials), "--adb-port", str(self.adb_port), "--no-ocr", *args]
         env = {**os.environ, "GUIAGENT_TOKEN": self.token, "ADB_LIBUSB": "0", "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
         log.close()
         want = len(serials) if wait_online is None else wait_online
-        self.wait(lambda: self._online() >= want, timeout, f"the daemon with {want} device(s) online")
+        self.wait(lambda: self._online(wait_warm) >= want, timeout + (60 if wait_warm else 0),
+                  f"the daemon with {want} device(s) online")
         return self.proc
 
-    def _online(self) -> int:
+    def _online(self, wait_warm: bool = False) -> int:
         if self.proc is not None and self.proc.poll() is not None:
             raise DeviceError(f"the daemon exited with {self.proc.returncode}; see {self.workdir}/daemon-*.log")
         import httpx
@@ -85,7 +132,9 @@ class Fleet:
             r = self.http.get("/health")
         except httpx.TransportError:
             return -1
-        return int(r.json()["devices"]["online"]) if r.status_code == 200 else -1
+        if r.status_code != 200 or (wait_warm and r.json().get("warming")):
+            return -1
+        return int(r.json()["devices"]["online"])
 
     def kill_daemon(self) -> None:
         if self.proc is not None:
@@ -123,6 +172,14 @@ class Fleet:
             out += batch
             if len(batch) < 1000:
                 return out
+
+    def starting_on(self, serial: str) -> str | None:
+        """The task `serial` runs, if it has done no step yet (a fault injected now hits it)."""
+        device = next((d for d in self.http.get("/devices").json() if d["serial"] == serial), None)
+        if device is None or device["state"] != "busy" or not device["current_task"]:
+            return None
+        task = self.http.get(f"/tasks/{device['current_task']}").json()
+        return task["id"] if task["status"] == "running" and task["steps"] == 0 else None
 
     def terminal_count(self, ids: Iterable[str]) -> int:
         wanted = set(ids)

@@ -93,7 +93,7 @@ class DevicePool:
     def _wanted(self, serial: str) -> bool:
         return self.config.devices is None or serial in self.config.devices
 
-    def _set_adb(self, serial: str, state: str | None) -> None:
+    def set_adb_state(self, serial: str, state: str | None) -> None:
         with self._adb_cond:
             if self._adb.get(serial) == state:
                 return
@@ -121,16 +121,16 @@ class DevicePool:
                 with self._adb_cond:
                     gone = [s for s in self._adb if s not in listed]
                 for serial in gone:
-                    self._set_adb(serial, None)
+                    self.set_adb_state(serial, None)
                 for serial, state in listed.items():
-                    self._set_adb(serial, state)
+                    self.set_adb_state(serial, state)
                 self.tracking = True
                 delay = 0.5
                 for event in client.track_devices():
                     if self.stopping.is_set():
                         break
                     if self._wanted(event.serial):
-                        self._set_adb(event.serial, event.status if event.present else None)
+                        self.set_adb_state(event.serial, event.status if event.present else None)
             except adbutils.AdbTimeout:
                 continue  # quiet for a while: reconnect (and re-list)
             except (adbutils.AdbError, OSError, EOFError, ValueError) as exc:
@@ -150,7 +150,9 @@ class DevicePool:
                 now = time.monotonic()
                 if now - last_reap > self.config.lease_s:
                     last_reap = now
-                    for task_id, status in self.store.recover(keep_owner_prefix=self.daemon_id, expired_only=True):
+                    # Our own active runs were renewed a moment ago; an expired lease of ours
+                    # belongs to an attempt that no worker settles any more.
+                    for task_id, status in self.store.recover(expired_only=True):
                         log.warning("task %s: lease expired; now %s", task_id, status)
                 if now - last_prune > 300:
                     last_prune = now

@@ -39,6 +39,7 @@ class Daemon:
         self._lockfile: IO[str] | None = None
         self._server: Any = None
         self._thread: threading.Thread | None = None
+        self.warm = threading.Event()  # set once optional models are loaded
 
     @property
     def url(self) -> str:
@@ -47,6 +48,12 @@ class Daemon:
 
     def start(self) -> Daemon:
         self.config.check_listen()
+        try:
+            import fastapi  # noqa: F401 - fail before anything starts
+            import uvicorn  # noqa: F401
+        except ImportError as exc:
+            raise ConfigError(f"the daemon needs its extra ({exc.name} is missing): "
+                              "pip install 'guiagent[daemon]'") from exc
         self._lock()
         try:
             self.store = TaskStore(self.config.db)
@@ -58,22 +65,36 @@ class Daemon:
             self.port = self._sock.getsockname()[1]
             self.pool = DevicePool(self.store, self.config, self.daemon_id)
             self.pool.start()
+            threading.Thread(target=self._warm_up, name="warm-up", daemon=True).start()
         except BaseException:
             self.stop()
             raise
         return self
 
+    def _warm_up(self) -> None:
+        """Load the sentence-embedding model now (when installed: the guard and the grounder use
+        it) instead of inside the first tasks, where every device would wait for it."""
+        try:
+            from grounding import semantic
+
+            if semantic.available():
+                semantic.embed(["warm up"])
+                log.info("semantic matcher loaded")
+        except Exception as exc:  # a broken optional model must not stop the daemon
+            log.warning("could not preload the semantic matcher: %s", exc)
+        finally:
+            self.warm.set()
+
     def _app(self) -> Any:
         from guiagent.daemon.api import create_app
 
         assert self.store is not None and self.pool is not None
-        return create_app(self.store, self.config, daemon_id=self.daemon_id, online=self.pool.online)
+        return create_app(self.store, self.config, daemon_id=self.daemon_id, online=self.pool.online,
+                          warming=lambda: not self.warm.is_set())
 
     def _uvicorn(self) -> Any:
-        try:
-            import uvicorn
-        except ImportError as exc:
-            raise ConfigError("the daemon needs its extra: pip install 'guiagent[daemon]'") from exc
+        import uvicorn
+
         config = uvicorn.Config(self._app(), log_level="warning", timeout_graceful_shutdown=3,
                                 access_log=False, lifespan="off")
         self._server = uvicorn.Server(config)

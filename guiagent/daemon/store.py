@@ -74,8 +74,8 @@ class TaskStore:
         if max_attempts < 1:
             raise ConfigError(f"max_attempts must be at least 1, got {max_attempts}")
         task_id = "t-" + uuid.uuid4().hex[:16]
-        now = time.time()
         with self.db.write() as con:
+            now = time.time()  # read holding the write lock, so times follow commit order
             con.execute(
                 "INSERT INTO tasks (id, task, device, planner, max_steps, timeout_s, status, max_attempts,"
                 " created, queued_at, updated) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
@@ -104,8 +104,8 @@ class TaskStore:
 
     def claim(self, owner: str, device: str, *, lease_s: float, idle_since: float | None = None) -> Claim | None:
         """The oldest queued task this device may run, now owned by `owner`; None when there is none."""
-        now = time.time()
         with self.db.write() as con:
+            now = time.time()
             rows = con.execute(
                 "UPDATE tasks SET status = 'running', attempts = attempts + 1, owner = :owner,"
                 " lease_until = :lease, assigned = :device, started = COALESCE(started, :now), updated = :now,"
@@ -147,8 +147,8 @@ class TaskStore:
         """Close the attempt and settle the task. Interrupted / device_lost attempts re-queue the
         task while attempts are left (`refund`: this attempt does not count, e.g. a clean
         shutdown). Returns the task as it is now, or None when the lease was lost meanwhile."""
-        now = time.time()
         with self.db.write() as con:
+            now = time.time()
             rows = con.execute("SELECT * FROM tasks WHERE id = ? AND run_id = ? AND owner = ? AND status = 'running'",
                                (claim.task.id, claim.run_id, claim.owner)).fetchall()
             if not rows:
@@ -193,8 +193,8 @@ class TaskStore:
     def cancel(self, task_id: str) -> TaskRecord | None:
         """Queued -> cancelled at once; running -> flagged (the daemon stops it within a heartbeat).
         None when there is no such task; a terminal task is returned unchanged."""
-        now = time.time()
         with self.db.write() as con:
+            now = time.time()
             n = con.execute("UPDATE tasks SET status = 'cancelled', finished = ?, updated = ?, cancel_requested = 1,"
                             " error = 'cancelled before it ran' WHERE id = ? AND status = 'queued'",
                             (now, now, task_id)).rowcount
@@ -213,9 +213,9 @@ class TaskStore:
         A run missing from the answer lost its lease."""
         if not run_ids:
             return {}
-        now = time.time()
         marks = ",".join("?" * len(run_ids))
         with self.db.write() as con:
+            now = time.time()
             con.execute(f"UPDATE tasks SET lease_until = ? WHERE status = 'running' AND run_id IN ({marks})"
                         " AND owner LIKE ? ESCAPE '\\'", (now + lease_s, *run_ids, _like_prefix(owner_prefix)))
             con.execute(f"UPDATE runs SET heartbeat = ? WHERE ended IS NULL AND id IN ({marks})", (now, *run_ids))
@@ -230,9 +230,9 @@ class TaskStore:
         At startup the caller holds the database's lock, so every running task belongs to a dead
         daemon (`expired_only=False`). Later, `expired_only=True` reaps only leases that ran out
         (a daemon that froze or shares the file without the lock). Returns (task id, new status)."""
-        now = time.time()
         out: list[tuple[str, str]] = []
         with self.db.write() as con:
+            now = time.time()
             rows = con.execute("SELECT * FROM tasks WHERE status = 'running'").fetchall()
             for row in rows:
                 owner = row["owner"] or ""
@@ -266,8 +266,8 @@ class TaskStore:
 
     def set_device(self, serial: str, state: str, *, adb_state: str | None = None, current_task: str | None = None,
                    error: str | None = None, ran_one: bool = False) -> None:
-        now = time.time()
         with self.db.write() as con:
+            now = time.time()
             old = con.execute("SELECT state FROM devices WHERE serial = ?", (serial,)).fetchone()
             con.execute(
                 "INSERT INTO devices (serial, state, adb_state, current_task, since, error, tasks_run)"

@@ -88,6 +88,11 @@ class DeviceWorker:
                         self.pool.stopping.wait(backoff)
                         backoff = min(backoff * 2, 5.0)
                     continue
+                adb_state, _ = self.pool.adb_state(self.serial)
+                if self.pool.tracking and adb_state != "device":  # unplugged or offline while idle
+                    log.info("%s: adb lists it as %s; closing it", self.serial, adb_state or "absent")
+                    self._close_device()
+                    continue
                 generation = self.store.generation
                 claim = self.store.claim(self.owner, self.serial, lease_s=self.config.lease_s, idle_since=idle_since)
                 if claim is None:
@@ -109,9 +114,10 @@ class DeviceWorker:
                                   error="accept the USB debugging prompt on the phone")
             self.pool.wait_adb_change(generation, 5.0)
             return "waited"
-        # Known but not ready (offline): adb reconnects by itself; wait for it. A host:port
-        # device adb forgot can be `adb connect`ed by opening it.
-        if self.pool.tracking and adb_state != "device" and not (adb_state is None and HOST_PORT.match(self.serial)):
+        # Known but not ready (offline): adb reconnects by itself; wait for it. A listed
+        # (--devices) host:port device that adb forgot is `adb connect`ed again by opening it.
+        reconnectable = adb_state is None and self.config.devices is not None and HOST_PORT.match(self.serial)
+        if self.pool.tracking and adb_state != "device" and not reconnectable:
             self.store.set_device(self.serial, "offline", error=f"adb lists it as {adb_state or 'absent'}")
             self.pool.wait_adb_change(generation, 2.0)
             return "waited"
@@ -123,6 +129,7 @@ class DeviceWorker:
             log.info("%s: cannot open the device: %s", self.serial, exc)
             self.store.set_device(self.serial, "offline", error=str(exc))
             return "failed"
+        self.pool.set_adb_state(self.serial, "device")  # opening waited for adb to say so
         self.store.set_device(self.serial, "idle")
         log.info("%s: device ready (%s)", self.serial, getattr(self.device.info, "model", ""))
         return "ready"
@@ -147,17 +154,47 @@ class DeviceWorker:
     # -- one task ------------------------------------------------------------------------------
 
     def _execute(self, claim: Claim) -> None:
-        from guiagent.runner import Run
-
         task = claim.task
-        self.store.set_device(self.serial, "busy", current_task=task.id)
-        rel = f"{task.id}/run-{claim.run_id}"
-        out = self.config.trajectories / rel
         active = ActiveRun(claim, time.monotonic())
         with self._lock:
             self.active = active
             if self.pool.stopping.is_set():  # shutdown began between the claim and now
                 active.cause = "shutdown"
+        result: RunResult | None = None
+        error: BaseException | None = None
+        started = False
+        try:
+            self.store.set_device(self.serial, "busy", current_task=task.id)
+            result, error, started = self._run(claim, active)
+        except Exception as exc:  # the store failed around the run; the attempt still gets settled
+            log.exception("%s: task %s: bookkeeping failed", self.serial, task.id)
+            error = exc
+        finally:
+            run_ended = time.time()
+            with self._lock:
+                self.active = None
+        outcome, reason = self._judge(result, error, active.cause, started)
+        task_result = None if result is None else TaskResult(
+            status=result.status, reason=result.reason, answer=result.answer, steps=result.steps,
+            seconds=round(result.seconds, 3))
+        settled = self.store.end_run(claim, outcome, reason=reason, result=task_result, run_ended=run_ended,
+                                     refund=active.cause == "shutdown")
+        if settled is None:
+            log.warning("%s: task %s was taken over (lease lost); its result is dropped", self.serial, task.id)
+        else:
+            log.info("%s: task %s -> %s (%s)", self.serial, task.id, settled.status, reason)
+        if outcome == "device_lost":
+            self._close_device()
+            self.store.set_device(self.serial, "offline", error=reason, ran_one=True)
+        else:
+            self.store.set_device(self.serial, "idle", ran_one=True)
+
+    def _run(self, claim: Claim, active: ActiveRun) -> tuple[RunResult | None, BaseException | None, bool]:
+        """Build and execute the run: (result, an error that escaped, whether the agent started)."""
+        from guiagent.runner import Run
+
+        task = claim.task
+        rel = f"{task.id}/run-{claim.run_id}"
         steps = [0]
 
         def progress(event: AgentEvent) -> None:
@@ -174,43 +211,22 @@ class DeviceWorker:
                                           timeout_s=self.config.approval_timeout_s)
         else:
             approver = refuse_all
-        result: RunResult | None = None
-        error: BaseException | None = None
         try:
-            run = Run(task.task, self.config.run_options(task, self.serial, out), device=self.device,
-                      approver=approver, subscribers=[progress])
-        except GuiAgentError as exc:
-            run, error = None, exc
-        if run is not None:
-            with self._lock:
-                active.run = run
-                early = active.cause
-            if early is not None:  # cancelled (or shutting down) while the run was being built
-                run.agent.request_stop(STOP_REASONS[early])
-            self.store.mark_started(claim, rel)
-            try:
-                result = run.execute()
-            except Exception as exc:  # the loop handles its own errors; this is a bug or a broken device
-                log.exception("%s: task %s crashed", self.serial, task.id)
-                error = exc
-        run_ended = time.time()
+            run = Run(task.task, self.config.run_options(task, self.serial, self.config.trajectories / rel),
+                      device=self.device, approver=approver, subscribers=[progress])
+        except Exception as exc:  # a planner that cannot be built, an unwritable trajectory folder
+            return None, exc, False
         with self._lock:
-            self.active = None
-        outcome, reason = self._judge(result, error, active.cause, run is not None)
-        task_result = None if result is None else TaskResult(
-            status=result.status, reason=result.reason, answer=result.answer, steps=result.steps,
-            seconds=round(result.seconds, 3))
-        settled = self.store.end_run(claim, outcome, reason=reason, result=task_result, run_ended=run_ended,
-                                     refund=active.cause == "shutdown")
-        if settled is None:
-            log.warning("%s: task %s was taken over (lease lost); its result is dropped", self.serial, task.id)
-        else:
-            log.info("%s: task %s -> %s (%s)", self.serial, task.id, settled.status, reason)
-        if outcome == "device_lost":
-            self._close_device()
-            self.store.set_device(self.serial, "offline", error=reason, ran_one=True)
-        else:
-            self.store.set_device(self.serial, "idle", ran_one=True)
+            active.run = run
+            early = active.cause
+        if early is not None:  # cancelled (or shutting down) while the run was being built
+            run.agent.request_stop(STOP_REASONS[early])
+        self.store.mark_started(claim, rel)
+        try:
+            return run.execute(), None, True
+        except Exception as exc:  # the loop handles its own errors; this is a bug or a broken device
+            log.exception("%s: task %s crashed", self.serial, task.id)
+            return None, exc, True
 
     def _judge(self, result: RunResult | None, error: BaseException | None, cause: str | None,
                started: bool) -> tuple[RunEnd, str]:

@@ -19,11 +19,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PIL import Image
 
 from guiagent.errors import GuiAgentError
 from guiagent.eval.miniwob_env import MiniWoBTask, TaskArea, configure_browser, wait_for_task_area
-from guiagent.events import AgentEvent, EventKind
+from guiagent.events import AgentEvent, EventKind, Subscriber
 from guiagent.schema import Done, Element, describe_action
 
 log = logging.getLogger(__name__)
@@ -88,14 +89,74 @@ def clean_instruction(lines: Sequence[str]) -> str:
     return " ".join(" ".join(lines).translate(_QUOTES).split())
 
 
+# Letters whose capital is the small letter drawn bigger: OCR often gets their case wrong
+# ("fU" read as "fu"). Their glyph height against the line's x-height and cap height decides.
+_SAME_SHAPE = frozenset("cosuvwxzCOSUVWXZ")
+_X_HEIGHT = frozenset("aemnr")
+_CAP_HEIGHT = frozenset("ABDEFGHKLMNPRTbdhkl0123456789")  # no descenders
+
+
+def _glyph_boxes(gray: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Connected ink components of a text crop: (left, top, right, bottom)."""
+    from grounding.detect import label_runs
+
+    runs = label_runs(gray < np.median(gray) - 60)
+    comps: dict[int, list[int]] = {}
+    for r, a, b, lab in zip(runs.row, runs.start, runs.end, runs.label, strict=True):
+        c = comps.setdefault(int(lab), [int(a), int(r), int(b), int(r) + 1])
+        c[0], c[1], c[2], c[3] = min(c[0], int(a)), min(c[1], int(r)), max(c[2], int(b)), max(c[3], int(r) + 1)
+    return [(c[0], c[1], c[2], c[3]) for c in comps.values()]
+
+
+def repair_case(boxes: Sequence[Any], image: Image.Image) -> list[str]:
+    """The OCR lines with the case of same-shape letters (c o s u v w x z) decided by their
+    height: a glyph as tall as the capitals is a capital. Heights are pooled over all lines (one
+    font); a line is left as read when its characters cannot be matched to glyphs."""
+    gray = np.asarray(image.convert("L"), dtype=np.int16)
+    heights: list[tuple[str, int | None]] = []
+    per_line: list[list[int | None]] = []
+    for box in boxes:
+        letters = [c for c in box.text if not c.isspace()]
+        left, top, right, bottom = box.bbox
+        x0, y0 = max(0, left - 2), max(0, top - 2)
+        comps = _glyph_boxes(gray[y0: bottom + 2, x0: right + 2]) if len(letters) == len(box.chars) else []
+        line: list[int | None] = []
+        for (a, z), ch in zip(box.chars, letters, strict=False):
+            cx, w = (a + z) / 2 - x0, max(1, z - a)
+            hit = [c for c in comps if c[0] <= cx < c[2] and c[2] - c[0] <= 1.6 * w]
+            h = max(c[3] for c in hit) - min(c[1] for c in hit) if hit else None
+            line.append(h)
+            heights.append((ch, h))
+        per_line.append(line)
+    xs = [h for c, h in heights if c in _X_HEIGHT and h]
+    caps = [h for c, h in heights if c in _CAP_HEIGHT and h]
+    if not xs or not caps or statistics.median(caps) - statistics.median(xs) < 2:
+        return [b.text for b in boxes]
+    x_h, cap_h = statistics.median(xs), statistics.median(caps)
+    out = []
+    for box, line in zip(boxes, per_line, strict=True):
+        if not line:
+            out.append(box.text)
+            continue
+        hs = iter(line)
+        chars = []
+        for ch in box.text:
+            h = None if ch.isspace() else next(hs)
+            if ch in _SAME_SHAPE and h is not None:
+                ch = ch.upper() if abs(h - cap_h) < abs(h - x_h) else ch.lower()
+            chars.append(ch)
+        out.append("".join(chars))
+    return out
+
+
 class InstructionReader:
-    """Reads the task text from the instruction band on the screen (OCR)."""
+    """Reads the task text from the instruction band on the screen (OCR + case repair)."""
 
     def __init__(self, engine: Any) -> None:
         self.engine = engine
 
     def read(self, band: Image.Image) -> str:
-        return clean_instruction([b.text for b in self.engine.read(band)])
+        return clean_instruction(repair_case(self.engine.read(band), band))
 
 
 def _median(xs: Sequence[float]) -> float | None:
@@ -107,9 +168,11 @@ class MiniWoBBench:
 
     def __init__(self, config: BenchConfig, on_episode: Callable[[EpisodeRecord], None] | None = None,
                  on_task: Callable[[str], None] | None = None, *, planner: Any = None,
-                 grounder: Any = None) -> None:
-        """`planner` / `grounder` instances replace the ones `config` names (tests, the app)."""
+                 grounder: Any = None, subscribers: Sequence[Subscriber] = ()) -> None:
+        """`planner` / `grounder` instances replace the ones `config` names (tests, the app);
+        `subscribers` receive every agent event of every episode."""
         self.config = config
+        self.subscribers = tuple(subscribers)
         self.on_episode = on_episode
         self.on_task = on_task
         self.records: list[EpisodeRecord] = []
@@ -230,6 +293,8 @@ class MiniWoBBench:
                 agent.request_stop("the episode ended")
 
         agent.subscribe(watch)
+        for fn in self.subscribers:
+            agent.subscribe(fn)
         result = agent.run(instruction)
         out = env.wait_outcome(0.5 if result.status == "success" else 0.1)
         steps = [s for s in agent.history if s.action is not None and not isinstance(s.action, Done)]

@@ -84,14 +84,17 @@ def browser_settings(scale: float = 2.0, workdir: Path | None = None) -> dict[st
 @dataclass(frozen=True)
 class TaskArea:
     """Where the task is on the screen: the whole area, the instruction band at its top, and
-    the work area below the band (what the agent looks at and acts on)."""
+    the work area below the band (what the agent looks at and acts on). The work area runs
+    past the area's bottom down to the end of the page (`page_bottom`): tasks may draw beyond
+    their 210 px (an expanded section pushes its Submit button below)."""
 
     area: Box
     band: Box
+    page_bottom: int = 0
 
     @property
     def work(self) -> Box:
-        return self.area[0], self.band[3], self.area[2], self.area[3]
+        return self.area[0], self.band[3], self.area[2], max(self.area[3], self.page_bottom)
 
     @property
     def scale(self) -> float:
@@ -158,7 +161,18 @@ def locate_task_area(image: Image.Image, min_width: int = 100) -> TaskArea | Non
         log.debug("measured task height %d px, expected about %d px: using the expected one",
                   area_bottom - top, expected)
         area_bottom = min(h, top + expected)
-    return TaskArea(area=(left, top, right, area_bottom), band=(left, top, right, bottom))
+    # the page goes on below the area (its background, or content that overflows) until a flat
+    # row of another colour (outside the browser) or the screen's end; at most one area more
+    page_bottom = area_bottom
+    if area_bottom < h:
+        page = segment[area_bottom, 0]
+        limit = min(h, area_bottom + (area_bottom - top))
+        while page_bottom < limit:
+            row = segment[page_bottom]
+            if int(np.abs(row - row[0]).max()) <= 6 and int(np.abs(row[0] - page).max()) > 24:
+                break
+            page_bottom += 1
+    return TaskArea(area=(left, top, right, area_bottom), band=(left, top, right, bottom), page_bottom=page_bottom)
 
 
 def band_visible(image: Image.Image, area: TaskArea) -> bool:

@@ -1,16 +1,13 @@
 """The embedded default planner: explicit instructions -> one typed action per call.
 
-`reset(task)` parses the task into a queue of sub-goals (`guiagent.planning.instructions`);
-`next()` emits one action for the current sub-goal, with targets as text descriptions that
-the loop grounds ("Name field", "the link 'lorem'"). It reads `observation.elements` where
-that makes it robust: a toggle already in the wanted state is skipped, "both text fields"
-go to the 1st and 2nd field on screen, a link hidden in another tab / section is searched
-for by opening the tabs one by one. When the loop reports that a target could not be
-grounded (`feedback`), it tries one more phrasing, then gives up with
-`Done(status="impossible")` saying why. Needs no model.
-
-Progress lives in the planner (the sub-goal queue), not in `history`: every call without
-feedback means the previous action was carried out.
+`reset(task)` parses the task into sub-goals (`guiagent.planning.instructions`); `next()`
+emits one action for the current one, targets as descriptions the loop grounds ("Name
+field", "the link 'lorem'"). It reads `observation.elements` where that makes it robust:
+toggles already in the wanted state are skipped, "both text fields" go to the 1st and 2nd
+field on screen, a link hidden in another tab / section is searched for tab by tab. A target
+the grounder cannot find (`feedback`, or a failed step in `history`) gets one more phrasing,
+then `Done(status="impossible")` says why. Progress lives in the planner: a call without
+feedback or a failed step means the previous action was carried out. Needs no model.
 """
 
 from __future__ import annotations
@@ -166,11 +163,9 @@ def _targets(ref: Ref, element: Element | None = None) -> tuple[Target, ...]:
 
 def _field_targets(ref: Ref, obs: Observation) -> tuple[tuple[Target, ...], Element | None]:
     """Targets for a text field; "the 2nd text field" is resolved from the fields on screen."""
-    el = None
-    if not ref.text and ref.role == "field":
-        fields = _text_fields(obs)
-        focused = [f for f in fields if f.focused] if ref.ordinal is None else []
-        el = focused[0] if focused else _nth(fields, ref.ordinal)
+    fields = _text_fields(obs) if not ref.text and ref.role == "field" else []
+    focused = [f for f in fields if f.focused] if ref.ordinal is None else []
+    el = focused[0] if focused else _nth(fields, ref.ordinal) if fields else None
     return _targets(ref, el), el
 
 
@@ -199,10 +194,6 @@ class RulePlanner(Planner):
         self._seen = self._step_index = 0
         self._final: Decision | None = None
         self._notes: list[str] = []
-
-    @property
-    def goals(self) -> list[SubGoal]:
-        return list(self._goals)
 
     def reset(self, task: str) -> None:
         """Parse `task` (raises InstructionNotUnderstood) and start from its first sub-goal."""

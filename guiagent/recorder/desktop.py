@@ -222,13 +222,19 @@ class DesktopRecorder:
         seq = 0
         finished = False
         while not finished:
+            # Drain everything that has arrived, so that a worker that was busy (a11y waits,
+            # PNG encoding) never ticks a pending action out while its next event is queued.
+            batch: list[object] = []
             try:
-                ev = self._queue.get(timeout=0.02)
+                batch.append(self._queue.get(timeout=0.02))
+                while True:
+                    batch.append(self._queue.get_nowait())
             except queue.Empty:
-                ev = None
-            if ev is _SENTINEL:
-                finished = True
-            elif ev is not None:
+                pass
+            for ev in batch:
+                if ev is _SENTINEL:
+                    finished = True
+                    continue
                 assert isinstance(ev, PointerMove | PointerButton | WheelScroll | KeyPress | KeyRelease)
                 heapq.heappush(held, (abs(ev.t), seq, ev))
                 seq += 1
@@ -284,7 +290,7 @@ class DesktopRecorder:
     def _store(self, r: Recognized) -> None:
         assert self.steps is not None
         action = r.action
-        if isinstance(action, Key) and action.keys == self.opts.stop_chord:
+        if isinstance(action, Key) and set(action.keys) == set(self.opts.stop_chord):
             self.stop_requested.set()
             return
         raw = self._pins.get(r.t_start) or self.frames.before(r.t_start)

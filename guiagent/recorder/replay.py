@@ -20,7 +20,6 @@ from typing import Any, Literal
 import numpy as np
 from PIL import Image
 
-from devices.base import frame_signature
 from guiagent.errors import DeviceError, GroundingError
 from guiagent.recorder.episode import read_episode
 from guiagent.schema import (
@@ -87,8 +86,10 @@ class ReplayReport:
 
 
 def screen_difference(a: Image.Image, b: Image.Image) -> float:
-    """Fraction of a small grayscale thumbnail's pixels that differ noticeably (0 = same)."""
-    sa, sb = frame_signature(a), frame_signature(b)
+    """Fraction of a small grayscale thumbnail's pixels that differ noticeably (0 = same).
+    Thumbnails make frames of different sizes comparable and ignore sub-pixel shifts."""
+    sa, sb = (np.asarray(f.convert("L").resize((160, 100), Image.Resampling.BILINEAR), dtype=np.int16)
+              for f in (a, b))
     return float(np.mean(np.abs(sa - sb) > 12))
 
 

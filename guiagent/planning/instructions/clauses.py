@@ -74,6 +74,7 @@ _NO_OBJECT = {"submit", "back", "home", "scroll", "wait"}
 KNOWN = ("click, double-click, right-click, long-press, type, enter, press, select, tick, untick, turn on/off, "
          "open, scroll, wait, go back, go home, focus")
 _FILLERS = re.compile(r"^(?:please|first|then|next|now|finally|also|afterwards|after that|and)\b[,\s]*", re.I)
+_TRAILERS = re.compile(r"(?:\s+(?:again|now|too|as well|please|once more|right away|immediately))+$", re.I)
 _GERUNDS = {"clicking": "click", "tapping": "tap", "pressing": "press", "selecting": "select",
             "choosing": "choose", "typing": "type", "entering": "enter", "ticking": "tick",
             "checking": "check", "hitting": "hit", "scrolling": "scroll", "opening": "open"}
@@ -110,11 +111,16 @@ def split_clauses(t: Masked) -> list[str]:
             piece = parts[i].strip()
             while (m := _FILLERS.match(piece)) and m.end() > 0:
                 piece = piece[m.end():]
+            piece = _TRAILERS.sub("", piece)
             if not piece or (not clauses and re.fullmatch(r"(?:find|locate)", piece, re.I)):
                 continue  # "Find and click X": the finding is part of clicking
             # "Close the dialog box by clicking the 'x'": the means is the action
             if (m := re.search(r"\bby\s+(\w+ing)\b", piece, re.I)) and m.group(1).lower() in _GERUNDS:
                 piece = _GERUNDS[m.group(1).lower()] + piece[m.end():]
+            # "Use the textbox to enter 'x'": the tool is where the action goes
+            if (m := re.match(r"use\s+(?P<x>.+?)\s+to\s+(?P<v>.+)$", piece, re.I)) and \
+                    (v := verb_of(m.group("v"))) is not None and v[0] in ("type", "search"):
+                piece = f"{m.group('v')} into {m.group('x')}"
             verb = verb_of(piece)
             starts = verb is not None and (bool(verb[1]) or verb[0] in _NO_OBJECT)
             if not starts and clauses and _continues(clauses[-1], piece):
@@ -155,6 +161,8 @@ def parse_clause(t: Masked, clause: str) -> list[Parsed]:
             raise t.error(clause, "look through what? (e.g. 'switch between the tabs to find and click X')")
         case "press":
             return [_key_or_click(t, rest, clause)]
+        case "click" | "select" if _MENU_PATH.search(rest):  # "Select File > Save As": a menu path
+            return [ClickGoal(parse_ref(t, step, clause)) for step in _MENU_PATH.split(rest)]
         case "click" | "double" | "right" | "long":
             click_kind: ClickKind = "click" if kind == "click" else kind  # type: ignore[assignment]
             return [ClickGoal(parse_ref(t, _PURPOSE.sub("", rest), clause), click_kind)]
@@ -169,6 +177,8 @@ def parse_clause(t: Masked, clause: str) -> list[Parsed]:
             if m := re.search(r"\s+(?:from|in|on|of)\s+(?P<l>(?:the\s+)?(?:\S+\s+)?(?:drop-?down|list|menu"
                               r"|combo ?box|select(?: box)?)\b.*)$", rest, re.I):
                 in_list, rest = parse_ref(t, m.group("l"), clause), rest[: m.start()]
+            if m := _DESCRIBED.search(rest):
+                raise t.error(clause, f"{m.group().strip()!r} describes the options instead of naming them")
             return [SelectGoal(parse_ref(t, item, clause), in_list) for item in items(rest)]
         case "on" | "off" | "tick" | "untick":
             default = "checkbox" if kind in ("tick", "untick") else None
@@ -207,16 +217,21 @@ def _key_or_click(t: Masked, rest: str, part: str) -> SubGoal:
     if (m := re.search(r"\s+(?:(?P<n>\w+)\s+times|(?P<w>twice|thrice|once))$", rest, re.I)) and \
             (n := count(m.group("n") or m.group("w"))) is not None:
         times, rest = n, rest[: m.start()]
-    s = re.sub(r"\s+(?:key|keys|button)$", "", strip_det(rest), flags=re.I)
+    s = strip_det(rest)
+    said_key = re.search(r"\s+keys?$", s, re.I) is not None
+    s = re.sub(r"\s+(?:key|keys|button)$", "", s, flags=re.I)
     if re.fullmatch(r"home|back", s, re.I):
         return HomeGoal() if s.lower() == "home" else BackGoal()
     quoted = t.only_quote(s)
     chord = quoted if quoted is not None else re.sub(r"\s*\+\s*", "+", t.unmask(s)).strip()
     if chord and " " not in chord:
         try:
-            return KeyGoal(Key(keys=chord).keys, times)
+            keys = Key(keys=chord).keys
         except ValidationError:
-            pass
+            keys = ()
+        # device keys ("search", "camera", "menu") only when called keys: 'press "Search"' is a button
+        if keys and (said_key or len(keys) > 1 or all(k in _KEYBOARD or len(k) == 1 for k in keys)):
+            return KeyGoal(keys, times)
     if times != 1:
         raise t.error(part, f"{chord!r} is not a key")
     return ClickGoal(parse_ref(t, rest, part))
@@ -268,6 +283,12 @@ def _split_destination(rest: str, fill: bool) -> tuple[str, str | None]:
     return rest, None
 
 
+_MENU_PATH = re.compile(r"\s*(?:>|→|->)\s*")
+_DESCRIBED = re.compile(r"\b(?:similar to|related to|that|which|who|whose|like|matching|starts? with|ends? with"
+                        r"|starting with|ending with|begins? with|contains?|containing)\b", re.I)
+_KEYBOARD = frozenset({"enter", "tab", "escape", "backspace", "delete", "space", "up", "down", "left", "right",
+                       "pageup", "pagedown", "end", "insert", "ctrl", "alt", "shift", "meta"}
+                      | {f"f{i}" for i in range(1, 13)})
 _LETTER_CASE = re.compile(r"\s+(?:in|using|with)\s+(?:all\s+)?(?:(?P<c>upper|lower)[ -]?case|(?P<cap>capital|block))"
                           r"(?:\s+(?:letters|characters|chars))?(?=\s|$)", re.I)
 
@@ -290,7 +311,9 @@ def _typing_goals(t: Masked, rest: str, part: str, search: bool) -> list[SubGoal
             continue
         if item[q.end():].strip():
             raise t.error(part, f"what is {t.unmask(item[q.end():].strip())!r}?")
-        label = re.sub(r"\b(?:text|word|words|value|phrase|string)$", "", strip_det(item[: q.start()])).strip()
+        label = re.sub(r"\b(?:text|word|words|value|phrase|string|number)$", "", strip_det(item[: q.start()])).strip()
+        if m := _DESCRIBED.search(label):
+            raise t.error(part, f"{m.group()!r}: this describes the text instead of giving it; quote the exact text")
         values.append((t.quotes[int(q.group(1))], Ref(t.unmask(label), "field") if label else None))
     if not values or not values[0][0]:
         raise t.error(part, "type what?")

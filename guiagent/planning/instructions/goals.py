@@ -147,8 +147,9 @@ def describe_goal(goal: SubGoal) -> str:
         case WaitGoal(seconds=s):
             return f"wait {s:g} s"
         case SetToggleGoal(target=t, on=on):
-            if t.role == "checkbox":
-                return f"{'tick' if on else 'untick'} {t.describe()}"
+            if t.role in ("checkbox", "radio"):
+                verb = ("tick" if on else "untick") if t.role == "checkbox" else ("select" if on else "clear")
+                return f"{verb} {t.describe()}"
             return f"turn {'on' if on else 'off'} {t.describe()}"
         case SelectGoal(option=o, in_list=lst):
             return f"select {o.describe()}" + (f" in {lst.describe()}" if lst else "")

@@ -1,0 +1,258 @@
+"""The action union: one frozen pydantic model per action type, validated at creation.
+
+Targets carry points normalized to [0, 1] of the screen, `(x, y)` in that order, an element id
+of the current observation, or a text description still to be grounded. Part of floor 1: it
+imports nothing outside floor 1. `guiagent.schema` re-exports everything here.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
+
+from guiagent.keys import MODIFIERS, normalize_key
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+class Point(BaseModel):
+    """A point normalized to [0, 1] of the screen, x then y."""
+
+    model_config = _FROZEN
+    x: float = Field(ge=0.0, le=1.0)
+    y: float = Field(ge=0.0, le=1.0)
+
+    @classmethod
+    def from_pixels(cls, px: float, py: float, size: tuple[int, int]) -> Point:
+        w, h = size
+        return cls(x=min(max(px / max(w, 1), 0.0), 1.0), y=min(max(py / max(h, 1), 0.0), 1.0))
+
+    def to_pixels(self, size: tuple[int, int]) -> tuple[int, int]:
+        """Pixel of this point on a screenshot of `size` (clamped inside it)."""
+        w, h = size
+        return min(int(self.x * w), w - 1), min(int(self.y * h), h - 1)
+
+
+class Target(BaseModel):
+    """Where an action applies: a point, an element id of the current observation, or a
+    description still to be grounded. Grounding fills `point` (and `element`) in."""
+
+    model_config = _FROZEN
+    point: Point | None = None
+    element: str | None = None
+    description: str | None = None
+
+    @model_validator(mode="after")
+    def _one_at_least(self) -> Target:
+        if self.point is None and not self.element and not self.description:
+            raise ValueError("a target needs a point, an element id or a description")
+        return self
+
+    @classmethod
+    def at(cls, x: float, y: float) -> Target:
+        return cls(point=Point(x=x, y=y))
+
+    @classmethod
+    def described(cls, description: str) -> Target:
+        return cls(description=description)
+
+    @property
+    def resolved(self) -> bool:
+        return self.point is not None
+
+
+class _Action(BaseModel):
+    model_config = _FROZEN
+
+
+class Click(_Action):
+    type: Literal["click"] = "click"
+    target: Target
+
+
+class DoubleClick(_Action):
+    type: Literal["double_click"] = "double_click"
+    target: Target
+
+
+class RightClick(_Action):
+    type: Literal["right_click"] = "right_click"
+    target: Target
+
+
+class LongPress(_Action):
+    type: Literal["long_press"] = "long_press"
+    target: Target
+    duration: float = Field(default=0.8, gt=0.0, le=10.0)
+
+
+class TypeText(_Action):
+    """Type `text`; focus `target` first when given; press Enter afterwards when `submit`."""
+
+    type: Literal["type"] = "type"
+    text: str
+    target: Target | None = None
+    submit: bool = False
+    clear: bool = False
+
+
+class Key(_Action):
+    """One key or a chord, modifiers first: ["ctrl", "s"]. Accepts "ctrl+s" too."""
+
+    type: Literal["key"] = "key"
+    keys: tuple[str, ...] = Field(min_length=1)
+
+    @field_validator("keys", mode="before")
+    @classmethod
+    def _split(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            v = [p for p in v.replace("-", "+").split("+") if p] if len(v) > 1 else [v]
+        return v
+
+    @field_validator("keys")
+    @classmethod
+    def _normalize(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        keys = tuple(normalize_key(k) for k in v)
+        if any(k not in MODIFIERS for k in keys[:-1]):
+            raise ValueError(f"in a chord only the last key may be a non-modifier: {'+'.join(keys)}")
+        return keys
+
+    @property
+    def chord(self) -> str:
+        return "+".join(self.keys)
+
+
+ScrollDirection = Literal["up", "down", "left", "right"]
+
+
+class Scroll(_Action):
+    """Scroll the content so that more of it in `direction` shows ("down" = like the wheel
+    turned towards you). `amount` is a fraction of the screen (0.5 = half a screen)."""
+
+    type: Literal["scroll"] = "scroll"
+    direction: ScrollDirection
+    amount: float = Field(default=0.5, gt=0.0, le=5.0)
+    anchor: Target | None = None
+
+
+class Swipe(_Action):
+    """A touch swipe (Android) from `start` to `end`."""
+
+    type: Literal["swipe"] = "swipe"
+    start: Target
+    end: Target
+    duration: float = Field(default=0.3, gt=0.0, le=10.0)
+
+
+class Drag(_Action):
+    """Press at `start`, move to `end`, release (mouse drag, or touch drag-and-drop)."""
+
+    type: Literal["drag"] = "drag"
+    start: Target
+    end: Target
+    duration: float = Field(default=0.5, gt=0.0, le=10.0)
+
+
+class OpenApp(_Action):
+    """Open an app by name, package (Android) or executable (desktop)."""
+
+    type: Literal["open_app"] = "open_app"
+    name: str = Field(min_length=1)
+
+
+class Back(_Action):
+    type: Literal["back"] = "back"
+
+
+class Home(_Action):
+    type: Literal["home"] = "home"
+
+
+class Wait(_Action):
+    type: Literal["wait"] = "wait"
+    seconds: float = Field(default=1.0, ge=0.0, le=60.0)
+
+
+class Done(_Action):
+    type: Literal["done"] = "done"
+    status: Literal["success", "impossible"] = "success"
+    answer: str | None = None
+
+
+Action = Annotated[
+    Click | DoubleClick | RightClick | LongPress | TypeText | Key | Scroll | Swipe | Drag
+    | OpenApp | Back | Home | Wait | Done,
+    Field(discriminator="type"),
+]
+ACTION_ADAPTER: TypeAdapter[Action] = TypeAdapter(Action)
+POINTER_ACTIONS = (Click, DoubleClick, RightClick, LongPress)
+ACTION_TYPES: tuple[str, ...] = (
+    "click", "double_click", "right_click", "long_press", "type", "key", "scroll", "swipe",
+    "drag", "open_app", "back", "home", "wait", "done",
+)
+
+
+def action_targets(action: Action) -> list[Target]:
+    """Every target an action carries, in order (empty for targetless actions)."""
+    match action:
+        case Click() | DoubleClick() | RightClick() | LongPress():
+            return [action.target]
+        case TypeText():
+            return [action.target] if action.target else []
+        case Scroll():
+            return [action.anchor] if action.anchor else []
+        case Swipe() | Drag():
+            return [action.start, action.end]
+        case Key() | OpenApp() | Back() | Home() | Wait() | Done():
+            return []
+
+
+def with_targets(action: Action, targets: list[Target]) -> Action:
+    """The same action with its targets replaced (same order as `action_targets`)."""
+    match action:
+        case Click() | DoubleClick() | RightClick() | LongPress():
+            return action.model_copy(update={"target": targets[0]})
+        case TypeText():
+            return action.model_copy(update={"target": targets[0]}) if targets else action
+        case Scroll():
+            return action.model_copy(update={"anchor": targets[0]}) if targets else action
+        case Swipe() | Drag():
+            return action.model_copy(update={"start": targets[0], "end": targets[1]})
+        case Key() | OpenApp() | Back() | Home() | Wait() | Done():
+            return action
+
+
+def describe_action(action: Action) -> str:
+    """A short human-readable line for logs, reports and the app's timeline."""
+
+    def t(target: Target | None) -> str:
+        if target is None:
+            return ""
+        if target.description:
+            return f"'{target.description}'"
+        if target.element:
+            return f"#{target.element}"
+        assert target.point is not None
+        return f"({target.point.x:.3f}, {target.point.y:.3f})"
+
+    match action:
+        case Click() | DoubleClick() | RightClick() | LongPress():
+            return f"{action.type} {t(action.target)}"
+        case TypeText():
+            into = f" into {t(action.target)}" if action.target else ""
+            return f"type {action.text!r}{into}" + (" + enter" if action.submit else "")
+        case Key():
+            return f"key {action.chord}"
+        case Scroll():
+            return f"scroll {action.direction} {action.amount:g}" + (f" at {t(action.anchor)}" if action.anchor else "")
+        case Swipe() | Drag():
+            return f"{action.type} {t(action.start)} -> {t(action.end)}"
+        case OpenApp():
+            return f"open app {action.name!r}"
+        case Back() | Home():
+            return action.type
+        case Wait():
+            return f"wait {action.seconds:g}s"
+        case Done():
+            return f"done ({action.status})" + (f": {action.answer}" if action.answer else "")
