@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from guiagent.errors import GuiAgentError
 
-# Modules under guiagent.cli that add commands. A missing one is a bug, not an option.
+# Modules under guiagent.cli that add commands (each imports its heavy dependencies lazily).
 COMMAND_MODULES = (
     "run", "devices_cmd", "demo", "bench_loop", "simphone", "android_bench", "daemon",
     "record", "dataset", "replay", "bench_record", "evaluate", "eval_miniwob", "train",
@@ -40,13 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="train", metavar="MODEL", required=True)
     cli = Cli(parser, commands, bench, ev, tr)
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"guiagent.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"guiagent.cli.{name}":
-                continue  # command group not built yet in this checkout
-            raise
-        module.register(cli)
+        importlib.import_module(f"guiagent.cli.{name}").register(cli)
     return parser
 
 

@@ -20,12 +20,6 @@ log = logging.getLogger(__name__)
 
 
 def register(cli: Any) -> None:
-    from guiagent.cli import COMMAND_MODULES
-
-    if "bench_record" not in COMMAND_MODULES:  # until the CLI lists it itself
-        from guiagent.cli import bench_record
-
-        bench_record.register(cli)
     p = cli.commands.add_parser(
         "record", help="record a human demonstration",
         description="Record what you do on a device as an episode (meta.json, steps.jsonl, frames/). "
