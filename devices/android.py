@@ -209,10 +209,11 @@ class AndroidDevice(Device):
         return m.group(1) if m else None
 
     def wait_until_stable(self, reference: Image.Image | None = None, timeout: float = 3.0,
-                          quiet: float = 0.15, poll: float = 0.03, min_wait: float = 0.0) -> SettleResult:
+                          quiet: float = 0.1, poll: float = 0.02, min_wait: float = 0.0,
+                          react: float = 0.5) -> SettleResult:
         """Frame difference as usual; while frames are black (FLAG_SECURE), UI-tree hashes."""
         if not self.last_frame_secure:
-            return super().wait_until_stable(reference, timeout, quiet, poll, min_wait)
+            return super().wait_until_stable(reference, timeout, quiet, poll, min_wait, react)
         t0 = time.monotonic()
         before = self._tree_sig
         self.ui_tree()

@@ -103,15 +103,17 @@ class Device(abc.ABC):
         self,
         reference: Image.Image | None = None,
         timeout: float = 3.0,
-        quiet: float = 0.15,
-        poll: float = 0.03,
+        quiet: float = 0.1,
+        poll: float = 0.02,
         min_wait: float = 0.0,
+        react: float = 0.5,
     ) -> SettleResult:
         """Wait until the screen stops changing (frame difference), not a fixed sleep.
 
-        Returns once two frames `quiet` seconds apart agree, or at `timeout`. When a
-        `reference` (the pre-action frame) is given, the screen must either change from it or
-        stay the same for `quiet` + a short grace, so a slow UI gets a moment to react.
+        Returns once the frames of the last `quiet` seconds agree, or at `timeout`. When a
+        `reference` (the pre-action frame) is given, a screen that has not changed from it yet
+        is given `react` seconds to start reacting (a slow app launch) before it counts as
+        settled-unchanged; a screen that did change returns as soon as it is quiet.
         """
         t0 = time.monotonic()
         if min_wait > 0:
@@ -120,12 +122,12 @@ class Device(abc.ABC):
         last = self.screenshot()
         last_sig = frame_signature(last)
         frames, quiet_since = 1, time.monotonic()
-        grace = quiet * 2 if ref_sig is not None else 0.0
+        react = max(react, quiet) if ref_sig is not None else 0.0
         while True:
             now = time.monotonic()
             changed = ref_sig is not None and frames_differ(ref_sig, last_sig)
             quiet_enough = now - quiet_since >= quiet
-            if quiet_enough and (ref_sig is None or changed or now - t0 >= quiet + grace):
+            if quiet_enough and (ref_sig is None or changed or now - t0 >= react):
                 return SettleResult(True, changed, now - t0, frames, last)
             if now - t0 >= timeout:
                 return SettleResult(False, changed, now - t0, frames, last)
