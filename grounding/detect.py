@@ -30,11 +30,11 @@ Box = tuple[int, int, int, int]
 class DetectorOptions:
     edge_threshold: int = 24  # max-channel difference that makes an edge
     box_min: int = 9  # checkbox / radio side, px
-    box_max: int = 26
+    box_max: int = 34  # a 13 px checkbox on a 2x (HiDPI) screen is 26-30 px
     field_min_w: int = 30
     field_min_h: int = 12
     field_max_h: int = 72
-    button_max_h: int = 90
+    button_max_h: int = 200  # big buttons on a 2x (HiDPI) screen run past 150 px
     max_width_frac: float = 0.98  # outlines spanning the whole width are bars, not widgets
 
 
@@ -243,7 +243,7 @@ def _checked(rgb: np.ndarray, o: Outline, circle: bool) -> bool:
     if circle:
         yy, xx = np.mgrid[0:h, 0:w]
         r = (w + h) / 4
-        inner = crop[np.hypot(yy - (h - 1) / 2, xx - (w - 1) / 2) < r - 2.5]
+        inner = crop[np.hypot(yy - (h - 1) / 2, xx - (w - 1) / 2) < r - max(2.5, 0.3 * r)]  # off the ring's antialiasing
     else:
         m = max(2, int(round(0.18 * min(w, h))))
         inner = crop[m: h - m, m: w - m].ravel()
@@ -253,13 +253,14 @@ def _checked(rgb: np.ndarray, o: Outline, circle: bool) -> bool:
     return bool(hi - lo > 70)
 
 
-def _content_box(rgb: np.ndarray, box: Box, inset: int) -> tuple[tuple[float, ...], Box | None, float, int]:
+def _content_box(rgb: np.ndarray, box: Box, inset: int) -> tuple[tuple[float, ...], Box | None, float, int, bool]:
     """Dominant fill colour inside `box`, the bbox of pixels that differ from it, the
-    fraction of the interior that the fill covers, and the number of text lines."""
+    fraction of the interior that the fill covers, the number of text lines, and whether a
+    line runs across the whole interior (a border between two widgets, not text)."""
     x0, y0, x1, y1 = box
     crop = rgb[y0 + inset: y1 - inset, x0 + inset: x1 - inset].astype(np.int16)
     if crop.size == 0:
-        return (255.0, 255.0, 255.0), None, 1.0, 0
+        return (255.0, 255.0, 255.0), None, 1.0, 0, False
     flat = crop.reshape(-1, 3)
     q = (flat // 8).astype(np.int32)
     keys = (q[:, 0] << 10) | (q[:, 1] << 5) | q[:, 2]
@@ -268,15 +269,22 @@ def _content_box(rgb: np.ndarray, box: Box, inset: int) -> tuple[tuple[float, ..
     fill = flat[keys == mode_key].mean(axis=0)
     diff = np.abs(crop - fill).max(axis=2) > 40
     coverage = float(1 - diff.mean())
+    tall = np.concatenate([[False], diff.mean(axis=0) > 0.6, [False]]).astype(np.int8)
+    starts, ends = np.nonzero(np.diff(tall) == 1)[0], np.nonzero(np.diff(tall) == -1)[0]
+    if len(starts) == 1 and ends[0] - starts[0] <= 4 and min(fill) >= 245:
+        band = crop[:, starts[0]: ends[0]][diff[:, starts[0]: ends[0]]]
+        if len(band) and float(_luma(band.astype(np.float32)).mean()) < 80:
+            diff[:, starts[0]: ends[0]] = False  # a (black) text caret in a white field is not content
     fill_rgb = tuple(float(v) for v in fill)
     if not diff.any():
-        return fill_rgb, None, coverage, 0
+        return fill_rgb, None, coverage, 0, False
     rows, cols = np.nonzero(diff.any(axis=1))[0], np.nonzero(diff.any(axis=0))[0]
     content = (x0 + inset + int(cols[0]), y0 + inset + int(rows[0]),
                x0 + inset + int(cols[-1]) + 1, y0 + inset + int(rows[-1]) + 1)
     busy = np.concatenate([[False], diff.any(axis=1), [False]]).astype(np.int8)
     lines = int((np.diff(busy) == 1).sum())  # bands of rows holding content
-    return fill_rgb, content, coverage, lines
+    ruled = bool((diff.mean(axis=1) > 0.9).any() or (diff.mean(axis=0) > 0.9).any())
+    return fill_rgb, content, coverage, lines, ruled
 
 
 def _classify(rgb: np.ndarray, o: Outline, opts: DetectorOptions) -> tuple[Role, bool | None] | None:
@@ -290,9 +298,9 @@ def _classify(rgb: np.ndarray, o: Outline, opts: DetectorOptions) -> tuple[Role,
         return None
     if h < opts.field_min_h or w < opts.field_min_w or not is_box(o):
         return None
-    fill, content, coverage, lines = _content_box(rgb, o.bbox, inset=max(2, min(4, h // 6)))
-    if coverage < 0.5:
-        return None  # busy inside: an image or a panel, not a control
+    fill, content, coverage, lines, ruled = _content_box(rgb, o.bbox, inset=max(2, min(4, h // 6)))
+    if coverage < 0.5 or ruled:
+        return None  # busy inside (an image, a panel), or two widgets glued together
     x0, _, x1, _ = o.bbox
     if content is None:
         left_gap, right_gap, one_line = 0.0, float(w), True
@@ -303,13 +311,18 @@ def _classify(rgb: np.ndarray, o: Outline, opts: DetectorOptions) -> tuple[Role,
     if neutral_light and h <= opts.field_max_h and w >= 1.8 * h and left_gap < 0.5 * right_gap and one_line:
         return Role.TEXT_FIELD, None  # light, empty or left-aligned text: an input
     centred = content is not None and abs(left_gap - right_gap) < 0.15 * w + 2
-    if centred and one_line and h <= opts.button_max_h:
+    # a tinted face with two or three centred lines ("Click / Me!") is a button too
+    if centred and (one_line or (max(fill) < 250 and 2 <= lines <= 3)) and h <= opts.button_max_h:
         return Role.BUTTON, None
     return None
 
 
 def _area(b: Box) -> int:
     return (b[2] - b[0]) * (b[3] - b[1])
+
+
+def _inter(a: Box, b: Box) -> int:
+    return max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
 
 
 def _iou(a: Box, b: Box) -> float:
@@ -326,13 +339,22 @@ def detect_widgets(image: Any, options: DetectorOptions | None = None) -> list[E
     Elements get `source="detector"`, ids "d1", "d2", ... (the screen parser renumbers them),
     no name (the parser names them from OCR), and `checked` for checkboxes and radios."""
     opts = options or DetectorOptions()
+    from grounding.faces import box_outline, faces  # built on this module's labelling
+
     rgb = _to_rgb_array(image)
-    runs = label_runs(edge_map(rgb, opts.edge_threshold))
+    edges = edge_map(rgb, opts.edge_threshold)
     found: list[tuple[Role, bool | None, Box]] = []
-    for o in outlines(runs, opts, rgb.shape[1]):
+    for o in outlines(label_runs(edges), opts, rgb.shape[1]):
         kind = _classify(rgb, o, opts)
         if kind is not None:
             found.append((kind[0], kind[1], o.bbox))
+    outlined = [f[2] for f in found if f[0] in (Role.TEXT_FIELD, Role.BUTTON)]
+    for box in faces(edges, opts):  # widgets the outlines missed (glued to their neighbours)
+        if any(_iou(box, b) > 0.5 or _inter(box, b) >= 0.9 * _area(box) for b in outlined):
+            continue  # found already, or a part of one found (a caret splits a field's face)
+        kind = _classify(rgb, box_outline(box), opts)
+        if kind is not None and kind[0] in (Role.TEXT_FIELD, Role.BUTTON):
+            found.append((kind[0], kind[1], box))
     # A focus ring or a double border outlines the same widget twice: keep the inner one.
     # But a radio's dot (or a filled tick) inside a ring is a mark, not a widget: keep the ring.
     found.sort(key=lambda f: _area(f[2]))
@@ -344,6 +366,15 @@ def detect_widgets(image: Any, options: DetectorOptions | None = None) -> list[E
             kept = [k for k in kept if k not in marks] + [f]
         elif not twins:
             kept.append(f)
+    # an outline around two or more buttons / fields is a group of them (glued buttons)
+    hosts = [k[2] for k in kept if k[0] in (Role.BUTTON, Role.TEXT_FIELD)]
+    groups = [h for h in hosts if sum(_contains(h, o, slack=10_000) for o in hosts if o != h) >= 2]
+    kept = [k for k in kept if k[2] not in groups]
+    # a "radio" or "checkbox" inside a button or a field is a glyph of its text ("O" of "OK",
+    # a password dot): toolkits never draw toggles inside those
+    hosts = [h for h in hosts if h not in groups]
+    kept = [k for k in kept if k[0] not in (Role.RADIO, Role.CHECKBOX)
+            or not any(_contains(h, k[2], slack=10_000) for h in hosts)]
     kept.sort(key=lambda f: (f[2][1] // 8, f[2][0]))
     elements = []
     for i, (role, checked, box) in enumerate(kept, 1):

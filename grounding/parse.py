@@ -26,6 +26,7 @@ from PIL import Image
 
 from grounding import ocr as ocr_mod
 from grounding.detect import DetectorOptions, detect_widgets
+from grounding.links import split_links
 from grounding.ocr import IncrementalOcr, OcrBox, OcrEngine
 from guiagent.schema import Element, Role
 
@@ -167,7 +168,7 @@ def merge(a11y: Sequence[Element], boxes: Sequence[OcrBox], detected: Sequence[E
         if i in valued:  # a field's border or caret reads as a bracket or a bar at the ends
             update["value"] = " ".join(valued[i]).strip(" []|")
         merged.append(el.model_copy(update=update) if update else el)
-    text_els = [_ocr_element(b, rgb) for b in texts]
+    text_els = [_ocr_element(p, rgb) for b in texts for p in split_links(b, rgb)]
     merged = [_name_from_label(el, text_els + [e for e in merged if e.role == Role.TEXT]) for el in merged]
     return merged + text_els
 

@@ -224,6 +224,8 @@ class TextGrounder(Grounder):
                 s, how = max((s, how), (s2 * 0.95, how2))
             if s > 0 and raw and el.label.strip().casefold() == raw.strip().casefold():
                 s += 0.01  # written exactly so: beats "Submit." for "Submit"
+                if el.label.strip() == raw.strip():
+                    s += 0.005  # and in the same case: "Eget" over "eget"
             scored.append((s, how, el))
         best = max((s for s, _, _ in scored), default=0.0)
         if self.use_semantic and text and best < 0.9:
@@ -234,8 +236,12 @@ class TextGrounder(Grounder):
                 log.warning("semantic matching disabled: %s", exc)
                 self.use_semantic = False
             else:
+                one_word = len(text.split()) == 1
                 for i, sim in zip(idx, sims, strict=True):
-                    if sim >= self.semantic_min and 0.95 * sim > scored[i][0]:
+                    # single words of one kind sit close in embedding space ("one"/"two" 0.78,
+                    # "ok"/"okay" 0.94): a word for a word needs a near-synonym
+                    floor = 0.85 if one_word and len(labels[i].split()) == 1 else self.semantic_min
+                    if sim >= max(self.semantic_min, floor) and 0.95 * sim > scored[i][0]:
                         scored[i] = (0.95 * float(sim), "semantic", scored[i][2])
         return scored
 

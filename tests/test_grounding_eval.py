@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from grounding.base import Grounder, GroundingResult
-from guiagent.errors import ConfigError, GroundingError
+from guiagent.errors import ConfigError, GroundingError, ModelError
 from guiagent.eval.grounding_eval import load_set, point_in_box, samples_from_dom, score, summarize
 from guiagent.schema import Observation, Point
 
@@ -57,7 +57,7 @@ DOM = [
 def test_samples_from_dom_name_targets_like_a_user_would() -> None:
     samples = samples_from_dom(DOM, origin_y=50, scale=2.0)
     by_name = {s["instruction"]: s for s in samples}
-    assert set(by_name) == {"Submit", "Kenny", "Username field", "Kenny checkbox", "the close button"}
+    assert set(by_name) == {"Submit", "Username field", "Kenny checkbox", "the close button"}
     assert by_name["Submit"]["data_type"] == "text" and by_name["Submit"]["bbox"] == [4, 232, 180, 62]
     assert by_name["Username field"]["data_type"] == "icon" and by_name["Username field"]["bbox"] == [14, 56, 256, 42]
     assert by_name["Kenny checkbox"]["bbox"] == [12, 112, 40, 26]
@@ -112,3 +112,27 @@ def test_score_hits_misses_and_refusals(tmp_path: Path) -> None:
     assert [r["hit"] for r in rows] == [True, False, False]
     assert rows[0]["point"] == [150.0, 50.0] and "nothing matches" in rows[2]["error"]
     assert summary["by_type"]["icon"]["accuracy"] == 1.0 and summary["by_type"]["text"]["accuracy"] == 0.0
+
+
+class DeadBackendGrounder(Grounder):
+    """A grounder whose model endpoint is down: every call fails with ModelError."""
+
+    name = "dead"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def ground(self, description: str, observation: Observation) -> GroundingResult:
+        self.calls += 1
+        raise ModelError("cannot connect to http://127.0.0.1:9/v1")
+
+
+def test_a_dead_backend_stops_the_run_early(tmp_path: Path) -> None:
+    records = [{"img_filename": "s.png", "instruction": f"target {i}", "bbox": [0, 0, 10, 10], "data_type": "text"}
+               for i in range(20)]
+    _write_set(tmp_path / "set", records)
+    loaded, images = load_set(tmp_path / "set")
+    grounder = DeadBackendGrounder()
+    with pytest.raises(ModelError, match="3 targets in a row"):
+        score(loaded, images, grounder)
+    assert grounder.calls == 3

@@ -174,8 +174,75 @@ def test_grounding_set_boxes_land_on_the_widgets_on_screen(browser, tmp_path) ->
     for r in records:
         img = np.asarray(Image.open(images / r["img_filename"]).convert("L"), dtype=np.int16)
         x, y, w, h = r["bbox"]
-        assert 0 <= x and 0 <= y and x + w <= img.shape[1] and y + h <= img.shape[0]
+        assert min(x, y) >= 0 and x + w <= img.shape[1] and y + h <= img.shape[0]
         inner = img[y + h // 4: y + 3 * h // 4, x + w // 8: x + w // 5]  # button face, left of the label
         assert 200 < inner.mean() < 250  # light grey face, not the white page
         outside = img[max(0, y - 6): y - 2, x: x + w] if y >= 6 else img[y + h + 2: y + h + 6, x: x + w]
         assert outside.size == 0 or outside.mean() > 250  # white page just outside the box
+
+
+def _line(text: str, font_px: int = 20) -> tuple[Image.Image, tuple[tuple[int, int], ...], tuple[int, int, int, int]]:
+    """Black text on MiniWoB's yellow, with each non-space character's x-span (what OCR reports)."""
+    font = ImageFont.truetype(FONT, font_px)
+    img = Image.new("RGB", (20 + int(font.getlength(text)) + 20, font_px * 2), (255, 255, 0))
+    ImageDraw.Draw(img).text((20, font_px // 2), text, fill=(0, 0, 0), font=font)
+    spans = []
+    for i, ch in enumerate(text):
+        if not ch.isspace():
+            a = 20 + int(font.getlength(text[:i]))
+            spans.append((a, 20 + int(font.getlength(text[: i + 1]))))
+    return img, tuple(spans), (18, 2, img.width - 18, img.height - 2)
+
+
+def test_case_of_same_shape_letters_is_decided_by_glyph_height() -> None:
+    from grounding.ocr import OcrBox
+    from guiagent.eval.miniwob import repair_case
+
+    img, spans, box = _line('Enter the SUS vox "fU" now')
+    misread = OcrBox('enter the sus VOX "fu" now', box, 0.9, spans)  # what a case-blind reader says
+    assert repair_case([misread], img) == ['enter the SUS vox "fU" now']
+    unmatched = OcrBox("enter the sus", box, 0.9, spans[:3])  # characters and glyphs do not line up
+    assert repair_case([unmatched], img) == ["enter the sus"]
+
+
+def test_instruction_is_read_from_the_band_by_ocr() -> None:
+    from grounding.ocr import OcrEngine
+    from guiagent.eval.miniwob import InstructionReader
+
+    img, _, _ = _line('Enter the password "fU" into both')
+    assert InstructionReader(OcrEngine(upscale_below=0)).read(img) == 'Enter the password "fU" into both'
+
+
+def test_cli_registers_the_two_suites() -> None:
+    import argparse
+
+    from guiagent.cli import Cli, eval_miniwob
+
+    parser = argparse.ArgumentParser(prog="guiagent")
+    commands = parser.add_subparsers(dest="command", required=True)
+    ev = commands.add_parser("eval").add_subparsers(dest="eval", required=True)
+    eval_miniwob.register(Cli(parser, commands, None, ev, None))  # type: ignore[arg-type]
+    args = parser.parse_args(["eval", "miniwob", "--tasks", "click-test,enter-text", "--episodes", "3",
+                              "--utterance-from-obs"])
+    assert args.func is eval_miniwob.cmd_miniwob and args.episodes == 3 and args.utterance_from_obs
+    assert eval_miniwob._tasks(args.tasks) == ("click-test", "enter-text")
+    args = parser.parse_args(["eval", "grounding", "--grounder", "text", "--screens", "2"])
+    assert args.func is eval_miniwob.cmd_grounding and args.screens == 2
+    from guiagent.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="episodes"):
+        eval_miniwob.cmd_miniwob(parser.parse_args(["eval", "miniwob", "--episodes", "0"]))
+
+
+def test_an_unknown_task_is_scored_as_a_harness_failure(browser) -> None:
+    from guiagent.eval.miniwob import MiniWoBBench
+
+    seen: list[EpisodeRecord] = []
+    bench = MiniWoBBench(BenchConfig(tasks=("no-such-task",), episodes=2), on_episode=seen.append)
+    try:
+        res = bench.run()
+    finally:
+        bench.close()
+    assert [r.success for r in seen] == [False, False]
+    assert all(r.reason.startswith("harness: unknown MiniWoB task") for r in seen)
+    assert res["tasks"]["no-such-task"]["success_rate"] == 0.0

@@ -25,6 +25,9 @@ def register(cli: Any) -> None:
     p.add_argument("--grounder", default="text")
     p.add_argument("--planner-opt", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--grounder-opt", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--base-url", help="OpenAI-compatible endpoint for model planners / grounders")
+    p.add_argument("--model", help="model name at that endpoint")
+    p.add_argument("--model-path", help="local checkpoint (vlm grounder, autoui planner)")
     p.add_argument("--report", type=Path, help="also write an HTML report here")
     p.add_argument("--utterance-from-obs", action="store_true",
                    help="give the agent MiniWoB's utterance instead of reading it from the screen (reported)")
@@ -35,7 +38,8 @@ def register(cli: Any) -> None:
     g = cli.eval.add_parser("grounding", help="grounding accuracy on a ScreenSpot-format set built from MiniWoB",
                             description="Build (if needed) a ScreenSpot-format grounding set from MiniWoB screens "
                                         "and score a grounder on it: a hit when the point falls in the target box.")
-    g.add_argument("--set", type=Path, default=Path("grounding_set"), help="folder of the set (built when missing)")
+    g.add_argument("--set", type=Path, default=Path("grounding_set"),
+                   help="folder of the set (built when missing), or a ScreenSpot-format .json file")
     g.add_argument("--rebuild", action="store_true", help="rebuild the set even when it exists")
     g.add_argument("--tasks", default=None, help="tasks to take screens from (default: the development subset)")
     g.add_argument("--screens", type=int, default=5, help="screens per task")
@@ -89,9 +93,14 @@ def cmd_miniwob(args: argparse.Namespace) -> int:
         raise ConfigError("--episodes must be at least 1")
     tasks = _tasks(args.tasks)
     frames = args.report.parent / f"{args.report.stem}_frames" if args.report else None
+    model = {k: v for k, v in (("base_url", args.base_url), ("model", args.model),
+                               ("model_path", args.model_path)) if v}
     config = BenchConfig(tasks=tasks, episodes=args.episodes, seed=args.seed, planner=args.planner,
-                         grounder=args.grounder, planner_options=_kv(args.planner_opt, "--planner-opt"),
-                         grounder_options=_kv(args.grounder_opt, "--grounder-opt"),
+                         grounder=args.grounder,
+                         planner_options={**(model if args.planner != "rule" else {}),
+                                          **_kv(args.planner_opt, "--planner-opt")},
+                         grounder_options={**(model if args.grounder != "text" else {}),
+                                           **_kv(args.grounder_opt, "--grounder-opt")},
                          utterance_from_obs=args.utterance_from_obs, max_steps=args.max_steps, scale=args.scale,
                          frames_dir=frames)
     source = "MiniWoB's utterance (--utterance-from-obs)" if args.utterance_from_obs else "the screen (OCR)"
@@ -145,14 +154,15 @@ def cmd_grounding(args: argparse.Namespace) -> int:
     from guiagent.eval.grounding_eval import SET_FILE, build_set, load_set, score
     from guiagent.registry import build_grounder
 
-    set_file = args.set / SET_FILE
-    if args.rebuild or not set_file.exists():
+    # a folder is this command's own set (built when missing); a .json file is any ScreenSpot-format set
+    set_file = args.set if args.set.suffix == ".json" else args.set / SET_FILE
+    if set_file.parent == args.set and (args.rebuild or not set_file.exists()):
         tasks = _tasks(args.tasks)
         console.print(f"building the grounding set: {len(tasks)} tasks x {args.screens} screens -> {args.set}")
         with _display():
             records = build_set(tasks, args.screens, args.seed, args.set, scale=args.scale)
         console.print(f"{len(records)} targets written to {set_file}")
-    records, images = load_set(args.set)
+    records, images = load_set(set_file)
     options = {k: v for k, v in {"base_url": args.base_url, "model": args.model,
                                  "model_path": args.model_path}.items() if v}
     grounder = build_grounder(args.grounder, **options, **_kv(args.grounder_opt, "--grounder-opt"))
@@ -168,7 +178,7 @@ def cmd_grounding(args: argparse.Namespace) -> int:
     for kind, cell in summary["by_type"].items():
         console.print(f"  {kind:<6} {cell['accuracy']:.1%}  ({cell['hits']}/{cell['n']})")
     console.print(f"  median {summary['median_ms']} ms per target")
-    out = args.out or args.set / f"scores-{args.grounder}.json"
+    out = args.out or set_file.parent / f"scores-{args.grounder}.json"
     out.write_text(json.dumps({"grounder": args.grounder, "set": str(set_file), "scores": summary,
                                "records": rows}, indent=2))
     console.print(f"scores written to {out}")

@@ -7,8 +7,9 @@ one record per target:
      "data_type": "text" | "icon", "data_source": "miniwob:click-link"}
 The DOM is used only to write the ground truth (boxes and names); grounders see the image and
 what the screen parser makes of it. `text` targets are named by their visible text (buttons,
-links, tabs, headers, checkbox labels); `icon` targets have no text of their own (text fields,
-checkboxes, radio buttons, the dialog close button) and are named by their label or position.
+links, tabs, headers); `icon` targets have no text of their own (text fields, checkboxes,
+radio buttons, the dialog close button) and are named by their label or position. Texts that
+name a control as much as themselves (a field's label, a checkbox's caption) are not targets.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 
 from PIL import Image
 
-from guiagent.errors import ConfigError, GroundingError, GuiAgentError
+from guiagent.errors import ConfigError, GroundingError, GuiAgentError, ModelError
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,6 @@ def samples_from_dom(dom: Sequence[dict[str, Any]], origin_y: float, scale: floa
     data_type) records without image names. `origin_y` is the CSS y of the work area's top."""
     width, height = size_css
     seen = [d for d in dom if _visible(d, origin_y, width, height)]
-    by_ref = {d["ref"]: d for d in dom}
     texts = [d for d in seen if d["text"].strip() and d.get("is_leaf", True)]
     counts: dict[str, int] = {}
     for d in texts:
@@ -84,8 +84,8 @@ def samples_from_dom(dom: Sequence[dict[str, Any]], origin_y: float, scale: floa
             continue
         if d["text"].strip() in labels:
             continue  # "Username" names the field below it as much as the label: ambiguous
-        if d["tag"] == "t" and by_ref.get(d.get("parent"), {}).get("tag") != "label":
-            continue  # plain running text is not a target; a checkbox's label text is
+        if d["tag"] == "t":
+            continue  # running text is not a target; a checkbox's caption names the box as much as itself
         out.append({"instruction": text, "bbox": _box(d, origin_y, scale), "data_type": "text", "tag": d["tag"]})
     for i, d in enumerate(fields, 1):
         label = _label_of(d, texts)
@@ -112,7 +112,7 @@ def build_set(tasks: Sequence[str], screens_per_task: int, seed: int, out_dir: P
     """Open each task in Chromium, capture `screens_per_task` screens of the work area from the
     real display and write the images plus `miniwob_screenspot.json` into `out_dir`."""
     from devices.desktop import open_desktop
-    from guiagent.eval.miniwob_env import MiniWoBTask, configure_browser, wait_for_task_area
+    from guiagent.eval.miniwob_env import MiniWoBTask, area_signature, configure_browser, wait_for_task_area
 
     configure_browser(scale)
     images = out_dir / "images"
@@ -125,8 +125,9 @@ def build_set(tasks: Sequence[str], screens_per_task: int, seed: int, out_dir: P
             area = None
             try:
                 for i in range(screens_per_task):
+                    before = area_signature(screen.screenshot(), area) if area is not None else None
                     env.reset(seed + i)
-                    area, shot = wait_for_task_area(screen.screenshot, cached=area)
+                    area, shot = wait_for_task_area(screen.screenshot, cached=area, previous=before)
                     dom = env.dom_elements()
                     # the work area starts where MiniWoB's #area div starts, just below the band
                     div = next((d for d in dom if d.get("id") == "area"), None)
@@ -189,13 +190,16 @@ def summarize(hits: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def score(records: Sequence[dict[str, Any]], images: Path, grounder: Any, parser: Any | None = None,
-          on_record: Callable[[dict[str, Any]], None] | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+          on_record: Callable[[dict[str, Any]], None] | None = None,
+          max_backend_errors: int = 3) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Ground every record's instruction on its image; a hit when the point is in the box.
-    Each image is parsed once (OCR + detectors) into the observation's elements."""
+    Each image is parsed once (OCR + detectors) into the observation's elements. A refusal
+    (GroundingError) is a miss; `max_backend_errors` backend failures in a row end the run."""
     from guiagent.schema import Observation
 
     cache: dict[str, Any] = {}
     results: list[dict[str, Any]] = []
+    backend_errors = 0
     for r in records:
         name = r["img_filename"]
         if name not in cache:
@@ -213,10 +217,15 @@ def score(records: Sequence[dict[str, Any]], images: Path, grounder: Any, parser
             res = grounder.ground(r["instruction"], obs)
             px, py = res.point.x * obs.screen_size[0], res.point.y * obs.screen_size[1]
             row.update(point=[round(px, 1), round(py, 1)], hit=point_in_box(px, py, r["bbox"]), method=res.method)
+            backend_errors = 0
         except GroundingError as exc:
             row.update(point=None, hit=False, error=str(exc))
+            backend_errors = 0
         except GuiAgentError as exc:  # a model backend failing on one record is a miss, not a crash
             row.update(point=None, hit=False, error=f"{type(exc).__name__}: {exc}")
+            backend_errors += 1
+            if backend_errors >= max_backend_errors:  # a dead endpoint: stop instead of retrying 200 times
+                raise ModelError(f"the grounder failed on {backend_errors} targets in a row; last: {exc}") from exc
         row["ms"] = round((time.perf_counter() - t) * 1000, 1)
         results.append(row)
         if on_record is not None:

@@ -23,7 +23,13 @@ import numpy as np
 from PIL import Image
 
 from guiagent.errors import GuiAgentError
-from guiagent.eval.miniwob_env import MiniWoBTask, TaskArea, configure_browser, wait_for_task_area
+from guiagent.eval.miniwob_env import (
+    MiniWoBTask,
+    TaskArea,
+    area_signature,
+    configure_browser,
+    wait_for_task_area,
+)
 from guiagent.events import AgentEvent, EventKind, Subscriber
 from guiagent.schema import Done, Element, describe_action
 
@@ -236,15 +242,22 @@ class MiniWoBBench:
         return self.results()
 
     def _run_task(self, task: str, screen: Any) -> None:
-        env = MiniWoBTask(task)
+        try:
+            env = MiniWoBTask(task)
+        except GuiAgentError as exc:  # an unknown task or a browser that will not start: scored, not fatal
+            for i in range(self.config.episodes):
+                self._record(EpisodeRecord(task, self.config.seed + i, False, 0.0, 0.0, 0, 0.0, f"harness: {exc}",
+                                           "", ""))
+            return
         device = None
         area: TaskArea | None = None
         try:
             for i in range(self.config.episodes):
                 seed = self.config.seed + i
                 try:
+                    before = area_signature(screen.screenshot(), area) if area is not None else None
                     obs = env.reset(seed)
-                    area_now, _ = wait_for_task_area(screen.screenshot, cached=area)
+                    area_now, _ = wait_for_task_area(screen.screenshot, cached=area, previous=before)
                     if area_now != area or device is None:
                         from devices.desktop import open_desktop
 
@@ -255,13 +268,16 @@ class MiniWoBBench:
                     record = self._episode(env, device, screen, area, seed, str(obs.get("utterance", "")))
                 except GuiAgentError as exc:
                     record = EpisodeRecord(task, seed, False, 0.0, 0.0, 0, 0.0, f"harness: {exc}", "", "")
-                self.records.append(record)
-                if self.on_episode is not None:
-                    self.on_episode(record)
+                self._record(record)
         finally:
             if device is not None:
                 device.close()
             env.close()
+
+    def _record(self, record: EpisodeRecord) -> None:
+        self.records.append(record)
+        if self.on_episode is not None:
+            self.on_episode(record)
 
     def _episode(self, env: MiniWoBTask, device: Any, screen: Any, area: TaskArea, seed: int,
                  utterance: str) -> EpisodeRecord:
@@ -298,8 +314,10 @@ class MiniWoBBench:
         result = agent.run(instruction)
         out = env.wait_outcome(0.5 if result.status == "success" else 0.1)
         steps = [s for s in agent.history if s.action is not None and not isinstance(s.action, Done)]
-        timings = []
+        timings = []  # of the steps that acted (the final `done` only looked)
         for s, extra in zip(agent.history, parser.timings, strict=False):
+            if s.action is None or isinstance(s.action, Done):
+                continue
             merged = {k: v for k, v in s.timings_ms.items() if k in STAGES}
             merged.update({k: v for k, v in extra.items() if k in ("ocr", "detect")})
             merged["step"] = s.timings_ms.get("total", 0.0)

@@ -129,7 +129,8 @@ def locate_task_area(image: Image.Image, min_width: int = 100) -> TaskArea | Non
     The instruction band is the widest solid yellow block; the area has its width and runs
     down from it while rows still hold the white task page, i.e. until the first row that is
     one flat colour other than white (the page background). The aspect ratio of the area
-    (160x210 CSS px) is only a cross-check: a measured height far from it is rejected."""
+    (160x210 CSS px) is only a cross-check: a measured height far from it is replaced by it
+    (a task that fills its bottom rows with one colour)."""
     rgb = np.asarray(image.convert("RGB"))
     yellow = _yellow(rgb)
     rows = yellow.sum(axis=1)
@@ -140,7 +141,7 @@ def locate_task_area(image: Image.Image, min_width: int = 100) -> TaskArea | Non
     band_rows = np.nonzero(rows >= 0.9 * widest)[0]
     top = int(band_rows[0])
     # rows crossing a text line are less yellow; the band goes on across such gaps
-    gaps = np.nonzero(np.diff(band_rows) > 48)[0]
+    gaps = np.nonzero(np.diff(band_rows) > max(12, 0.15 * widest))[0]  # a text line is ~0.08 of the width
     bottom = int(band_rows[gaps[0]] if len(gaps) else band_rows[-1]) + 1
     # the band's columns: the longest yellow run on its most yellow row (a padding row)
     left, right = _longest_run(yellow[int(rows.argmax())])
@@ -263,21 +264,31 @@ class MiniWoBTask:
             log.warning("closing %s failed: %s", self.task, exc)
 
 
+def area_signature(img: Image.Image, area: TaskArea) -> np.ndarray:
+    """The task area's pixels, grey, to compare two frames."""
+    return np.asarray(img.crop(area.area).convert("L"), dtype=np.int16)
+
+
 def wait_for_task_area(grab: Any, timeout: float = 3.0, cached: TaskArea | None = None,
-                       poll: float = 0.03) -> tuple[TaskArea, Image.Image]:
+                       poll: float = 0.03, previous: np.ndarray | None = None,
+                       stale_grace: float = 0.5) -> tuple[TaskArea, Image.Image]:
     """Poll screenshots (`grab()` -> PIL image of the whole screen) until the task area shows
-    and two frames in a row agree (the page has painted). Raises DeviceError on timeout."""
-    deadline = time.monotonic() + timeout
+    and two frames in a row agree (the page has painted). `previous` is the area before the
+    reset: a frame still equal to it is the old episode not yet repainted, and is waited out
+    for up to `stale_grace` s (the same task can come back). Raises DeviceError on timeout."""
+    t0 = time.monotonic()
     prev: np.ndarray | None = None
     while True:
         img = grab()
         area = cached if cached is not None and band_visible(img, cached) else locate_task_area(img)
         if area is not None:
-            sig = np.asarray(img.crop(area.area).convert("L"), dtype=np.int16)
-            if prev is not None and prev.shape == sig.shape and int(np.abs(sig - prev).max()) <= 8:
+            sig = area_signature(img, area)
+            stale = (previous is not None and previous.shape == sig.shape and time.monotonic() - t0 < stale_grace
+                     and int(np.abs(sig - previous).max()) <= 8)
+            if not stale and prev is not None and prev.shape == sig.shape and int(np.abs(sig - prev).max()) <= 8:
                 return area, img
-            prev = sig
-        if time.monotonic() > deadline:
+            prev = None if stale else sig
+        if time.monotonic() - t0 > timeout:
             raise DeviceError("the MiniWoB task area did not appear on the screen "
                               f"within {timeout:g} s (is the browser window on this display?)")
         time.sleep(poll)
