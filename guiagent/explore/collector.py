@@ -28,6 +28,7 @@ from PIL import Image
 from guiagent.errors import ConfigError
 from guiagent.explore.graph import ExplorationGraph, ScreenNode
 from guiagent.explore.instructions import box_xywh, data_type_for, functional_instruction, screen_targets
+from guiagent.recorder.episode import atomic_write
 from guiagent.schema import Element, Observation
 
 log = logging.getLogger(__name__)
@@ -45,15 +46,6 @@ def iou(a: list[int], b: list[int]) -> float:
     inter = max(w, 0) * max(h, 0)
     union = a[2] * a[3] + b[2] * b[3] - inter
     return inter / union if union > 0 else 0.0
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def is_blank(img: Image.Image) -> bool:

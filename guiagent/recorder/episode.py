@@ -37,7 +37,8 @@ INTERRUPTED = "interrupted (writer crashed)"
 _FORMATS = {"png": ("png", "PNG"), "jpg": ("jpg", "JPEG"), "jpeg": ("jpg", "JPEG"), "webp": ("webp", "WEBP")}
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write a whole file so that a crash leaves either the old or the new content."""
     tmp = path.with_name(f".{path.name}.tmp")
     with open(tmp, "wb") as f:
         f.write(data)
@@ -47,7 +48,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 
 def _write_meta(folder: Path, meta: EpisodeMeta) -> None:
-    _atomic_write(folder / META, meta.model_dump_json(indent=2).encode())
+    atomic_write(folder / META, meta.model_dump_json(indent=2).encode())
 
 
 class EpisodeWriter:
@@ -265,7 +266,7 @@ def repair_episode(folder: Path) -> RepairReport:
     parsed = _parse_steps(path)
     dropped = [n for n, _ in parsed.bad_middle] + ([parsed.bad_tail] if parsed.bad_tail else [])
     if dropped:
-        _atomic_write(path, b"".join(s.model_dump_json().encode() + b"\n" for s in parsed.steps))
+        atomic_write(path, b"".join(s.model_dump_json().encode() + b"\n" for s in parsed.steps))
         log.info("%s: dropped lines %s", path, dropped)
     closed = meta.status == "running"
     if closed or meta.steps != len(parsed.steps):
