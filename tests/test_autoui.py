@@ -125,7 +125,7 @@ def test_tiny_autoui_saves_reloads_and_runs_through_the_planner(tiny_t5: Path, t
 
     screen = phone_screen("Settings", (20, 90, 200))
     text = format_source("turn on wifi", [tap(0.18, 0.2)])
-    model.eval()
+    model.inference_mode()
     gen = loaded.generate(text, screen, max_new_tokens=24)
     assert gen.text == model.generate(text, screen, max_new_tokens=24).text  # same weights, same output
     # the image really reaches the decoder: the fused encoder states depend on the screenshot
@@ -162,7 +162,7 @@ def test_one_training_step_lowers_the_loss_and_saves_a_loadable_checkpoint(tiny_
         with torch.no_grad():
             return float(m.loss([e.source for e in examples], [e.target for e in examples], feats))
 
-    before = batch_loss(AutoUIModel.from_t5(tiny_t5, seed=0).eval())
+    before = batch_loss(AutoUIModel.from_t5(tiny_t5, seed=0).inference_mode())
     report = train_autoui(data, tmp_path / "ckpt", base=tiny_t5, max_steps=1, batch_size=8, lr=3e-3, seed=0,
                           threads=1)
     assert report.steps == 1 and report.examples == 3

@@ -114,7 +114,7 @@ class AutoUIModel:
             model.fusion.load_state_dict(load_file(str(path / FUSION_FILE)))
         except (OSError, RuntimeError) as exc:
             raise ModelError(f"cannot load the fusion weights from {path / FUSION_FILE}: {exc}") from exc
-        model.eval()
+        model.inference_mode()
         return model
 
     def save_pretrained(self, path: str | Path) -> Path:
@@ -133,12 +133,14 @@ class AutoUIModel:
     def parameters(self) -> list[Any]:
         return [*self.t5.parameters(), *self.fusion.parameters()]
 
-    def train(self) -> AutoUIModel:
+    # Named apart from torch's train/eval pair so the wrapper is never mistaken for Python's
+    # builtin that evaluates code: these only switch dropout and friends on or off for both halves.
+    def train_mode(self) -> AutoUIModel:
         self.t5.train()
         self.fusion.train()
         return self
 
-    def eval(self) -> AutoUIModel:
+    def inference_mode(self) -> AutoUIModel:
         self.t5.eval()
         self.fusion.eval()
         return self

@@ -174,7 +174,7 @@ def _train(data: Path, out: Path, *, epochs: int, base: Path | None, lr: float, 
     report = TrainReport(examples=len(examples), epochs=epochs)
     rng = random.Random(seed)
     torch.manual_seed(seed)
-    model.train()
+    model.train_mode()
     for _epoch in range(epochs):
         order = list(range(len(examples)))
         rng.shuffle(order)
@@ -196,7 +196,7 @@ def _train(data: Path, out: Path, *, epochs: int, base: Path | None, lr: float, 
                 break
         if max_steps is not None and report.steps >= max_steps:
             break
-    model.eval()
+    model.inference_mode()
     report.out = model.save_pretrained(out)
     shutil.rmtree(out / "_scratch_t5", ignore_errors=True)
     (out / "train_report.json").write_text(json.dumps(
