@@ -12,7 +12,8 @@ from PIL import Image
 
 from grounding import ocr, semantic
 from grounding.base import GroundingResult
-from grounding.text_matcher import TextGrounder, lexical_score, normalize, parse_query
+from grounding.query import lexical_score, normalize, parse_query
+from grounding.text_matcher import TextGrounder
 from guiagent.errors import GroundingError
 from guiagent.registry import build_grounder
 from guiagent.schema import Element, Observation, Role
