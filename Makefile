@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test install sysdeps lint bench clean
+.PHONY: demo test install sysdeps lint bench stress clean
 
 sysdeps:
 	@bash scripts/install-sysdeps.sh
@@ -32,6 +32,10 @@ test: install
 
 lint: install
 	$(VENV)/bin/ruff check .
+
+# N consecutive suite runs on a fresh clone, with a CPU hog beside them (scripts/stress-test.sh).
+stress:
+	bash scripts/stress-test.sh -n $${RUNS:-5} --load
 
 bench: install
 	$(VENV)/bin/guiagent bench loop

@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from guiagent.paths import SCENARIOS
+from guiagent.schema import assets
 
 log = logging.getLogger(__name__)
 Kind = Literal["desktop", "android", "sim", "windows"]
@@ -36,7 +36,7 @@ def local_choices() -> list[DeviceChoice]:
         display = os.environ.get("DISPLAY", "")
         if display:
             out.append(DeviceChoice("desktop", f"This desktop ({display})", "desktop", "the agent moves your mouse"))
-    names = sorted(p.stem for p in SCENARIOS.glob("*.json")) if SCENARIOS.is_dir() else []
+    names = assets.scenario_names()
     for name in names or ["default"]:
         spec = "sim" if name == "default" else f"sim:{name}"
         label = "Virtual phone" if name == "default" else f"Virtual phone · {name}"

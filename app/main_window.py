@@ -286,8 +286,9 @@ class MainWindow(RunControlMixin, ModesMixin, QMainWindow):
         if self._exit is None:
             return
         plan, self._exit = self._exit, None
-        # one more turn of the event loop: queued repaints land before the screenshot
-        QTimer.singleShot(300, lambda: self._finish_unattended(plan, result))
+        # after this slot returns. Nothing to wait for: the worker's signals are queued in order
+        # and `finished` comes last, so every step is on screen; grab() paints synchronously.
+        QTimer.singleShot(0, lambda: self._finish_unattended(plan, result))
 
     def _finish_unattended(self, plan: dict[str, Any], result: RunResult | None) -> None:
         if plan.get("screenshot"):

@@ -6,14 +6,25 @@ Everything the worker thread reports arrives here as queued signals (UI thread).
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, assert_never
 
 from PySide6.QtCore import Qt
 
 from app.approval import ApprovalDialog, ApprovalRequest
 from app.jobs import explain
+from app.window_sync import settle_visibility
 from app.worker import AgentWorker, start_worker
-from guiagent.events import AgentEvent, EventKind, RunResult
+from guiagent.events import (
+    Acted,
+    AgentEvent,
+    Decided,
+    Guarded,
+    Observed,
+    RunFinished,
+    RunResult,
+    StepFinished,
+    StepStarted,
+)
 from guiagent.safety import approve_all, refuse_all
 
 log = logging.getLogger(__name__)
@@ -66,6 +77,18 @@ class RunControlMixin:
         self.timeline.set_caption("this run")
         self.plan.reset(True)
         self.follow_live()
+        self.set_state("starting")
+        # Out of the agent's way on the desktop (it also never acts on our windows). The agent
+        # starts only once the X server has unmapped this window: its first screenshot and
+        # click must not meet it.
+        if self.session.kind == "desktop" and not self.enter_compact():
+            self.leave_compact()
+            self.show_error("The window could not step aside for the agent.",
+                            "The window system did not hide the main window; try again.")
+            self.set_state("error")
+            self.session.set_mirroring(True)
+            self._run_over(None)
+            return
         self.worker = AgentWorker(self.task_run, options, device=self.session.device, approver=approver,
                                   step_mode=step_mode)
         self.worker.event.connect(self._on_event)
@@ -76,9 +99,6 @@ class RunControlMixin:
         self.thread = start_worker(self.worker)
         self.elapsed.start()
         self.tick.start()
-        self.set_state("starting")
-        if self.session.kind == "desktop":  # out of the agent's way (it also never acts on our windows)
-            self.enter_compact()
 
     def pause(self: Any) -> None:
         if self.worker is not None and self.state == "running":
@@ -110,29 +130,26 @@ class RunControlMixin:
             self.set_state("paused" if self.worker is not None and self.worker.step_mode else "running")
 
     def _on_event(self: Any, ev: AgentEvent) -> None:
-        match ev.kind:
-            case EventKind.STEP_STARTED:
-                self.status_steps.setText(f"step {ev.step_index + 1}: looking at the screen…")
-            case EventKind.OBSERVED:
-                if ev.observation is not None:
-                    self.last_live = (ev.observation.screenshot, ev.observation.elements)
-                    if self.following_live:
-                        self.live.show_frame(ev.observation.screenshot, ev.observation.elements, keep_action=True)
-            case EventKind.DECIDED:
-                if ev.decision is not None:
-                    self.plan.update_decision(ev.decision)
-                    self.status_steps.setText(f"step {ev.step_index + 1}: {ev.decision.subgoal or 'deciding'}")
-            case EventKind.GUARDED | EventKind.ACTED:
-                pass
-            case EventKind.STEP_FINISHED:
-                if ev.step is not None:
-                    frame = ev.observation.screenshot if ev.observation is not None else None
-                    self.timeline.add_step(ev.step, frame)
-                    if self.following_live and frame is not None:
-                        self.live.show_frame(frame, ev.step.elements, ev.step.action, ev.step.target_element)
-                    self.status_steps.setText(f"{len(self.timeline.entries)} steps")
-            case EventKind.FINISHED | EventKind.FAILED:
-                pass
+        match ev:
+            case StepStarted(index=index):
+                self.status_steps.setText(f"step {index + 1}: looking at the screen…")
+            case Observed(observation=obs):
+                self.last_live = (obs.screenshot, obs.elements)
+                if self.following_live:
+                    self.live.show_frame(obs.screenshot, obs.elements, keep_action=True)
+            case Decided(index=index, decision=decision):
+                self.plan.update_decision(decision)
+                self.status_steps.setText(f"step {index + 1}: {decision.subgoal or 'deciding'}")
+            case StepFinished(observation=obs, step=step):
+                frame = obs.screenshot
+                self.timeline.add_step(step, frame)
+                if self.following_live and frame is not None:
+                    self.live.show_frame(frame, step.elements, step.action, step.target_element)
+                self.status_steps.setText(f"{len(self.timeline.entries)} steps")
+            case Guarded() | Acted() | RunFinished():
+                pass  # the guard's asks arrive as approval requests; the result through `done`
+            case _:
+                assert_never(ev)
 
     def _on_done(self: Any, result: RunResult) -> None:
         self.result = result
@@ -196,10 +213,14 @@ class RunControlMixin:
     def compact(self: Any) -> bool:
         return self.minibar.isVisible()
 
-    def enter_compact(self: Any) -> None:
+    def enter_compact(self: Any) -> bool:
+        """Swap the main window for the Stop bar; True once the window server confirms both.
+        The window goes first, so the two are never on screen together."""
         self.minibar.set_status(self.state, self.task_run)
-        self.minibar.show_in_corner()
         self.hide()
+        hidden = settle_visibility(self, False)
+        self.minibar.show_in_corner()
+        return hidden and settle_visibility(self.minibar, True)
 
     def leave_compact(self: Any) -> None:
         if self.minibar.isVisible():

@@ -19,6 +19,7 @@ import hashlib
 import logging
 import re
 import time
+from dataclasses import replace
 from typing import Any
 
 from PIL import Image
@@ -27,30 +28,10 @@ from devices.adb_text import KEYCODE_DEL, KEYCODE_ENTER, KEYCODE_MOVE_END, KEYCO
 from devices.adb_transport import AdbTransport, make_client, resolve_serial
 from devices.android_apps import AppResolver
 from devices.android_screencap import decode_png_screencap, decode_raw_screencap, is_black
-from devices.base import Device, DeviceInfo, SettleResult
+from devices.base import Device, DeviceInfo, SettleResult, Spot
 from devices.uiautomator import hierarchy_rotation, parse_uiautomator
 from guiagent.errors import ConfigError, DeviceDisconnected, DeviceError, DeviceTimeout, UnsupportedAction
-from guiagent.schema import (
-    ACTION_TYPES,
-    Action,
-    Back,
-    Click,
-    Done,
-    DoubleClick,
-    Drag,
-    Element,
-    Home,
-    Key,
-    LongPress,
-    OpenApp,
-    Outcome,
-    RightClick,
-    Scroll,
-    Swipe,
-    Target,
-    TypeText,
-    Wait,
-)
+from guiagent.schema import ALL_ACTIONS, Element, ScrollDirection, Target
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +67,24 @@ class AndroidDevice(Device):
         self.last_frame_secure = False
         self.typer = TextTyper(self.shell, ime_settle_s=ime_settle_s)
         self.apps = AppResolver(self)
+        self._sim_phone: Any = None
         self.refresh_info()
+
+    @property
+    def sim_phone(self) -> Any:
+        """The virtual phone behind this device (devices.simphone), None for a real phone."""
+        return self._sim_phone
+
+    @sim_phone.setter
+    def sim_phone(self, phone: Any) -> None:
+        self._sim_phone = phone
+        self.info = replace(self.info, resettable=phone is not None)
+
+    def reset(self) -> None:
+        if self._sim_phone is None:
+            super().reset()  # raises: only the virtual phone can be reset
+        else:
+            self._sim_phone.reset()
 
     def shell(self, cmd: str, *, timeout: float | None = None) -> str:
         """Run `cmd` on the device (with a timeout); adb errors become DeviceError subclasses."""
@@ -116,7 +114,9 @@ class AndroidDevice(Device):
             id=self.serial, platform="android", screen_size=screen,
             scale=screen[0] / self.input_size[0], rotation=rotation,
             density=int(dm.group(1)) if dm else None,
-            model=self.shell("getprop ro.product.model").strip(), supported=frozenset(ACTION_TYPES),
+            model=self.shell("getprop ro.product.model").strip(), supported=ALL_ACTIONS,
+            # uiautomator's tree names what is on screen: OCR is needed only where it is empty
+            touch=True, trusts_a11y=True, resettable=self._sim_phone is not None,
         )
         return self.info
 
@@ -231,12 +231,6 @@ class AndroidDevice(Device):
 
     # -- acting ---------------------------------------------------------------------------
 
-    def input_point(self, target: Target) -> tuple[int, int]:
-        """`input` coordinates of a grounded target."""
-        px, py = self.to_pixels(target)
-        s = self.info.scale or 1.0
-        return round(px / s), round(py / s)
-
     def run_input(self, cmd: str, *, timeout: float | None = None) -> str:
         out = self.shell(cmd, timeout=timeout)
         low = out.lower()
@@ -244,9 +238,10 @@ class AndroidDevice(Device):
             raise DeviceError(f"{self.serial}: `{cmd}` failed: {out.strip()[:200]!r}")
         return out
 
-    def tap(self, target: Target) -> None:
-        x, y = self.input_point(target)
-        self.run_input(f"input tap {x} {y}")
+    def input_xy(self, at: Spot) -> tuple[int, int]:
+        """`input` coordinates of a spot (screenshot pixels)."""
+        s = self.info.scale or 1.0
+        return round(at.x / s), round(at.y / s)
 
     def keyevent(self, *codes: int) -> None:
         self.run_input("input keyevent " + " ".join(str(c) for c in codes))
@@ -261,56 +256,55 @@ class AndroidDevice(Device):
         s = self.info.scale or 1.0
         self._swipe((round(a[0] / s), round(a[1] / s)), (round(b[0] / s), round(b[1] / s)), seconds)
 
-    def execute(self, action: Action) -> Outcome:
-        self.check_supported(action)
-        via = "input"
-        match action:
-            case Click():
-                self.tap(action.target)
-            case DoubleClick():
-                # Two `input` calls; on old phones the JVM start between them can exceed the
-                # double-tap window (300 ms).
-                self.tap(action.target)
-                self.tap(action.target)
-            case RightClick():  # Android has no right button; a long press opens the context menu
-                xy = self.input_point(action.target)
-                self._swipe(xy, xy, 0.8)
-                via = "input:long_press"
-            case LongPress():
-                xy = self.input_point(action.target)
-                self._swipe(xy, xy, action.duration)
-            case TypeText():
-                via = self._type(action)
-            case Key():
-                via = self._key(action)
-            case Scroll():
-                self._scroll(action)
-            case Swipe():
-                self._swipe(self.input_point(action.start), self.input_point(action.end), action.duration)
-            case Drag():
-                via = self._drag(action)
-            case OpenApp():
-                via = self.apps.open(action.name)
-            case Back():
-                self.keyevent(4)
-            case Home():
-                self.keyevent(3)
-            case Wait():
-                time.sleep(action.seconds)
-                via = "sleep"
-            case Done():
-                via = "noop"
-        return Outcome(status="ok", via=via)
+    # -- the primitives (devices.base dispatches every action to these) -------------------
 
-    def _type(self, action: TypeText) -> str:
-        if action.target is not None:
-            self.tap(action.target)
-        if action.clear:
+    def tap(self, at: Spot | Target) -> str:
+        """A tap at a spot, or at a grounded target (how devices.android_apps and the bench call it)."""
+        x, y = self.input_xy(at if isinstance(at, Spot) else self.spot(at))
+        self.run_input(f"input tap {x} {y}")
+        return "input"
+
+    def double_tap(self, at: Spot) -> str:
+        # Two `input` calls; on old phones the JVM start between them can exceed the
+        # double-tap window (300 ms).
+        self.tap(at)
+        return self.tap(at)
+
+    def secondary_tap(self, at: Spot) -> str:
+        """Android has no right button; a long press opens the context menu."""
+        xy = self.input_xy(at)
+        self._swipe(xy, xy, 0.8)
+        return "input:long_press"
+
+    def long_press(self, at: Spot, seconds: float) -> str:
+        xy = self.input_xy(at)
+        self._swipe(xy, xy, seconds)
+        return "input"
+
+    def type_text(self, text: str, *, into: Spot | None, clear: bool, submit: bool) -> str:
+        if into is not None:
+            self.tap(into)
+        if clear:
             self.clear_focused_field()
-        via = self.typer.type(action.text)
-        if action.submit:
+        via = self.typer.type(text)
+        if submit:
             self.keyevent(KEYCODE_ENTER)
         return via
+
+    def swipe(self, start: Spot, end: Spot, seconds: float) -> str:
+        self._swipe(self.input_xy(start), self.input_xy(end), seconds)
+        return "input"
+
+    def open_app(self, name: str) -> str:
+        return self.apps.open(name)
+
+    def back(self) -> str:
+        self.keyevent(4)
+        return "input"
+
+    def home(self) -> str:
+        self.keyevent(3)
+        return "input"
 
     def clear_focused_field(self, fallback: int = 64) -> None:
         """Caret to the end, then as many DELs as the focused field holds characters."""
@@ -326,8 +320,7 @@ class AndroidDevice(Device):
         if count:
             self.keyevent(*([KEYCODE_DEL] * count))
 
-    def _key(self, action: Key) -> str:
-        keys = action.keys
+    def press_keys(self, keys: tuple[str, ...]) -> str:
         if len(keys) == 1:
             if keys[0] not in KEYCODES:  # punctuation without a keycode ("!", "?"): type it
                 return "input:" + self.typer.type(keys[0])
@@ -339,20 +332,17 @@ class AndroidDevice(Device):
         except (DeviceDisconnected, DeviceTimeout):
             raise
         except DeviceError as exc:
-            raise UnsupportedAction(f"key chord {action.chord} needs `input keycombination` "
+            raise UnsupportedAction(f"key chord {'+'.join(keys)} needs `input keycombination` "
                                     f"(Android 13+); the device said: {exc}") from exc
         return "input:keycombination"
 
-    def _scroll(self, action: Scroll) -> None:
+    def scroll(self, direction: ScrollDirection, amount: float, at: Spot | None) -> str:
         w, h = self.info.screen_size
-        if action.anchor is not None:
-            cx, cy = self.to_pixels(action.anchor)
-        else:
-            cx, cy = w // 2, h // 2
-        vertical = action.direction in ("up", "down")
-        span = action.amount * (h if vertical else w)
+        cx, cy = (at.x, at.y) if at is not None else (w // 2, h // 2)
+        vertical = direction in ("up", "down")
+        span = amount * (h if vertical else w)
         # Content scrolls down = the finger moves up: swipe against the direction.
-        sign = 1 if action.direction in ("down", "right") else -1
+        sign = 1 if direction in ("down", "right") else -1
         mx, my = int(w * 0.05), int(h * 0.05)
 
         def clamp(v: float, lo: int, hi: int) -> int:
@@ -365,14 +355,15 @@ class AndroidDevice(Device):
             a = (clamp(cx + sign * span / 2, mx, w - mx), cy)
             b = (clamp(cx - sign * span / 2, mx, w - mx), cy)
         self.swipe_px(a, b, 0.4)
+        return "input"
 
-    def _drag(self, action: Drag) -> str:
-        a, b = self.input_point(action.start), self.input_point(action.end)
+    def drag(self, start: Spot, end: Spot, seconds: float) -> str:
+        a, b = self.input_xy(start), self.input_xy(end)
         if self._draganddrop is not False:
-            ms = max(int(action.duration * 1000), 1)
+            ms = max(int(seconds * 1000), 1)
             try:
                 self.run_input(f"input draganddrop {a[0]} {a[1]} {b[0]} {b[1]} {ms}",
-                               timeout=self.timeout + action.duration)
+                               timeout=self.timeout + seconds)
                 self._draganddrop = True
                 return "input:draganddrop"
             except DeviceError as exc:
@@ -380,7 +371,7 @@ class AndroidDevice(Device):
                     raise
                 log.info("%s: no `input draganddrop` (%s); dragging with a slow swipe", self.serial, exc)
                 self._draganddrop = False
-        self._swipe(a, b, max(action.duration, 1.0))
+        self._swipe(a, b, max(seconds, 1.0))
         return "input:swipe"
 
 

@@ -19,13 +19,10 @@ from __future__ import annotations
 import logging
 import re
 import time
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from guiagent.errors import DeviceError
 from guiagent.schema import Element, Point, Target
-
-if TYPE_CHECKING:
-    from devices.android import AndroidDevice
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +33,35 @@ def _norm(label: str) -> str:
     return re.sub(r"[^0-9a-z]", "", label.casefold())
 
 
+class _ScreenInfo(Protocol):
+    @property
+    def screen_size(self) -> tuple[int, int]: ...
+
+
+class Phone(Protocol):
+    """What opening an app needs of a phone (`devices.android.AndroidDevice` is one)."""
+
+    @property
+    def serial(self) -> str: ...
+
+    @property
+    def info(self) -> _ScreenInfo: ...
+
+    def shell(self, cmd: str, *, timeout: float | None = None) -> str: ...
+
+    def ui_tree(self) -> list[Element]: ...
+
+    def foreground(self) -> str | None: ...
+
+    def keyevent(self, *codes: int) -> None: ...
+
+    def swipe_px(self, a: tuple[int, int], b: tuple[int, int], seconds: float) -> None: ...
+
+    def tap(self, target: Target, /) -> object: ...
+
+
 class AppResolver:
-    def __init__(self, device: AndroidDevice, focus_timeout: float = 5.0) -> None:
+    def __init__(self, device: Phone, focus_timeout: float = 5.0) -> None:
         self.device = device
         self.focus_timeout = focus_timeout
         self.labels: dict[str, str] = {}  # normalized label -> package

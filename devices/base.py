@@ -2,21 +2,50 @@
 
 A device owns the conversion from normalized points to its own pixels (DPI scale, rotation,
 monitor origin); nobody else converts. Actions reach `execute` already grounded: every target
-carries a point.
+carries a point. `execute` is written once, here: it checks the capability, converts every
+target to a `Spot` (screenshot pixels) once and dispatches to small primitives (`tap`,
+`type_text`, `scroll`, ...) that each backend overrides and that return the `via` of the Outcome.
 """
 
 from __future__ import annotations
 
 import abc
+import contextlib
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, assert_never
 
 import numpy as np
 from PIL import Image
 
 from guiagent.errors import DeviceError, UnsupportedAction
-from guiagent.schema import Action, Element, Outcome, Target, action_targets
+from guiagent.schema import (
+    Action,
+    ActionClass,
+    Back,
+    Click,
+    Done,
+    DoubleClick,
+    Drag,
+    Element,
+    Home,
+    Key,
+    LongPress,
+    OpenApp,
+    Outcome,
+    RightClick,
+    Scroll,
+    ScrollDirection,
+    Swipe,
+    Target,
+    TypeText,
+    Wait,
+    action_targets,
+)
+
+if TYPE_CHECKING:
+    from devices.killswitch import KillSwitch
 
 Platform = Literal["linux", "windows", "macos", "android"]
 
@@ -32,7 +61,25 @@ class DeviceInfo:
     rotation: int = 0  # 0..3, quarter turns (Android)
     density: int | None = None  # dpi (Android)
     model: str = ""
-    supported: frozenset[str] = field(default_factory=frozenset)  # action types it can run
+    supported: frozenset[ActionClass] = field(default_factory=frozenset)  # action classes it can run
+    touch: bool = False  # a touch screen (swipes; a right click is a long press there)
+    trusts_a11y: bool = False  # its a11y tree names what is on screen (OCR only where it is empty)
+    resettable: bool = False  # `reset()` puts the whole device back to its start state (virtual phone)
+
+    def can(self, action: Action | ActionClass) -> bool:
+        """Whether the device runs this action (class); an empty `supported` declares nothing."""
+        cls = action if isinstance(action, type) else type(action)
+        return not self.supported or cls in self.supported
+
+
+@dataclass(frozen=True)
+class Spot:
+    """A grounded target converted once: its screenshot pixel, and the element id the
+    observation named (a device acting on elements, Windows UIA, uses it)."""
+
+    x: int
+    y: int
+    element: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,9 +106,15 @@ def frames_differ(a: np.ndarray, b: np.ndarray, min_pixels: int = 6, level: int 
 
 
 class Device(abc.ABC):
-    """A screen to look at and act on."""
+    """A screen to look at and act on.
+
+    Subclasses implement `screenshot` and the primitives for the actions their
+    `info.supported` lists; a primitive not overridden raises UnsupportedAction.
+    """
 
     info: DeviceInfo
+    # lent by devices.wrappers.KillSwitchDevice: a trip cuts `sleep` (waits, long presses) short
+    kill_switch: KillSwitch | None = None
 
     @abc.abstractmethod
     def screenshot(self) -> Image.Image:
@@ -75,23 +128,131 @@ class Device(abc.ABC):
         """The focused app or window, when the platform tells."""
         return None
 
-    @abc.abstractmethod
-    def execute(self, action: Action) -> Outcome:
-        """Carry out one grounded action. Raises DeviceError subclasses on failure."""
-
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections and helpers."""
 
+    def reset(self) -> None:
+        """Back to the start state; only where `info.resettable` (the virtual phone)."""
+        raise UnsupportedAction(f"{self.info.platform} device {self.info.id} cannot be reset")
+
+    # -- acting: one dispatch for every device ------------------------------------------
+
+    def execute(self, action: Action) -> Outcome:
+        """Carry out one grounded action. Raises DeviceError subclasses on failure."""
+        self.check_supported(action)
+        spots = [self.spot(t) for t in action_targets(action)]
+        with self.acting(action):
+            via = self._dispatch(action, spots)
+        return Outcome(status="ok", via=via)
+
+    def _dispatch(self, action: Action, spots: list[Spot]) -> str:
+        match action:
+            case Click():
+                return self.tap(spots[0])
+            case DoubleClick():
+                return self.double_tap(spots[0])
+            case RightClick():
+                return self.secondary_tap(spots[0])
+            case LongPress():
+                return self.long_press(spots[0], action.duration)
+            case TypeText():
+                return self.type_text(action.text, into=spots[0] if spots else None, clear=action.clear,
+                                      submit=action.submit)
+            case Key():
+                return self.press_keys(action.keys)
+            case Scroll():
+                return self.scroll(action.direction, action.amount, spots[0] if spots else None)
+            case Swipe():
+                return self.swipe(spots[0], spots[1], action.duration)
+            case Drag():
+                return self.drag(spots[0], spots[1], action.duration)
+            case OpenApp():
+                return self.open_app(action.name)
+            case Back():
+                return self.back()
+            case Home():
+                return self.home()
+            case Wait():
+                return self.wait(action.seconds)
+            case Done():
+                return "noop"
+            case _:
+                assert_never(action)
+
+    @contextlib.contextmanager
+    def acting(self, action: Action) -> Iterator[None]:
+        """Around every dispatch (after the checks): a device's lock, error translation, cache
+        invalidation."""
+        yield
+
+    def _lacks(self, what: str) -> UnsupportedAction:
+        return UnsupportedAction(f"{self.info.platform} device {self.info.id} cannot {what}")
+
+    # The primitives. Points are screenshot pixels; each returns the Outcome's `via`.
+
+    def tap(self, at: Spot) -> str:
+        raise self._lacks("click")
+
+    def double_tap(self, at: Spot) -> str:
+        raise self._lacks("double click")
+
+    def secondary_tap(self, at: Spot) -> str:
+        raise self._lacks("right click")
+
+    def long_press(self, at: Spot, seconds: float) -> str:
+        raise self._lacks("long press")
+
+    def type_text(self, text: str, *, into: Spot | None, clear: bool, submit: bool) -> str:
+        """Focus `into` first when given, empty the field when `clear`, press Enter when `submit`."""
+        raise self._lacks("type")
+
+    def press_keys(self, keys: tuple[str, ...]) -> str:
+        raise self._lacks("press keys")
+
+    def scroll(self, direction: ScrollDirection, amount: float, at: Spot | None) -> str:
+        raise self._lacks("scroll")
+
+    def swipe(self, start: Spot, end: Spot, seconds: float) -> str:
+        raise self._lacks("swipe")
+
+    def drag(self, start: Spot, end: Spot, seconds: float) -> str:
+        raise self._lacks("drag")
+
+    def open_app(self, name: str) -> str:
+        raise self._lacks("open apps")
+
+    def back(self) -> str:
+        raise self._lacks("go back")
+
+    def home(self) -> str:
+        raise self._lacks("go home")
+
+    def wait(self, seconds: float) -> str:
+        self.sleep(seconds)
+        return "sleep"
+
     # -- shared behaviour ---------------------------------------------------------------
 
+    def sleep(self, seconds: float) -> None:
+        """A pause that a tripped kill switch cuts short (raising StopRequested)."""
+        ks = self.kill_switch
+        if ks is None:
+            time.sleep(seconds)
+        elif ks.wait(seconds):
+            ks.check()
+
     def check_supported(self, action: Action) -> None:
-        if self.info.supported and action.type not in self.info.supported:
+        if not self.info.can(action):
             raise UnsupportedAction(
                 f"{self.info.platform} device {self.info.id} cannot run a {action.type} action"
             )
         for t in action_targets(action):
             if t.point is None:
                 raise DeviceError(f"{action.type} target {t.description or t.element!r} was not grounded to a point")
+
+    def spot(self, target: Target) -> Spot:
+        x, y = self.to_pixels(target)
+        return Spot(x, y, target.element)
 
     def to_pixels(self, target: Target) -> tuple[int, int]:
         """Screenshot pixel of a grounded target. Devices add their own input mapping on top."""

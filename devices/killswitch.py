@@ -1,12 +1,12 @@
-"""The kill switch: one thread-safe stop flag that the agent loop (and the desktop device)
-check before every action.
+"""The kill switch: one thread-safe stop flag that the agent loop (and every device wrapped in
+devices.wrappers.KillSwitchDevice) check before every action.
 
 Tripped by `trip(reason)` from anywhere, by SIGINT/SIGTERM once `install_signal_handlers()`
 ran (main thread only; a second signal falls through to the previous handler, so a second
 Ctrl+C still kills a stuck process), by a global hotkey (pynput, default
 Ctrl+Alt+Shift+Q: three modifiers, so no application shortcut and no typed text hits it by
-accident), and by pyautogui's fail-safe corner, which the desktop device turns into
-`trip("fail-safe")` + `StopRequested`.
+accident), and by pyautogui's fail-safe corner, which the desktop devices raise as `StopRequested` and
+KillSwitchDevice turns into a trip.
 """
 
 from __future__ import annotations

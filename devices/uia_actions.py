@@ -22,7 +22,7 @@ import logging
 from typing import Any
 
 from devices.uia_tree import TreeSnapshot, UiaNode, pattern
-from guiagent.schema import Role, Scroll, TypeText
+from guiagent.schema import Role, ScrollDirection
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,8 @@ def click(uia: Any, node: UiaNode, errors: tuple[type[BaseException], ...]) -> s
     return None
 
 
-def set_value(uia: Any, node: UiaNode, action: TypeText, errors: tuple[type[BaseException], ...]) -> str | None:
+def set_value(uia: Any, node: UiaNode, text: str, clear: bool,
+              errors: tuple[type[BaseException], ...]) -> str | None:
     """Type by ValuePattern.SetValue when that replaces nothing the user meant to keep:
     the field is writable, not a password, and empty or to be cleared anyway."""
     e = node.element
@@ -107,9 +108,9 @@ def set_value(uia: Any, node: UiaNode, action: TypeText, errors: tuple[type[Base
         vp = pattern(uia, node.control, "value")
         if vp is None or vp.IsReadOnly:
             return None
-        if not action.clear and (vp.Value or ""):
+        if not clear and (vp.Value or ""):
             return None  # SetValue would replace the existing text; typing appends
-        return "uia:value" if _call(errors, "SetValue", vp.SetValue, action.text) else None
+        return "uia:value" if _call(errors, "SetValue", vp.SetValue, text) else None
     except errors as exc:
         log.info("UIA element %s vanished before SetValue (%s); falling back to input", e.id, exc)
         return None
@@ -121,11 +122,11 @@ def scrollable_ancestor(snapshot: TreeSnapshot, node: UiaNode | None) -> UiaNode
     return node
 
 
-def scroll(uia: Any, node: UiaNode, action: Scroll, screen_size: tuple[int, int],
+def scroll(uia: Any, node: UiaNode, direction: ScrollDirection, amount: float, screen_size: tuple[int, int],
            errors: tuple[type[BaseException], ...]) -> str | None:
-    """Scroll the element's ScrollPattern by `action.amount` screens' worth of its viewport."""
-    vertical = action.direction in ("up", "down")
-    sign = 1 if action.direction in ("down", "right") else -1
+    """Scroll the element's ScrollPattern by `amount` screens' worth of its viewport."""
+    vertical = direction in ("up", "down")
+    sign = 1 if direction in ("down", "right") else -1
     try:
         sp = pattern(uia, node.control, "scroll")
         if sp is None or not (sp.VerticallyScrollable if vertical else sp.HorizontallyScrollable):
@@ -136,15 +137,15 @@ def scroll(uia: Any, node: UiaNode, action: Scroll, screen_size: tuple[int, int]
         screen_span = screen_size[1] if vertical else screen_size[0]
         if percent < 0 or not 0 < view < 100 or span <= 0:
             # no usable percentages: page by page
-            pages = max(1, round(action.amount * screen_span / max(span, 1)))
-            amount = LARGE_INCREMENT if sign > 0 else LARGE_DECREMENT
+            pages = max(1, round(amount * screen_span / max(span, 1)))
+            step = LARGE_INCREMENT if sign > 0 else LARGE_DECREMENT
             for _ in range(pages):
-                args = (NO_AMOUNT, amount) if vertical else (amount, NO_AMOUNT)
+                args = (NO_AMOUNT, step) if vertical else (step, NO_AMOUNT)
                 if not _call(errors, "Scroll", sp.Scroll, *args):
                     return None
             return "uia:scroll"
         # amount is in screens; one viewport of content = view / (100 - view) * 100 percent
-        pages = action.amount * screen_span / span
+        pages = amount * screen_span / span
         target = min(100.0, max(0.0, percent + sign * pages * view / (100.0 - view) * 100.0))
         args2 = (NO_SCROLL, target) if vertical else (target, NO_SCROLL)
         return "uia:scroll" if _call(errors, "SetScrollPercent", sp.SetScrollPercent, *args2) else None

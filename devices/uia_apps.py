@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from guiagent.errors import ConfigError, DeviceError
+from guiagent.errors import DeviceError
 
 log = logging.getLogger(__name__)
 
@@ -187,16 +187,3 @@ def launch(exe: str, args: list[str]) -> subprocess.Popen[bytes]:
                             stderr=subprocess.DEVNULL, **flags)  # type: ignore[call-overload]
     log.info("launched %s (pid %d)", exe, proc.pid)
     return proc
-
-
-def parse_pids(value: int | str | list[int] | None) -> set[int]:
-    """exclude_pids option -> a set; default: this process (the agent never acts on itself)."""
-    if value is None:
-        return {os.getpid()}
-    if isinstance(value, int):
-        return {value}
-    parts = [p for p in value.replace(" ", "").split(",") if p] if isinstance(value, str) else list(value)
-    try:
-        return {int(p) for p in parts}
-    except ValueError:
-        raise ConfigError(f"exclude_pids must be process ids, got {value!r}") from None

@@ -7,7 +7,7 @@
 Options: `scope` "foreground" (default) or "all" top-level windows; walk budgets `max_depth`,
 `max_elements`, `time_budget` (s); `cache_ttl` (s); `patterns` (use UIA patterns for actions,
 default on); `exclude_pids` (default: this process; its windows are neither walked nor acted
-on); `kill_switch`; `pause` (pyautogui.PAUSE); `home_key`; `app_timeout` (s to wait for a
+on); `kill_switch` (see open_windows); `pause` (pyautogui.PAUSE); `home_key`; `app_timeout` (s to wait for a
 launched app's window); `monitors` "L,T,W,H@SCALE;..." and `awareness` 0/1/2 (only for hosts
 that made the process DPI-unaware before us, see devices.uia_dpi); `uia` (a module with the
 `uiautomation` API: the tests pass their fake, since uiautomation cannot run off Windows) and
@@ -26,18 +26,17 @@ Start menu search, then waits for the window and activates it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-import time
+from collections.abc import Iterator
 from typing import Any
 
-from PIL import Image
-
 from devices import uia_actions
-from devices.base import Device, DeviceInfo
+from devices.base import Device, DeviceInfo, Spot
 from devices.coords import Monitor, ScreenMap
-from devices.killswitch import KillSwitch
-from devices.uia_apps import AppLauncher, WindowManager, parse_pids
+from devices.pointer import Owner, PointerDevice, PointerInput, ScreenCapture, parse_home_key, parse_pids
+from devices.uia_apps import AppLauncher, WindowManager
 from devices.uia_dpi import (
     PER_MONITOR,
     describe,
@@ -47,7 +46,7 @@ from devices.uia_dpi import (
     parse_monitors,
     pick_capture,
 )
-from devices.uia_input import Input
+from devices.uia_input import SendKeysTyper
 from devices.uia_tree import (
     TreeCache,
     TreeSnapshot,
@@ -57,35 +56,14 @@ from devices.uia_tree import (
     com_errors,
     load_uiautomation,
 )
-from guiagent.errors import ConfigError, DeviceDisconnected, DeviceError, StopRequested, UnsupportedAction
-from guiagent.schema import (
-    Action,
-    Back,
-    Click,
-    Done,
-    DoubleClick,
-    Drag,
-    Element,
-    Home,
-    Key,
-    LongPress,
-    OpenApp,
-    Outcome,
-    RightClick,
-    Scroll,
-    Swipe,
-    Target,
-    TypeText,
-    Wait,
-)
+from devices.wrappers import wrap_device
+from guiagent.errors import ConfigError, DeviceError
+from guiagent.schema import DESKTOP_ACTIONS, Action, Done, Element, Home, ScrollDirection, Target, Wait
 
 log = logging.getLogger(__name__)
 
-SUPPORTED = frozenset({"click", "double_click", "right_click", "long_press", "type", "key", "scroll",
-                       "drag", "open_app", "back", "wait", "done"})
 
-
-class WindowsDevice(Device):
+class WindowsDevice(PointerDevice):
     """A Windows desktop. See the module docstring for the options."""
 
     def __init__(
@@ -93,7 +71,7 @@ class WindowsDevice(Device):
         region: str | None = None, scope: str = "foreground", max_depth: int = 40, max_elements: int = 3000,
         time_budget: float = 2.0, cache_ttl: float = 1.0, patterns: bool = True,
         monitors: str | list[Monitor] | None = None, awareness: int | None = None,
-        exclude_pids: int | str | list[int] | None = None, kill_switch: KillSwitch | None = None,
+        exclude_pids: int | str | list[int] | None = None,
         pause: float = 0.02, home_key: str | None = None, wheel_px: float = 60.0, type_interval: float = 0.0,
         app_timeout: float = 10.0, start_menu_timeout: float = 2.0, search_timeout: float = 2.0,
     ) -> None:
@@ -107,25 +85,26 @@ class WindowsDevice(Device):
         self.scope = scope
         self.use_patterns = bool(patterns)
         self.exclude_pids = parse_pids(exclude_pids)
-        self.kill_switch = kill_switch
-        self.home_key = Key(keys=home_key) if home_key else None
+        self.home_key = parse_home_key(home_key)
         self.app_timeout, self.start_menu_timeout = float(app_timeout), float(start_menu_timeout)
-        self.input = Input(self.uia, display, pause, type_interval, wheel_px)
-        self._lock = threading.RLock()
+        self.input = PointerInput(display, via="input", fallback=SendKeysTyper(self.uia, float(type_interval)),
+                                  pause=pause, type_interval=type_interval, wheel_px=wheel_px)
+        self._input_lock = threading.RLock()
         self._owner = threading.get_ident()
         self._com = threading.local()
 
-        self._mss = _open_capture(display)
+        self.capture = ScreenCapture(display)
         try:
-            self._setup(mons=self._mss.monitors, monitor=monitor, region=region, monitors=monitors, limits=WalkLimits(
-                int(max_depth), int(max_elements), float(time_budget)), cache_ttl=float(cache_ttl))
+            self._setup(mons=self.capture.monitors, monitor=monitor, region=region, monitors=monitors,
+                        limits=WalkLimits(int(max_depth), int(max_elements), float(time_budget)),
+                        cache_ttl=float(cache_ttl))
         except Exception:
-            self._mss.close()
+            self.capture.close()
             raise
         self.info = DeviceInfo(
             id=f"windows:{monitor or 'all'}", platform="windows", screen_size=self.screen.size,
             scale=self.screen.scale, model=f"UIAutomation {getattr(self.uia, 'VERSION', '')}".strip(),
-            supported=SUPPORTED | ({"home"} if self.home_key else frozenset()),
+            supported=DESKTOP_ACTIONS | ({Home} if self.home_key else frozenset()),
         )
         log.info("windows device %s: %s", self.info.id, describe(self.awareness, self.physical))
 
@@ -139,11 +118,11 @@ class WindowsDevice(Device):
             awareness = PER_MONITOR
         capture = parse_monitors(region)[0] if region else pick_capture(mons, monitor)
         self.screen = ScreenMap(input_layout(self.physical, awareness), capture)
-        self._grab = {"left": capture.left, "top": capture.top, "width": capture.width, "height": capture.height}
+        self.capture_rect = capture
         self.walker = UiaWalker(self.uia, self.screen, limits, self.exclude_pids)
         self.cache = TreeCache(self.walker, cache_ttl)
-        self.windows = WindowManager(self.uia, self.errors, self.exclude_pids, sleep=self._sleep)
-        self.apps = AppLauncher(self.windows, self.input, self._guard_keyboard, self.app_timeout,
+        self.windows = WindowManager(self.uia, self.errors, self.exclude_pids, sleep=self.sleep)
+        self.apps = AppLauncher(self.windows, self.input, self.guard_keyboard, self.app_timeout,
                                 self.start_menu_timeout)
 
     def _enter_com(self) -> None:
@@ -152,14 +131,6 @@ class WindowsDevice(Device):
             self._com.init = self.uia.UIAutomationInitializerInThread()
 
     # -- looking ------------------------------------------------------------------------
-
-    def screenshot(self) -> Image.Image:
-        with self._lock:
-            try:
-                shot = self._mss.grab(self._grab)
-            except Exception as exc:
-                raise DeviceDisconnected(f"screen capture failed: {exc}") from exc
-        return Image.frombuffer("RGB", shot.size, shot.bgra, "raw", "BGRX", 0, 1)
 
     def snapshot(self, force: bool = False) -> TreeSnapshot:
         """The (cached) walk with its live controls."""
@@ -183,168 +154,77 @@ class WindowsDevice(Device):
             return None
 
     def node_for(self, target: Target) -> UiaNode | None:
-        """The tree node a grounded target means: its element id when that element (of the
-        walk the observation came from) still covers the point, else a hit test at the point."""
-        px, py = self.to_pixels(target)
+        return self.node_at(self.spot(target))
+
+    def node_at(self, at: Spot) -> UiaNode | None:
+        """The tree node a spot means: its element id when that element (of the walk the
+        observation came from) still covers the point, else a hit test at the point."""
         last = self.cache.peek()
-        if target.element and last is not None and last.thread == threading.get_ident():
-            node = last.node(target.element)
+        if at.element and last is not None and last.thread == threading.get_ident():
+            node = last.node(at.element)
             if node is not None:
                 left, top, right, bottom = node.element.bbox
-                if left <= px < right and top <= py < bottom:
+                if left <= at.x < right and top <= at.y < bottom:
                     return node
-        return self.snapshot().at(px, py)
+        return self.snapshot().at(at.x, at.y)
 
-    # -- guards -------------------------------------------------------------------------
+    # -- what PointerDevice asks of UIA ---------------------------------------------------
 
-    def _point(self, target: Target) -> tuple[int, int]:
-        """Input coordinates of a grounded target, after the own-window check."""
-        gui = self.input.gui()
-        x, y = self.screen.to_input(*self.to_pixels(target))
-        if (x, y) in gui.FAILSAFE_POINTS:  # parking there would stop us at the next action
-            w, h = gui.size()
-            x, y = min(max(x, 1), w - 2), min(max(y, 1), h - 2)
-        self._guard_point(x, y)
-        return x, y
-
-    def _guard_point(self, x: int, y: int) -> None:
+    def owner_at(self, x: int, y: int) -> Owner | None:
         try:
             hit = self.uia.ControlFromPoint(x, y)
-            pid = hit.ProcessId if hit is not None else None
+            return Owner(hit.ProcessId) if hit is not None else None
         except self.errors:
-            return
-        if pid in self.exclude_pids:
-            raise DeviceError(f"refusing to act on the agent's own window (pid {pid}) at ({x}, {y})")
+            return None
 
-    def _guard_keyboard(self) -> None:
-        pid = self.windows.foreground_pid()
-        if pid in self.exclude_pids:
-            raise DeviceError(f"refusing to send keys: the foreground window is the agent's own (pid {pid})")
+    def focused_owner(self) -> Owner | None:
+        return Owner(self.windows.foreground_pid())
 
-    def _sleep(self, seconds: float) -> None:
-        if self.kill_switch is None:
-            time.sleep(seconds)
-        elif self.kill_switch.wait(seconds):
-            self.kill_switch.check()
+    def wheel_scale(self, x: int, y: int) -> float:
+        """The DPI scale of the physical monitor under the point (wheel notches are logical)."""
+        gx, gy = self.screen.input_to_global(x, y)
+        return next((m.scale for m in self.physical if m.contains(gx, gy)), 1.0)
 
-    # -- acting -------------------------------------------------------------------------
+    # -- acting: UIA patterns first where they are reliable, else input --------------------
 
-    def execute(self, action: Action) -> Outcome:
-        self.check_supported(action)
-        if self.kill_switch is not None:
-            self.kill_switch.check()
+    @contextlib.contextmanager
+    def acting(self, action: Action) -> Iterator[None]:
         self._enter_com()
-        with self._lock:
-            try:
-                via = self._run(action)
-            except Exception as exc:
-                if self.input.is_failsafe(exc):
-                    reason = "pyautogui fail-safe: the pointer is in a screen corner"
-                    if self.kill_switch is not None:
-                        self.kill_switch.trip(reason)
-                    raise StopRequested(reason) from exc
-                raise
-            finally:
-                if not isinstance(action, Wait | Done):
-                    self.cache.invalidate()
-        return Outcome(status="ok", via=via)
+        try:
+            with super().acting(action):
+                yield
+        finally:
+            if not isinstance(action, Wait | Done):
+                self.cache.invalidate()
 
-    def _pattern_node(self, target: Target | None) -> UiaNode | None:
-        return self.node_for(target) if self.use_patterns and target is not None else None
+    def _pattern_node(self, at: Spot | None) -> UiaNode | None:
+        return self.node_at(at) if self.use_patterns and at is not None else None
 
-    def _run(self, action: Action) -> str:
-        match action:
-            case Click():
-                node = self._pattern_node(action.target)
-                via = uia_actions.click(self.uia, node, self.errors) if node is not None else None
-                if via is None:
-                    self.input.gui().click(*self._point(action.target))
-                return via or "input"
-            case DoubleClick():
-                self.input.gui().doubleClick(*self._point(action.target))
-            case RightClick():
-                self.input.gui().click(*self._point(action.target), button="right")
-            case LongPress():
-                x, y = self._point(action.target)
-                self.input.gui().mouseDown(x, y)
-                try:
-                    self._sleep(action.duration)
-                finally:
-                    self.input.gui().mouseUp(x, y)
-            case TypeText():
-                return self._type_text(action)
-            case Key():
-                self._guard_keyboard()
-                return self.input.keys(action.keys)
-            case Scroll():
-                return self._scroll(action)
-            case Drag():
-                (sx, sy), (ex, ey) = self._point(action.start), self._point(action.end)
-                gui = self.input.gui()
-                gui.moveTo(sx, sy)
-                gui.mouseDown(sx, sy)
-                try:
-                    gui.moveTo(ex, ey, duration=action.duration)
-                finally:
-                    gui.mouseUp(ex, ey)
-            case OpenApp():
-                return self.open_app(action.name)
-            case Back():
-                self._guard_keyboard()
-                self.input.gui().hotkey("alt", "left")
-            case Home():
-                if self.home_key is None:
-                    raise UnsupportedAction("home has no common meaning on a desktop; set home_key to enable it")
-                self._guard_keyboard()
-                return self.input.keys(self.home_key.keys)
-            case Swipe():
-                raise UnsupportedAction("swipe is a touch gesture; use drag or scroll on a desktop")
-            case Wait():
-                self._sleep(action.seconds)
-                return "sleep"
-            case Done():
-                return "noop"
-        return "input"
+    def tap(self, at: Spot) -> str:
+        node = self._pattern_node(at)
+        via = uia_actions.click(self.uia, node, self.errors) if node is not None else None
+        return via or super().tap(at)
 
-    def _type_text(self, action: TypeText) -> str:
-        node = self._pattern_node(action.target)
-        via = uia_actions.set_value(self.uia, node, action, self.errors) if node is not None else None
-        if node is not None and via is not None:
-            if action.submit:  # Enter goes to the focused element: focus the one we filled
-                node.control.SetFocus()
-                self._guard_keyboard()
-                self.input.gui().press("enter")
-            return via
-        gui = self.input.gui()
-        if action.target is not None:
-            gui.click(*self._point(action.target))
-        self._guard_keyboard()
-        if action.clear:
-            gui.hotkey("ctrl", "a")
-            gui.press("backspace")
-        via = self.input.type(action.text) if action.text else "input"
-        if action.submit:
-            gui.press("enter")
+    def type_text(self, text: str, *, into: Spot | None, clear: bool, submit: bool) -> str:
+        node = self._pattern_node(into)
+        via = uia_actions.set_value(self.uia, node, text, clear, self.errors) if node is not None else None
+        if node is None or via is None:
+            return super().type_text(text, into=into, clear=clear, submit=submit)
+        if submit:  # Enter goes to the focused element: focus the one we filled
+            node.control.SetFocus()
+            self.guard_keyboard()
+            self.input.gui().press("enter")
         return via
 
-    def _scroll(self, action: Scroll) -> str:
-        node = self._pattern_node(action.anchor)
+    def scroll(self, direction: ScrollDirection, amount: float, at: Spot | None) -> str:
+        node = self._pattern_node(at)
         last = self.cache.peek()
         scroller = uia_actions.scrollable_ancestor(last, node) if node is not None and last is not None else None
         if scroller is not None:
-            via = uia_actions.scroll(self.uia, scroller, action, self.screen.size, self.errors)
+            via = uia_actions.scroll(self.uia, scroller, direction, amount, self.screen.size, self.errors)
             if via is not None:
                 return via
-        if action.anchor is not None:
-            x, y = self._point(action.anchor)
-        else:
-            x, y = self.input.gui().position()
-            self._guard_point(x, y)
-        gx, gy = self.screen.input_to_global(x, y)
-        dpi = next((m.scale for m in self.physical if m.contains(gx, gy)), 1.0)
-        w, h = self.screen.size
-        self.input.wheel(action.direction, action.amount, x, y, h if action.direction in ("up", "down") else w, dpi)
-        return "input"
+        return super().scroll(direction, amount, at)
 
     # -- apps and windows ---------------------------------------------------------------
 
@@ -368,30 +248,16 @@ class WindowsDevice(Device):
         return self.apps.launched
 
     def close(self) -> None:
-        self._mss.close()
+        self.capture.close()
         init = getattr(self._com, "init", None)
         if init is not None:
             init.Uninitialize()
             self._com.init = None
 
 
-def _open_capture(display: str | None, attempts: int = 4) -> Any:
-    """mss, retried: an X server (Xvfb here) drops a connection opened right after another
-    client closed one, then accepts again (measured: 64 of 100 back-to-back reconnects needed a
-    retry). On Windows mss opens no connection and the first attempt stands."""
-    import mss
-
-    for attempt in range(attempts):
-        try:
-            return mss.MSS(**({"display": display} if display else {}))
-        except Exception as exc:
-            if attempt == attempts - 1:
-                raise DeviceDisconnected(f"cannot capture the screen{' on ' + display if display else ''}: {exc}") from exc
-            time.sleep(0.05 * 2**attempt)
-    raise AssertionError("unreachable")
-
-
-def open_windows(arg: str = "", **options: Any) -> WindowsDevice:
-    """Registry factory: "windows", "windows:1", "windows:primary". Options: see WindowsDevice."""
+def open_windows(arg: str = "", **options: Any) -> Device:
+    """Registry factory: "windows", "windows:1", "windows:primary". Options: see WindowsDevice;
+    `kill_switch` wraps it in devices.wrappers.KillSwitchDevice."""
     monitor = options.pop("monitor", None)
-    return WindowsDevice(arg or monitor, **options)
+    kill_switch = options.pop("kill_switch", None)
+    return wrap_device(WindowsDevice(arg or monitor, **options), kill_switch=kill_switch)

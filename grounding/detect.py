@@ -13,129 +13,24 @@ checked state (a mark inside: checked).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
+from grounding.faces import faces
+from grounding.pixels import (
+    Box,
+    DetectorOptions,
+    Outline,
+    Runs,
+    box_outline,
+    edge_map,
+    label_runs,
+    to_rgb_array,
+)
 from guiagent.schema import Element, Role
 
 log = logging.getLogger(__name__)
-
-Box = tuple[int, int, int, int]
-
-
-@dataclass(frozen=True)
-class DetectorOptions:
-    edge_threshold: int = 24  # max-channel difference that makes an edge
-    box_min: int = 9  # checkbox / radio side, px
-    box_max: int = 34  # a 13 px checkbox on a 2x (HiDPI) screen is 26-30 px
-    field_min_w: int = 30
-    field_min_h: int = 12
-    field_max_h: int = 72
-    button_max_h: int = 200  # big buttons on a 2x (HiDPI) screen run past 150 px
-    max_width_frac: float = 0.98  # outlines spanning the whole width are bars, not widgets
-
-
-def _to_rgb_array(image: Any) -> np.ndarray:
-    if isinstance(image, Image.Image):
-        return np.asarray(image.convert("RGB"))
-    arr = np.asarray(image)
-    if arr.ndim == 2:
-        return np.repeat(arr[:, :, None], 3, axis=2)
-    return arr[:, :, :3]
-
-
-def edge_map(rgb: np.ndarray, threshold: int) -> np.ndarray:
-    """Pixels that differ from a right or lower neighbour by more than `threshold` in any
-    channel (both pixels of the pair marked). uint8 max-min avoids a slow int16 copy."""
-    h, w = rgb.shape[:2]
-    dx = np.zeros((h, w - 1), dtype=bool)
-    dy = np.zeros((h - 1, w), dtype=bool)
-    for c in range(rgb.shape[2]):
-        ch = np.ascontiguousarray(rgb[:, :, c], dtype=np.uint8)
-        a, b = ch[:, 1:], ch[:, :-1]
-        dx |= (np.maximum(a, b) - np.minimum(a, b)) > threshold
-        a, b = ch[1:], ch[:-1]
-        dy |= (np.maximum(a, b) - np.minimum(a, b)) > threshold
-    e = np.zeros(rgb.shape[:2], dtype=bool)
-    e[:, :-1] |= dx
-    e[:, 1:] |= dx
-    e[:-1] |= dy
-    e[1:] |= dy
-    return e
-
-
-@dataclass
-class Runs:
-    """Horizontal runs of an edge map and the component label of each run."""
-
-    row: np.ndarray
-    start: np.ndarray  # first pixel
-    end: np.ndarray  # one past the last pixel
-    label: np.ndarray
-
-
-def label_runs(mask: np.ndarray) -> Runs:
-    """8-connected component labelling on runs: runs in adjacent rows that touch (diagonals
-    included) are joined with a vectorized union-find (hooking + pointer jumping)."""
-    h, w = mask.shape
-    padded = np.zeros((h, w + 2), dtype=np.int8)
-    padded[:, 1:-1] = mask
-    d = np.diff(padded, axis=1)
-    sr, sc = np.nonzero(d == 1)
-    _, ec = np.nonzero(d == -1)
-    n = len(sr)
-    if n == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return Runs(empty, empty, empty, empty)
-    stride = w + 2
-    start_key = sr.astype(np.int64) * stride + sc
-    end_key = sr.astype(np.int64) * stride + ec  # exclusive end
-    # For run b in row y+1, the runs a in row y with a.end >= b.start and a.start <= b.end
-    # (8-connectivity) form a contiguous range of indices.
-    prev_row = (sr.astype(np.int64) - 1) * stride
-    lo = np.searchsorted(end_key, prev_row + sc, side="left")
-    hi = np.searchsorted(start_key, prev_row + ec, side="right")
-    valid = (sr > 0) & (hi > lo)
-    counts = np.where(valid, hi - lo, 0)
-    b_idx = np.repeat(np.arange(n), counts)
-    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    a_idx = np.repeat(lo, counts) + offsets
-    parent = np.arange(n)
-    while len(a_idx):
-        pa, pb = parent[a_idx], parent[b_idx]
-        differ = pa != pb
-        if not differ.any():
-            break
-        pa, pb = pa[differ], pb[differ]
-        low = np.minimum(pa, pb)
-        np.minimum.at(parent, pa, low)
-        np.minimum.at(parent, pb, low)
-        while True:
-            jumped = parent[parent]
-            if np.array_equal(jumped, parent):
-                break
-            parent = jumped
-    return Runs(sr.astype(np.int64), sc.astype(np.int64), ec.astype(np.int64), parent)
-
-
-@dataclass
-class Outline:
-    bbox: Box  # left, top, right (exclusive), bottom (exclusive)
-    left: np.ndarray  # leftmost x per row (relative to bbox), -1 where the row is empty
-    right: np.ndarray
-    top: np.ndarray  # topmost y per column (relative to bbox)
-    bottom: np.ndarray
-
-    @property
-    def w(self) -> int:
-        return self.bbox[2] - self.bbox[0]
-
-    @property
-    def h(self) -> int:
-        return self.bbox[3] - self.bbox[1]
 
 
 def outlines(runs: Runs, opts: DetectorOptions, width: int) -> list[Outline]:
@@ -339,9 +234,7 @@ def detect_widgets(image: Any, options: DetectorOptions | None = None) -> list[E
     Elements get `source="detector"`, ids "d1", "d2", ... (the screen parser renumbers them),
     no name (the parser names them from OCR), and `checked` for checkboxes and radios."""
     opts = options or DetectorOptions()
-    from grounding.faces import box_outline, faces  # built on this module's labelling
-
-    rgb = _to_rgb_array(image)
+    rgb = to_rgb_array(image)
     edges = edge_map(rgb, opts.edge_threshold)
     found: list[tuple[Role, bool | None, Box]] = []
     for o in outlines(label_runs(edges), opts, rgb.shape[1]):

@@ -10,14 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from grounding.detect import Box, DetectorOptions, Outline, label_runs
-
-
-def box_outline(box: Box) -> Outline:
-    """The outline of a plain rectangle."""
-    w, h = box[2] - box[0], box[3] - box[1]
-    return Outline(box, np.zeros(h, dtype=np.int64), np.full(h, w - 1, dtype=np.int64),
-                   np.zeros(w, dtype=np.int64), np.full(w, h - 1, dtype=np.int64))
+from grounding.pixels import Box, DetectorOptions, label_runs
 
 
 def faces(edges: np.ndarray, opts: DetectorOptions, border: int = 3) -> list[Box]:

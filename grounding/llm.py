@@ -3,7 +3,8 @@
 A `ChatModel` takes a list of messages (text plus optional screenshots) and returns one
 reply with its token usage. Two backends implement it: `OpenAIChat` (any OpenAI-compatible
 /v1/chat/completions endpoint: OpenAI, vLLM, Ollama, LM Studio) and `HfVlmChat` (a local
-Qwen2-VL-family checkpoint through transformers). `build_chat_model(**options)` picks one.
+Qwen2-VL-family checkpoint through transformers). `guiagent.registry.build_chat_model(**options)`
+picks one: this base module knows none of its backends.
 
 This module is light: it imports neither httpx nor torch; the backends import them lazily.
 """
@@ -13,9 +14,8 @@ from __future__ import annotations
 import abc
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
-from guiagent.errors import ConfigError
 from guiagent.schema import TokenUsage
 
 if TYPE_CHECKING:  # PIL is a core dependency, but keep import-time work minimal
@@ -77,28 +77,3 @@ class ChatModel(abc.ABC):
 def estimate_tokens(text: str) -> int:
     """A rough token count (~4 characters per token) for backends that report no usage."""
     return max(1, (len(text) + 3) // 4) if text else 0
-
-
-_OPENAI_KEYS = {"base_url", "api_key", "model", "timeout_s", "max_retries", "backoff_s", "image_format"}
-_HF_KEYS = {"model_path", "device", "dtype", "max_pixels", "min_pixels"}
-
-
-def build_chat_model(**options: Any) -> ChatModel:
-    """Build a chat model from config.
-
-    options: backend="openai"|"hf" (default: "hf" when `model_path` is given, else "openai"),
-    base_url, api_key, model, timeout_s, max_retries (openai); model_path, device (hf).
-    Unknown options are ignored so that callers can pass a whole config section through.
-    """
-    backend = options.get("backend") or ("hf" if options.get("model_path") else "openai")
-    if backend == "openai":
-        from grounding.openai_client import OpenAIChat
-
-        return OpenAIChat(**{k: v for k, v in options.items() if k in _OPENAI_KEYS and v is not None})
-    if backend == "hf":
-        if not options.get("model_path"):
-            raise ConfigError("backend 'hf' needs model_path=DIR (a local checkpoint directory)")
-        from grounding.hf_vlm import HfVlmChat
-
-        return HfVlmChat(**{k: v for k, v in options.items() if k in _HF_KEYS and v is not None})
-    raise ConfigError(f"unknown chat backend {backend!r}; choose 'openai' or 'hf'")

@@ -42,6 +42,18 @@ def available() -> bool:
     return all(importlib.util.find_spec(m) is not None for m in ("rapidocr", "onnxruntime"))
 
 
+def _quiet_rapidocr() -> None:
+    """RapidOCR installs its own colour console handler at INFO and stops propagation, so its
+    chatter ("text detection result is empty" on every blank crop, model paths at load) would
+    reach the user's terminal whatever -v says. Route it through logging like any library and
+    keep only its errors."""
+    rlog = logging.getLogger("RapidOCR")
+    for handler in list(rlog.handlers):
+        rlog.removeHandler(handler)
+    rlog.propagate = True
+    rlog.setLevel(logging.ERROR)
+
+
 @dataclass(frozen=True)
 class OcrBox:
     """One line (or a segment of a line) of text. `bbox` is (left, top, right, bottom) in
@@ -151,6 +163,7 @@ class OcrEngine:
                 raise ConfigError("OCR needs rapidocr and onnxruntime: pip install 'guiagent[ocr]'")
             from rapidocr import RapidOCR  # heavy: onnxruntime + opencv
 
+            _quiet_rapidocr()
             self._engine = RapidOCR(params=dict(self.params))
             log.info("RapidOCR loaded with %s", self.params)
         return self._engine

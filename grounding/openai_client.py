@@ -151,6 +151,8 @@ class OpenAIChat(ChatModel):
     ) -> ChatReply:
         if not messages:
             raise ConfigError("chat() needs at least one message")
+        if self._client.is_closed:
+            raise ModelError(f"the client for {self.url} was closed")
         body = {
             "model": self.model,
             "messages": [self._message_json(m) for m in messages],

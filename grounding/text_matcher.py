@@ -6,7 +6,8 @@ exact (normalized case/space/punctuation, icon aliases), fuzzy (OCR confusions, 
 similarity, whole-word containment; `grounding.query` reads the description), semantic
 (MiniLM cosine, loaded lazily). Role words
 filter and boost; ordinals pick among matches; a form control is found from its label by
-layout (a field right of or below its label, a checkbox left of its label).
+layout (a field right of or below its label, a checkbox left of its label); `label_for` reads
+that rule backwards (the recorder names an unnamed field after its label with it).
 """
 
 from __future__ import annotations
@@ -72,6 +73,47 @@ def _natural_direction(roles: frozenset[Role]) -> str:
     return "field"
 
 
+def _control_distance(label: Element, el: Element, direction: str, screen_w: int) -> float | None:
+    if direction == "field":
+        ds = [d for d in (layout_distance(label, el, "right", screen_w),
+                          layout_distance(label, el, "below", screen_w)) if d is not None]
+        return min(ds) if ds else None
+    return layout_distance(label, el, direction, screen_w)
+
+
+def control_near(label: Element, roles: frozenset[Role], direction: str,
+                 elements: list[Element], screen_w: int) -> Element | None:
+    """The layout rule: the nearest element of `roles` lying `direction` of `label` ("field":
+    right of or below it), or None."""
+    best: tuple[float, Element] | None = None
+    for el in elements:
+        if el is label or el.id == label.id or not _role_ok(el, roles):
+            continue
+        d = _control_distance(label, el, direction, screen_w)
+        if d is not None and (best is None or d < best[0]):
+            best = (d, el)
+    return best[1] if best else None
+
+
+def label_for(control: Element, elements: list[Element], screen_w: int) -> Element | None:
+    """The static text that names `control` by the same layout rule the grounder follows from
+    a label to its control: a text whose nearest control of this kind (in the natural direction)
+    is `control`; the nearest such text. None when no label leads to it."""
+    roles = frozenset({Role.TEXT_FIELD} if control.editable else {control.role})
+    direction = _natural_direction(roles)
+    best: tuple[float, Element] | None = None
+    for label in elements:
+        if label.role != Role.TEXT or not label.label.strip() or label.id == control.id:
+            continue
+        d = _control_distance(label, control, direction, screen_w)
+        if d is None or (best is not None and d >= best[0]):
+            continue
+        nearest = control_near(label, roles, direction, elements, screen_w)
+        if nearest is not None and nearest.bbox == control.bbox and nearest.role == control.role:
+            best = (d, label)
+    return best[1] if best else None
+
+
 class TextGrounder(Grounder):
     """Exact, fuzzy and semantic text matching with role, ordinal and layout rules."""
 
@@ -127,24 +169,6 @@ class TextGrounder(Grounder):
                                    -_SOURCE.get(t[2].source, 0), _reading_key(t[2])))
         return ranked
 
-    # -- layout rule -------------------------------------------------------------------------
-    def _control_near(self, label: Element, roles: frozenset[Role], direction: str,
-                      elements: list[Element], screen_w: int) -> Element | None:
-        best: tuple[float, Element] | None = None
-        for el in elements:
-            if el is label or el.id == label.id or not _role_ok(el, roles):
-                continue
-            if direction == "field":
-                d_right = layout_distance(label, el, "right", screen_w)
-                d_below = layout_distance(label, el, "below", screen_w)
-                ds = [d for d in (d_right, d_below) if d is not None]
-                d = min(ds) if ds else None
-            else:
-                d = layout_distance(label, el, direction, screen_w)
-            if d is not None and (best is None or d < best[0]):
-                best = (d, el)
-        return best[1] if best else None
-
     # -- main entry ----------------------------------------------------------------------------
     def ground(self, description: str, observation: Observation) -> GroundingResult:
         if not description or not description.strip():
@@ -191,7 +215,7 @@ class TextGrounder(Grounder):
                 break
             if _role_ok(label, q.roles):
                 continue
-            control = self._control_near(label, q.roles, direction, elements, screen_w)
+            control = control_near(label, q.roles, direction, elements, screen_w)
             if control is not None:
                 return self._result(control, min(1.0, s / 0.8) * 0.95, "label->field", observation)
             if q.roles & {Role.CHECKBOX, Role.RADIO, Role.SWITCH} and s / 0.8 >= self.min_score:
@@ -220,7 +244,7 @@ class TextGrounder(Grounder):
                                                                  e.role != Role.TEXT or e.clickable)]
             if q.text:
                 pool = [e for e in pool if lexical_score(q.text, normalize(e.label))[0] >= self.min_score]
-            control = self._control_near(anchor, roles or frozenset(e.role for e in pool), direction,
+            control = control_near(anchor, roles or frozenset(e.role for e in pool), direction,
                                          pool, observation.screen_size[0])
             if control is not None:
                 return self._result(control, s * 0.95, "label->field", observation)

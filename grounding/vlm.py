@@ -15,19 +15,20 @@ from __future__ import annotations
 import logging
 import re
 import string
+from collections.abc import Callable
 from dataclasses import dataclass
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
 from grounding.base import Grounder, GroundingResult
 from grounding.coord_parse import COORD_FORMATS, CoordFormat, Size, parse_point, smart_resize
-from grounding.llm import ChatMessage, ChatModel, ChatReply, build_chat_model
+from grounding.llm import ChatMessage, ChatModel, ChatReply
 from guiagent.errors import ConfigError, GroundingError, PlanParseError
-from guiagent.schema import Element, Observation, Point, TokenUsage
+from guiagent.schema import Element, Observation, Point, TokenUsage, assets
 
 log = logging.getLogger(__name__)
 
-PROMPTS_DIR = Path(__file__).resolve().parents[1] / "assets" / "prompts"
 QWEN_MIN_PIXELS = 56 * 56
 QWEN_MAX_PIXELS = 28 * 28 * 1280  # Qwen2-VL's default: the lowest of the family's limits
 
@@ -77,9 +78,9 @@ class PromptTemplate:
 
     @classmethod
     def load(cls, family_or_path: str) -> PromptTemplate:
-        path = Path(family_or_path)
+        path: Path | Traversable = Path(family_or_path)
         if not path.is_file():
-            path = PROMPTS_DIR / f"grounding_{family_or_path}.txt"
+            path = assets.prompt_path(f"grounding_{family_or_path}")
         if not path.is_file():
             raise ConfigError(f"no grounding prompt {family_or_path!r} (looked for {path})")
         return cls.parse(path.read_text(encoding="utf-8"))
@@ -158,16 +159,14 @@ class VlmGrounder(Grounder):
     )
 
     @classmethod
-    def from_options(cls, **options: Any) -> VlmGrounder:
+    def from_options(cls, build_model: Callable[..., ChatModel], /, **options: Any) -> VlmGrounder:
         """model_path=DIR -> a local checkpoint (HfVlmChat); base_url / model -> an endpoint
         (OpenAIChat). Also: family, coord_format, prompt (family name or file), max_tokens,
-        presize, min_pixels, max_pixels, device, dtype, api_key, timeout_s, max_retries."""
-        unknown = set(options) - cls._GROUNDER_KEYS - cls._MODEL_KEYS
-        if unknown:
-            raise ConfigError(
-                f"unknown option(s) for the {cls.name} grounder: {', '.join(sorted(unknown))}; "
-                f"known: {', '.join(sorted(cls._GROUNDER_KEYS | cls._MODEL_KEYS))}"
-            )
+        presize, min_pixels, max_pixels, device, dtype, api_key, timeout_s, max_retries.
+
+        `build_model` turns the model options into a ChatModel: the registry passes its
+        `build_chat_model` (guiagent.registry.build_grounder("vlm", ...) does all of this)."""
+        # The registry has checked the names (guiagent.registry.GROUNDERS); here they are split.
         opts = {k: v for k, v in options.items() if v is not None}
         model_opts = {k: v for k, v in opts.items() if k in cls._MODEL_KEYS}
         if opts.get("model_path"):
@@ -175,13 +174,13 @@ class VlmGrounder(Grounder):
             for key in ("min_pixels", "max_pixels"):
                 if key in opts:
                     model_opts[key] = opts.pop(key)
-        model = cls._build_model(model_opts)
+        model = build_model(**cls._model_options(model_opts))
         grounder_opts = {k: v for k, v in opts.items() if k in cls._GROUNDER_KEYS}
         return cls(model, **grounder_opts)
 
     @classmethod
-    def _build_model(cls, model_opts: dict[str, Any]) -> ChatModel:
-        return build_chat_model(**model_opts)
+    def _model_options(cls, model_opts: dict[str, Any]) -> dict[str, Any]:
+        return model_opts
 
     # -- grounding -------------------------------------------------------------------------
 
@@ -213,7 +212,7 @@ class VlmGrounder(Grounder):
             point = parse_point(reply.text, self.coord_format, seen)
         except PlanParseError as exc:
             raise GroundingError(
-                f"{self.model.name} gave no usable location for {query!r}: {exc}"
+                f"{self.model.name} gave no usable location for {query!r}: {exc}", usage=reply.usage
             ) from exc
         element = element_at(point, observation)
         log.debug("grounded %r -> (%.3f, %.3f) %s", query, point.x, point.y, element.id if element else "")
@@ -236,7 +235,7 @@ class OpenAIGrounder(VlmGrounder):
         super().__init__(model, family=family, **kwargs)
 
     @classmethod
-    def _build_model(cls, model_opts: dict[str, Any]) -> ChatModel:
+    def _model_options(cls, model_opts: dict[str, Any]) -> dict[str, Any]:
         if model_opts.get("model_path") or model_opts.get("backend") not in (None, "openai"):
             raise ConfigError("the openai grounder talks to an endpoint; use the vlm grounder for model_path=DIR")
-        return build_chat_model(**{**model_opts, "backend": "openai"})
+        return {**model_opts, "backend": "openai"}

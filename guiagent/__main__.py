@@ -1,3 +1,5 @@
+"""`python -m guiagent`: the command line."""
+
 from guiagent.cli import main
 
 main()

@@ -7,7 +7,7 @@ imports nothing outside floor 1. `guiagent.schema` re-exports everything here.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
@@ -186,11 +186,25 @@ Action = Annotated[
     Field(discriminator="type"),
 ]
 ACTION_ADAPTER: TypeAdapter[Action] = TypeAdapter(Action)
-POINTER_ACTIONS = (Click, DoubleClick, RightClick, LongPress)
-ACTION_TYPES: tuple[str, ...] = (
-    "click", "double_click", "right_click", "long_press", "type", "key", "scroll", "swipe",
-    "drag", "open_app", "back", "home", "wait", "done",
-)
+ActionClass = type[_Action]
+_UNION: tuple[ActionClass, ...] = get_args(get_args(Action)[0])  # the classes, in the union's order
+
+# Capability sets: what a device can run, as action classes (`type(action) in supported`).
+ALL_ACTIONS: frozenset[ActionClass] = frozenset(_UNION)
+POINTER_ACTIONS: frozenset[ActionClass] = frozenset({Click, DoubleClick, RightClick, LongPress})
+TOUCH_ONLY_ACTIONS: frozenset[ActionClass] = frozenset({Swipe})  # a desktop drags or scrolls instead
+# `home` has no meaning every desktop agrees on: a desktop adds it only when told which chord it is.
+DESKTOP_ACTIONS: frozenset[ActionClass] = ALL_ACTIONS - TOUCH_ONLY_ACTIONS - {Home}
+# the wire names, in the union's order
+ACTION_TYPES: tuple[str, ...] = tuple(cls.model_fields["type"].default for cls in _UNION)
+
+
+def action_type_of(name: str) -> ActionClass:
+    """The action class whose wire `type` is `name` (KeyError when there is none)."""
+    return _BY_NAME[name]
+
+
+_BY_NAME: dict[str, ActionClass] = {cls.model_fields["type"].default: cls for cls in _UNION}
 
 
 def action_targets(action: Action) -> list[Target]:

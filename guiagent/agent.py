@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from PIL import Image
 
@@ -27,7 +27,18 @@ from guiagent.errors import (
     PlannerError,
     StopRequested,
 )
-from guiagent.events import AgentEvent, EventBus, EventKind, RunResult, Subscriber
+from guiagent.events import (
+    Acted,
+    Decided,
+    EventBus,
+    Guarded,
+    Observed,
+    RunFinished,
+    RunResult,
+    StepFinished,
+    StepStarted,
+    Subscriber,
+)
 from guiagent.planning.base import Planner
 from guiagent.safety import Approver, Guard, refuse_all
 from guiagent.schema import (
@@ -55,6 +66,7 @@ class ScreenParserLike(Protocol):
     def parse(self, image: Image.Image, a11y: Sequence[Element]) -> list[Element]: ...
 
 
+@runtime_checkable
 class StepSink(Protocol):
     """Where steps go (an episode folder, the daemon's store)."""
 
@@ -140,8 +152,7 @@ class Agent:
             status, reason, answer = self._loop(task, t0)
         usage = sum((s.usage for s in self.history), TokenUsage())
         result = RunResult(status, reason, answer, len(self.history), usage, time.monotonic() - t0)
-        self.events.emit(AgentEvent(EventKind.FINISHED if status == "success" else EventKind.FAILED,
-                                    len(self.history), result=result, message=reason))
+        self.events.emit(RunFinished(result))
         return result
 
     def _loop(self, task: str, t0: float) -> tuple[RunStatus, str, str | None]:
@@ -186,27 +197,29 @@ class Agent:
         DeviceDisconnected; everything else becomes a failed step."""
         index = len(self.history)
         timings: dict[str, float] = {}
-        self.events.emit(AgentEvent(EventKind.STEP_STARTED, index))
+        self.events.emit(StepStarted(index))
         obs = self.observe(timings)
-        self.events.emit(AgentEvent(EventKind.OBSERVED, index, observation=obs))
+        self.events.emit(Observed(index, obs))
         step = Step(index=index, screen_size=obs.screen_size, foreground=obs.foreground,
                     elements=list(obs.elements))
         try:
-            decision, action, target_el = self._decide_and_ground(task, obs, timings)
+            decision, action, target_el, grounding = self._decide_and_ground(task, obs, timings)
         except (PlannerError, GroundingError, ModelError) as exc:
             if isinstance(exc, InstructionNotUnderstood):
                 raise
             step.outcome = Outcome(status="failed", error=str(exc))
+            step.usage = exc.usage  # what the failed attempts spent still counts
             return self._finish(step, obs, timings)
-        step.decision, step.action, step.target_element, step.usage = decision, action, target_el, decision.usage
-        self.events.emit(AgentEvent(EventKind.DECIDED, index, observation=obs, decision=decision))
+        step.decision, step.action, step.target_element = decision, action, target_el
+        step.usage = decision.usage + grounding
+        self.events.emit(Decided(index, obs, decision))
 
         t = time.perf_counter()
         verdict = self.guard.check(action, obs, target_el)
         verdict = self._settle_verdict(verdict, action, obs)
         timings["guard"] = _ms(t)
         step.guard = verdict
-        self.events.emit(AgentEvent(EventKind.GUARDED, index, guard=verdict, decision=decision))
+        self.events.emit(Guarded(index, decision, verdict))
         if verdict.verdict == "block" or verdict.resolution in ("skipped", "refused", "declined"):
             step.outcome = Outcome(status="blocked" if verdict.verdict == "block" else "skipped",
                                    error=f"not run: {verdict.reason}")
@@ -234,7 +247,7 @@ class Agent:
         settle = self.device.wait_until_stable(reference=obs.screenshot, timeout=self.config.settle_timeout)
         timings["settle"] = _ms(t)
         step.outcome = outcome.model_copy(update={"screen_changed": settle.changed})
-        self.events.emit(AgentEvent(EventKind.ACTED, index, step=step))
+        self.events.emit(Acted(index, step))
         return self._finish(step, obs, timings)
 
     def observe(self, timings: dict[str, float] | None = None) -> Observation:
@@ -252,9 +265,12 @@ class Agent:
                            foreground=self.device.foreground(), device_id=self.device.info.id)
 
     def _decide_and_ground(self, task: str, obs: Observation,
-                           timings: dict[str, float]) -> tuple[Decision, Action, Element | None]:
+                           timings: dict[str, float]) -> tuple[Decision, Action, Element | None, TokenUsage]:
+        """(decision, grounded action, its element, grounding tokens). Tokens spent by rejected
+        attempts are counted: planning ones in the decision's usage, and on failure the raised
+        error carries everything spent in this step (`SpentTokensError.usage`)."""
         feedback: str | None = None
-        usage = TokenUsage()
+        planning, grounding = TokenUsage(), TokenUsage()
         timings["decide"] = timings["ground"] = 0.0
         for attempt in range(self.config.decide_retries + 1):
             t = time.perf_counter()
@@ -264,34 +280,37 @@ class Agent:
                 raise
             except (PlannerError, ModelError) as exc:  # PlanParseError included: fed back, then retried
                 timings["decide"] += _ms(t)
-                spent = getattr(exc, "usage", None)  # tokens spent on a rejected reply still count
-                if isinstance(spent, TokenUsage):
-                    usage = usage + spent
+                planning = planning + exc.usage  # tokens spent on a rejected reply still count
                 feedback = f"your last answer was rejected: {exc}"
                 log.info("decision %d rejected: %s", attempt, exc)
                 if attempt == self.config.decide_retries:
-                    raise PlannerError(f"no valid decision after {attempt + 1} tries: {exc}") from exc
+                    raise PlannerError(f"no valid decision after {attempt + 1} tries: {exc}",
+                                       usage=planning + grounding) from exc
                 continue
             timings["decide"] += _ms(t)
-            usage = usage + decision.usage
+            planning = planning + decision.usage
             t = time.perf_counter()
             try:
-                action, element = self._ground(decision.action, obs)
+                action, element, spent = self._ground(decision.action, obs)
             except GroundingError as exc:
                 timings["ground"] += _ms(t)
+                grounding = grounding + exc.usage
                 feedback = f"could not find the target of {describe_action(decision.action)}: {exc}"
                 log.info("grounding %d failed: %s", attempt, exc)
                 if attempt == self.config.decide_retries:
-                    raise
+                    raise exc.with_usage(planning + grounding) from None
                 continue
             timings["ground"] += _ms(t)
-            return decision.model_copy(update={"usage": usage}), action, element
+            grounding = grounding + spent
+            return decision.model_copy(update={"usage": planning}), action, element, grounding
         raise AssertionError("unreachable")
 
-    def _ground(self, action: Action, obs: Observation) -> tuple[Action, Element | None]:
-        """Resolve every target to a point; element ids and descriptions become points."""
+    def _ground(self, action: Action, obs: Observation) -> tuple[Action, Element | None, TokenUsage]:
+        """Resolve every target to a point; element ids and descriptions become points.
+        Also returns the tokens the grounder spent (a VLM grounder calls a model)."""
         resolved: list[Target] = []
         first: Element | None = None
+        spent = TokenUsage()
         for target in action_targets(action):
             element: Element | None = None
             if target.point is not None:
@@ -299,15 +318,19 @@ class Agent:
             elif target.element:
                 element = obs.element(target.element.lstrip("#"))
                 if element is None:
-                    raise GroundingError(f"there is no element #{target.element} on this screen")
+                    raise GroundingError(f"there is no element #{target.element} on this screen", usage=spent)
                 resolved.append(target.model_copy(update={"point": obs.point_of(element), "element": element.id}))
             else:
-                result = self.grounder.ground(target.description or "", obs)
+                try:
+                    result = self.grounder.ground(target.description or "", obs)
+                except GroundingError as exc:
+                    raise exc.with_usage(spent + exc.usage) from None
+                spent = spent + (result.usage or TokenUsage())
                 element = result.element
                 resolved.append(target.model_copy(update={"point": result.point,
                                                           "element": element.id if element else None}))
             first = first or element
-        return with_targets(action, resolved), first
+        return with_targets(action, resolved), first, spent
 
     def _settle_verdict(self, verdict: GuardDecision, action: Action, obs: Observation) -> GuardDecision:
         if verdict.verdict != "ask":
@@ -333,7 +356,7 @@ class Agent:
             except (OSError, GuiAgentError):
                 log.exception("could not record step %d", step.index)
         self.history.append(step)
-        self.events.emit(AgentEvent(EventKind.STEP_FINISHED, step.index, observation=obs, step=step))
+        self.events.emit(StepFinished(step.index, obs, step))
         return step
 
 

@@ -18,9 +18,8 @@ from typing import Any
 from devices.xvfb import VirtualDisplay
 from guiagent.errors import DeviceError
 from guiagent.events import RunResult, Subscriber
-from guiagent.paths import ASSETS
 from guiagent.runner import RunOptions, run_task
-from guiagent.schema import Step
+from guiagent.schema import Step, assets
 
 DEMO_TASK = "Type 'Ada Lovelace' into Name, tick Subscribe, then click Submit"
 EXPECTED = {"name": "Ada Lovelace", "subscribe": True}
@@ -43,18 +42,18 @@ class DemoReport:
 def demo_form(out_file: Path, geometry: str = "80,60,560,420") -> Iterator[subprocess.Popen[bytes]]:
     """Start the demo form app and wait until its window is mapped."""
     env = {**os.environ, "QT_QPA_PLATFORM": "xcb", "QT_ACCESSIBILITY": "1"}
-    proc = subprocess.Popen([sys.executable, str(ASSETS / "demo_form.py"), "--out", str(out_file),
-                             "--geometry", geometry], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        wait_for_window(FORM_TITLE, proc)
-        yield proc
-    finally:
-        proc.terminate()
+    with assets.demo_form_path() as form:
+        proc = subprocess.Popen([sys.executable, str(form), "--out", str(out_file), "--geometry", geometry],
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            wait_for_window(FORM_TITLE, proc)
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 def wait_for_window(title: str, proc: subprocess.Popen[bytes] | None = None, timeout: float = 20.0) -> None:

@@ -7,9 +7,26 @@ that no model output and no device hiccup ever crashes it.
 
 from __future__ import annotations
 
+from guiagent.schema import TokenUsage
+
 
 class GuiAgentError(Exception):
     """Base class of every error this project raises on purpose."""
+
+
+class SpentTokensError(GuiAgentError):
+    """An error that may have cost model tokens before it was raised (a reply that did not
+    parse, a location the model could not give). `usage` is declared, not patched on later,
+    so the loop counts what failed attempts spent."""
+
+    def __init__(self, message: str, *, usage: TokenUsage | None = None) -> None:
+        super().__init__(message)
+        self.usage: TokenUsage = usage if usage is not None else TokenUsage()
+
+    def with_usage(self, usage: TokenUsage) -> SpentTokensError:
+        """This error, charged with `usage` (what the attempt spent so far); returns self."""
+        self.usage = usage
+        return self
 
 
 class ConfigError(GuiAgentError):
@@ -32,19 +49,19 @@ class UnsupportedAction(DeviceError):
     """This device cannot perform this kind of action (e.g. `back` on a desktop)."""
 
 
-class GroundingError(GuiAgentError):
+class GroundingError(SpentTokensError):
     """A description could not be matched to anything on the screen."""
 
 
-class PlannerError(GuiAgentError):
+class PlannerError(SpentTokensError):
     """The planner could not produce a decision."""
 
 
 class PlanParseError(PlannerError):
     """Model output did not parse into a valid action. `raw` keeps what the model said."""
 
-    def __init__(self, message: str, raw: str = "") -> None:
-        super().__init__(message)
+    def __init__(self, message: str, raw: str = "", *, usage: TokenUsage | None = None) -> None:
+        super().__init__(message, usage=usage)
         self.raw = raw
 
 
@@ -52,7 +69,7 @@ class InstructionNotUnderstood(PlannerError):
     """The rule planner could not parse the task; it says so instead of guessing."""
 
 
-class ModelError(GuiAgentError):
+class ModelError(SpentTokensError):
     """A model backend failed (endpoint unreachable, bad reply, missing checkpoint)."""
 
 

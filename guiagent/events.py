@@ -6,23 +6,10 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Any
 
 from guiagent.schema import Decision, GuardDecision, Observation, RunStatus, Step, TokenUsage
 
 log = logging.getLogger(__name__)
-
-
-class EventKind(StrEnum):
-    STEP_STARTED = "step_started"
-    OBSERVED = "observed"
-    DECIDED = "decided"
-    GUARDED = "guarded"
-    ACTED = "acted"
-    STEP_FINISHED = "step_finished"
-    FINISHED = "finished"
-    FAILED = "failed"
 
 
 @dataclass(frozen=True)
@@ -40,19 +27,51 @@ class RunResult:
         return self.status == "success"
 
 
+# One frozen class per event, in the order a step emits them; subscribers `match` on the class.
 @dataclass(frozen=True)
-class AgentEvent:
-    kind: EventKind
-    step_index: int = 0
-    observation: Observation | None = None
-    decision: Decision | None = None
-    guard: GuardDecision | None = None
-    step: Step | None = None
-    result: RunResult | None = None
-    message: str = ""
-    data: dict[str, Any] = field(default_factory=dict)
+class StepStarted:
+    index: int
 
 
+@dataclass(frozen=True)
+class Observed:
+    index: int
+    observation: Observation
+
+
+@dataclass(frozen=True)
+class Decided:
+    index: int
+    observation: Observation
+    decision: Decision
+
+
+@dataclass(frozen=True)
+class Guarded:
+    index: int
+    decision: Decision
+    guard: GuardDecision
+
+
+@dataclass(frozen=True)
+class Acted:
+    index: int
+    step: Step  # outcome filled in, not yet recorded
+
+
+@dataclass(frozen=True)
+class StepFinished:
+    index: int
+    observation: Observation
+    step: Step  # as recorded (frame path set when a sink stored it)
+
+
+@dataclass(frozen=True)
+class RunFinished:
+    result: RunResult  # success, failure or stop: `result.status` says which
+
+
+AgentEvent = StepStarted | Observed | Decided | Guarded | Acted | StepFinished | RunFinished
 Subscriber = Callable[[AgentEvent], None]
 
 
@@ -81,4 +100,4 @@ class EventBus:
             try:
                 fn(event)
             except Exception:  # a broken UI must not break the agent
-                log.exception("event subscriber %r failed on %s", fn, event.kind)
+                log.exception("event subscriber %r failed on %s", fn, type(event).__name__)

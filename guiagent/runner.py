@@ -16,7 +16,7 @@ from guiagent.agent import Agent, AgentConfig, ScreenParserLike
 from guiagent.errors import GuiAgentError
 from guiagent.events import RunResult, Subscriber
 from guiagent.planning.base import Planner
-from guiagent.registry import build_device, build_grounder, build_planner
+from guiagent.registry import build_device, build_grounder, build_planner, check_run
 from guiagent.safety import DEFAULT_SENSITIVE_WORDS, Approver, Guard, SafetyPolicy, refuse_all
 from guiagent.schema import EpisodeMeta
 
@@ -97,6 +97,10 @@ class Run:
         source: Literal["agent", "human"] = "agent",
     ) -> None:
         self.task, self.options = task, options
+        # Every name and option first, so a typo is reported before a device or model starts.
+        check_run(options.device, options.device_options if device is None else {},
+                  options.planner, options.planner_options if planner is None else {},
+                  options.grounder, options.grounder_options if grounder is None else {})
         self._owns_device = device is None
         self.device = device or build_device(options.device, **options.device_options)
         try:
@@ -120,7 +124,7 @@ class Run:
             self.device, self.planner, self.grounder,
             # Android's uiautomator tree names what is on screen; OCR then only runs on frames
             # where the tree is (nearly) empty: WebViews, games, FLAG_SECURE screens.
-            parser=build_screen_parser(options.ocr, trust_a11y=3 if self.device.info.platform == "android" else 0),
+            parser=build_screen_parser(options.ocr, trust_a11y=3 if self.device.info.trusts_a11y else 0),
             guard=build_guard(options), approver=approver,
             config=options.agent_config(), sink=self.writer,
         )

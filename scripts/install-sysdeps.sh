@@ -7,7 +7,7 @@ PKGS=(xvfb xdotool x11-utils xauth chromium chromium-driver
       libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0 libxcb-xinerama0
       libxcb-randr0 libxcb-shape0 libxcb-render-util0 libxcb-image0 libegl1 libgl1
       libfontconfig1 libdbus-1-3 fonts-dejavu-core fonts-noto-cjk
-      python3-pyatspi at-spi2-core gir1.2-atspi-2.0 python3-gi dbus-x11)
+      python3-pyatspi at-spi2-core gir1.2-atspi-2.0 python3-gi dbus-x11 zenity)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -100,7 +100,7 @@ class FakeControl:
         self.desktop.reads += 1
         self.reads += 1
         if self.delay:
-            time.sleep(self.delay)
+            time.sleep(self.delay)  # noqa: TID251 - models a slow cross-process UIA property read
         if self.vanish_after is not None and self.reads > self.vanish_after:
             self.vanish()
         self._alive()
@@ -239,7 +239,8 @@ class _Search:
                     stack.extend((k, d + 1) for k in reversed(c.children))
             if time.monotonic() >= deadline:
                 return False
-            time.sleep(min(searchIntervalSeconds, max(0.0, deadline - time.monotonic())))
+
+            time.sleep(min(searchIntervalSeconds, max(0.0, deadline - time.monotonic())))  # noqa: TID251
 
     def __getattr__(self, name: str) -> Any:
         if self._found is None and not self.Exists(self._desktop.search_timeout):

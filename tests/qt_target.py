@@ -17,7 +17,8 @@ def main() -> None:
     ap.add_argument("--geometry", default="100,100,420,240")
     args = ap.parse_args()
 
-    from PySide6.QtGui import QFont
+    from PySide6.QtCore import QEvent, QObject, QTimer
+    from PySide6.QtGui import QFont, QGuiApplication
     from PySide6.QtWidgets import (
         QApplication,
         QHBoxLayout,
@@ -49,14 +50,35 @@ def main() -> None:
         row.addWidget(edit)
         layout.addLayout(row)
     buttons = QHBoxLayout()
+    made: dict[str, QPushButton] = {}
     for name in args.buttons.split(","):
-        b = QPushButton(name)
+        b = made[name] = QPushButton(name)
         b.setMinimumHeight(44)
         b.clicked.connect(lambda _=False, n=name: log({"clicked": n, "text": edit.text() if edit else None}))
         buttons.addWidget(b)
     layout.addLayout(buttons)
+
+    class FirstPaint(QObject):
+        """Logs {"ready": true, "buttons": {name: [x, y, w, h] on screen}} once the window's
+        first frame is on the X server, so tests wait for that instead of guessing how long
+        mapping and painting take."""
+
+        def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+            if obj is win and event.type() == QEvent.Type.Paint:
+                win.removeEventFilter(self)
+                # after this paint is flushed; sync(): the server has applied our drawing
+                QTimer.singleShot(0, ready)
+            return False
+
+    def ready() -> None:
+        QGuiApplication.sync()
+        rects = {n: [b.mapToGlobal(b.rect().topLeft()).x(), b.mapToGlobal(b.rect().topLeft()).y(), b.width(),
+                     b.height()] for n, b in made.items()}
+        log({"ready": True, "buttons": rects})
+
+    painted = FirstPaint()
+    win.installEventFilter(painted)
     win.show()
-    log({"ready": True})
     sys.exit(app.exec())
 
 

@@ -7,16 +7,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from scripted import ScriptedPlanner
+from waiting import wait_until
 
 from guiagent.agent import Agent, AgentConfig
 from guiagent.errors import PlanParseError
-from guiagent.events import AgentEvent, EventKind
+from guiagent.events import AgentEvent, StepFinished
 from guiagent.recorder.episode import EpisodeWriter, read_episode
 from guiagent.runner import build_screen_parser
 from guiagent.safety import approve_all, refuse_all
@@ -55,12 +55,32 @@ def target_window(tmp_path: Path) -> Iterator[Path]:
     proc = subprocess.Popen([sys.executable, str(HERE / "qt_target.py"), "--out", str(out),
                              "--buttons", "Delete,Keep", "--geometry", "200,150,420,160"],
                             env={**__import__("os").environ, "QT_QPA_PLATFORM": "xcb"})
-    from guiagent.demo import wait_for_window
 
-    wait_for_window("guiagent test target", proc)
+    def painted() -> bool:
+        assert proc.poll() is None, "the target window exited"
+        return any(e.get("ready") for e in _events(out))
+
+    wait_until(painted, what="the target window's first frame on screen")
     yield out
     proc.terminate()
     proc.wait(5)
+
+
+def clicks_after_a_barrier(desktop, target_window: Path) -> list[str]:
+    """Every button click the target window logged, up to a click on Keep sent now.
+
+    Input reaches the window in order, so once this Keep click is logged, any click sent before
+    it (one that should not have happened) is logged too: no waiting for an absence."""
+
+    def clicks() -> list[str]:
+        return [e["clicked"] for e in _events(target_window) if "clicked" in e]
+
+    keeps = clicks().count("Keep")
+    x, y, w, h = next(e["buttons"]["Keep"] for e in _events(target_window) if e.get("ready"))
+    width, height = desktop.info.screen_size
+    desktop.execute(Click(target=Target.at((x + w / 2) / width, (y + h / 2) / height)))
+    wait_until(lambda: clicks().count("Keep") > keeps, what="the barrier click on Keep to be logged")
+    return clicks()
 
 
 def make_agent(desktop, grounder, script, **kw) -> tuple[Agent, ScriptedPlanner]:
@@ -108,7 +128,7 @@ def test_user_stop_takes_effect_before_the_next_action(desktop, grounder) -> Non
     agent, planner = make_agent(desktop, grounder, [Wait(seconds=0.0)], repeat_last=True)
 
     def stop_after_first(ev: AgentEvent) -> None:
-        if ev.kind == EventKind.STEP_FINISHED:
+        if isinstance(ev, StepFinished):
             agent.request_stop("user pressed Stop")
 
     agent.subscribe(stop_after_first)
@@ -131,18 +151,14 @@ def test_sensitive_click_is_refused_unattended_and_runs_when_approved(desktop, g
     assert result.status == "failed" and "refused" in result.reason
     step = agent.history[-1]
     assert step.guard and step.guard.verdict == "ask" and step.guard.resolution == "refused"
-    time.sleep(0.3)
-    assert not any("clicked" in e for e in _events(target_window)), "a refused action must not run"
+    assert clicks_after_a_barrier(desktop, target_window) == ["Keep"], "a refused action must not run"
 
     agent, _ = make_agent(desktop, grounder, [Click(target=Target.described("Delete button")), Done()],
                           parser=parser, approver=approve_all)
     result = agent.run("press delete")
     assert result.status == "success"
     assert agent.history[0].guard.resolution == "approved"
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and not any(e.get("clicked") for e in _events(target_window)):
-        time.sleep(0.05)
-    assert [e["clicked"] for e in _events(target_window) if "clicked" in e] == ["Delete"]
+    assert clicks_after_a_barrier(desktop, target_window) == ["Keep", "Delete", "Keep"]
 
 
 def test_dry_run_acts_on_nothing_and_steps_are_recorded(desktop, grounder, target_window, tmp_path) -> None:
@@ -155,8 +171,7 @@ def test_dry_run_acts_on_nothing_and_steps_are_recorded(desktop, grounder, targe
     assert result.status == "success"
     assert agent.history[0].outcome.status == "skipped"
     assert agent.history[0].action is not None and agent.history[0].action.target.point is not None
-    time.sleep(0.3)
-    assert not any("clicked" in e for e in _events(target_window))
+    assert clicks_after_a_barrier(desktop, target_window) == ["Keep"]  # the dry run clicked nothing
     traj = read_episode(tmp_path / "ep")
     assert traj.meta.status == "success" and len(traj.steps) == 2
     assert traj.steps[0].frame and (tmp_path / "ep" / traj.steps[0].frame).exists()

@@ -13,18 +13,18 @@ import dataclasses
 import os
 import socket
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pytest
+from waiting import wait_until
 
 from devices.android import AndroidDevice, open_android
 from devices.simphone import SimPhone
 from guiagent.errors import ConfigError, DeviceDisconnected, DeviceError, DeviceTimeout
 from guiagent.schema import (
-    ACTION_TYPES,
+    ALL_ACTIONS,
     Back,
     Click,
     Done,
@@ -55,17 +55,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for(pred: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = pred()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
 @pytest.fixture(scope="module")
 def adb_port() -> Iterator[int]:
     import adbutils
@@ -75,7 +64,7 @@ def adb_port() -> Iterator[int]:
     proc = subprocess.Popen([adbutils.adb_path(), "-P", str(port), "server", "nodaemon"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     client = adbutils.AdbClient(port=port, socket_timeout=5)
-    wait_for(lambda: _answers(client), 15, "the private adb server")
+    wait_until(lambda: _answers(client), 30, "the private adb server")
     try:
         yield port
     finally:
@@ -128,7 +117,8 @@ def test_info_matches_the_phone(device: AndroidDevice, phone: SimPhone) -> None:
     assert info.screen_size == phone.state.size == (720, 1280)
     assert info.density == phone.state.density and info.rotation == 0 and info.scale == 1.0
     assert info.model == phone.scenario.device.model
-    assert info.supported == frozenset(ACTION_TYPES)
+    assert info.supported == ALL_ACTIONS
+    assert info.touch and info.trusts_a11y and not info.resettable  # a phone of its own, no sim_phone
 
 
 def test_raw_and_png_screenshots_equal_the_phone_frame(device: AndroidDevice, phone: SimPhone) -> None:
@@ -159,7 +149,7 @@ def test_ui_tree_matches_what_is_on_screen(device: AndroidDevice, phone: SimPhon
     finally:
         device._dump_to_tty = True
     device.execute(Click(target=at(device, find(device, "Notes"))))  # tapping the box opens the app
-    wait_for(lambda: phone.state.package == "com.example.notes", what="Notes to open")
+    wait_until(lambda: phone.state.package == "com.example.notes", what="Notes to open")
 
 
 def test_tap_toggles_wifi(device: AndroidDevice, phone: SimPhone) -> None:
@@ -167,10 +157,10 @@ def test_tap_toggles_wifi(device: AndroidDevice, phone: SimPhone) -> None:
     switch = find(device, "Wi-Fi", Role.SWITCH)  # named after its row
     assert switch.checked is False and phone.state["wifi"] is False
     assert device.execute(Click(target=at(device, switch))).status == "ok"
-    wait_for(lambda: phone.state["wifi"] is True, what="Wi-Fi on")
+    wait_until(lambda: phone.state["wifi"] is True, what="Wi-Fi on")
     assert find(device, "Wi-Fi", Role.SWITCH).checked is True
     device.execute(Click(target=at(device, switch)))
-    wait_for(lambda: phone.state["wifi"] is False, what="Wi-Fi off")
+    wait_until(lambda: phone.state["wifi"] is False, what="Wi-Fi off")
 
 
 TRICKY = "it's $5 & \"quoted\" (ok); 100%sure `x` ~ * ? [a] {b} #c !d \\ end"
@@ -181,10 +171,10 @@ def test_text_with_spaces_quotes_and_shell_metacharacters_arrives_exactly(
     device.execute(OpenApp(name="com.example.notes"))
     field = next(e for e in device.ui_tree() if e.editable)
     assert device.execute(TypeText(text=TRICKY, target=at(device, field))).via == "input"
-    wait_for(lambda: phone.state["note_draft"] == TRICKY, what="the exact text")
+    wait_until(lambda: phone.state["note_draft"] == TRICKY, what="the exact text")
     # clear replaces the text, submit presses Enter (which saves the note in this app)
     device.execute(TypeText(text="second note", target=at(device, field), clear=True, submit=True))
-    wait_for(lambda: phone.state["notes"] == ["second note"], what="the note saved")
+    wait_until(lambda: phone.state["notes"] == ["second note"], what="the note saved")
     assert phone.state["note_draft"] == ""
 
 
@@ -205,7 +195,7 @@ def test_non_ascii_through_adb_keyboard_restores_the_ime(adb_port: int) -> None:
             field = next(e for e in d.ui_tree() if e.editable)
             text = "Grüße ☕ 日本語, ça va? $HOME"
             assert d.execute(TypeText(text=text, target=at(d, field))).via == "ime"
-            wait_for(lambda: p.state["note_draft"] == text, what="the unicode text")
+            wait_until(lambda: p.state["note_draft"] == text, what="the unicode text")
             assert p.state.ime == before != "com.android.adbkeyboard/.AdbIME"
         finally:
             d.close()
@@ -215,10 +205,10 @@ def test_non_ascii_through_adb_keyboard_restores_the_ime(adb_port: int) -> None:
 def test_back_home_and_gestures(device: AndroidDevice, phone: SimPhone) -> None:
     device.execute(OpenApp(name="Contacts"))
     device.execute(Scroll(direction="down", amount=0.5))
-    down = wait_for(lambda: phone.state.scroll.get("contacts_list", 0), what="the list to scroll")
+    down = wait_until(lambda: phone.state.scroll.get("contacts_list", 0), what="the list to scroll")
     assert down > 0
     device.execute(Scroll(direction="up", amount=0.2))
-    wait_for(lambda: 0 <= phone.state.scroll.get("contacts_list", 0) < down, what="scrolling back up")
+    wait_until(lambda: 0 <= phone.state.scroll.get("contacts_list", 0) < down, what="scrolling back up")
     device.execute(Swipe(start=Target.at(0.5, 0.8), end=Target.at(0.5, 0.4), duration=0.2))
     g = phone.state.last_gesture
     assert g[0] == "swipe" and g[2] > g[4]
@@ -235,21 +225,21 @@ def test_back_home_and_gestures(device: AndroidDevice, phone: SimPhone) -> None:
     assert device.execute(RightClick(target=at(device, contact))).via == "input:long_press"
     assert phone.state.last_gesture[0] == "long_press"
     device.execute(Click(target=at(device, contact)))
-    wait_for(lambda: phone.state.screen == "contact", what="the contact page")
+    wait_until(lambda: phone.state.screen == "contact", what="the contact page")
     device.execute(Back())
-    wait_for(lambda: phone.state.screen == "contacts", what="back to the list")
+    wait_until(lambda: phone.state.screen == "contacts", what="back to the list")
     device.execute(Home())
-    wait_for(lambda: phone.state.package == LAUNCHER, what="the launcher")
+    wait_until(lambda: phone.state.package == LAUNCHER, what="the launcher")
     for action in (Key(keys="enter"), Wait(seconds=0.01), Done()):
         assert device.execute(action).status == "ok"
 
 
 def test_open_app_by_package_and_by_label(device: AndroidDevice, phone: SimPhone) -> None:
     assert device.execute(OpenApp(name="com.example.contacts")).via == "monkey"
-    wait_for(lambda: phone.state.package == "com.example.contacts", what="Contacts by package")
+    wait_until(lambda: phone.state.package == "com.example.contacts", what="Contacts by package")
     assert device.foreground().startswith("com.example.contacts/")
     device.execute(OpenApp(name="wallet"))  # label, resolved from the package names
-    wait_for(lambda: phone.state.package == "com.example.wallet", what="Wallet by label")
+    wait_until(lambda: phone.state.package == "com.example.wallet", what="Wallet by label")
     # The launcher path: HOME, find the icon by its label, tap it, learn the package.
     assert device.apps.launch_from_launcher("Notes") == "com.example.notes"
     assert phone.state.package == "com.example.notes" and device.apps.labels["notes"] == "com.example.notes"
@@ -267,7 +257,7 @@ def test_rotation_maps_coordinates(device: AndroidDevice, phone: SimPhone) -> No
     switch = find(device, "Wi-Fi", Role.SWITCH)
     assert switch.bbox[2] > 720  # a landscape layout: the switch sits right of the portrait width
     device.execute(Click(target=at(device, switch)))
-    wait_for(lambda: phone.state["wifi"] is True, what="Wi-Fi on in landscape")
+    wait_until(lambda: phone.state["wifi"] is True, what="Wi-Fi on in landscape")
     kind, x, y = phone.state.last_gesture
     left, top, right, bottom = switch.bbox
     assert kind == "tap" and left <= x <= right and top <= y <= bottom
@@ -279,7 +269,7 @@ def test_size_override_and_screenshot_scale(device: AndroidDevice, phone: SimPho
     assert device.screenshot().size == (540, 960) and device.info.screen_size == (540, 960)
     switch = find(device, "Wi-Fi", Role.SWITCH)
     device.execute(Click(target=at(device, switch)))
-    wait_for(lambda: phone.state["wifi"] is True, what="Wi-Fi on with an override size")
+    wait_until(lambda: phone.state["wifi"] is True, what="Wi-Fi on with an override size")
     device.shell("wm size reset")
     device.screenshot()
     # Frames at half the input resolution (scale 0.5): the same normalized point must reach
@@ -288,7 +278,7 @@ def test_size_override_and_screenshot_scale(device: AndroidDevice, phone: SimPho
     point = at(device, switch)
     device.info = dataclasses.replace(device.info, screen_size=(360, 640), scale=0.5)
     device.execute(Click(target=point))
-    wait_for(lambda: phone.state["wifi"] is False, what="Wi-Fi off through a scaled frame")
+    wait_until(lambda: phone.state["wifi"] is False, what="Wi-Fi off through a scaled frame")
     kind, x, y = phone.state.last_gesture
     left, top, right, bottom = switch.bbox
     assert left <= x <= right and top <= y <= bottom
@@ -323,10 +313,10 @@ def test_drop_raises_disconnected_then_recovers(device: AndroidDevice, phone: Si
         except DeviceDisconnected:
             return False
 
-    wait_for(works, timeout=30, what="the phone to come back")
+    wait_until(works, timeout=30, what="the phone to come back")
     assert device.transport.reconnects == reconnects + 1
     device.execute(OpenApp(name="Settings"))
-    wait_for(lambda: phone.state.package == "com.android.settings", what="a working device")
+    wait_until(lambda: phone.state.package == "com.android.settings", what="a working device")
 
 
 def test_stall_raises_timeout_then_works(device: AndroidDevice, phone: SimPhone) -> None:
@@ -340,7 +330,7 @@ def test_stall_raises_timeout_then_works(device: AndroidDevice, phone: SimPhone)
         except (DeviceTimeout, DeviceDisconnected):
             return False
 
-    wait_for(works, timeout=30, what="the phone to answer again")
+    wait_until(works, timeout=30, what="the phone to answer again")
 
 
 def test_open_android_picks_the_only_device_and_refuses_ambiguity(adb_port: int, phone: SimPhone) -> None:

@@ -116,8 +116,8 @@ def test_step_then_application_wide_stop(qtbot: Any, open_window: Any) -> None:
     qtbot.waitUntil(lambda: w.worker is not None and w.worker.run_obj is not None
                     and not w.worker.run_obj.agent.resume_event.is_set(), timeout=30_000)
     assert w.state == "paused" and w.top.run_button.text().endswith("Resume")
-    qtbot.wait(300)
-    assert len(w.timeline.entries) == 1  # paused: no second step runs by itself
+    qtbot.wait(300)  # time passing is the point: a paused agent takes no step by itself meanwhile
+    assert len(w.timeline.entries) == 1
     qtbot.mouseClick(w.top.step_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: len(w.timeline.entries) == 2, timeout=RUN_TIMEOUT_MS)
     with qtbot.waitActive(w):  # application-wide shortcuts need one of the app's windows active

@@ -11,12 +11,13 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image
+from waiting import wait_until
+from xwatch import MapLog
 
 pytest.importorskip("PySide6")
 pytest.importorskip("adbutils")
@@ -25,36 +26,46 @@ ROOT = Path(__file__).resolve().parents[1]
 TASK = "Open Settings and turn on Wi-Fi"
 
 
-def _visible_window_pid(title: str) -> int | None:
-    found = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", title], capture_output=True, text=True)
-    for wid in found.stdout.split():
-        pid = subprocess.run(["xdotool", "getwindowpid", wid], capture_output=True, text=True).stdout.strip()
-        if pid.isdigit():
-            return int(pid)
-    return None
+# X titles carry Qt's " — guiagent" (the application display name) at the end
+MAIN, BAR = "guiagent — watch, steer and replay the agent", "guiagent — running"
 
 
-@pytest.mark.skipif(shutil.which("xdotool") is None, reason="xdotool not installed")
+def which(title: str) -> str | None:
+    return next((name for name in (MAIN, BAR) if title.startswith(name)), None)
+
+
+def run_app(cmd: list[str], env: dict[str, str], xlog: MapLog, log: Path) -> tuple[int, str]:
+    """Run the app to its exit, taking in window events meanwhile; its exit code and output
+    (kept in a file: a pipe nobody reads while the app runs could fill up and block it)."""
+    with log.open("w") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
+        xlog.pid = proc.pid
+
+        def exited() -> bool:
+            xlog.drain()
+            return proc.poll() is not None
+
+        try:
+            wait_until(exited, timeout=300, what="the app to finish its run and exit")
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    xlog.drain()
+    return proc.returncode, log.read_text()
+
+
 def test_app_autorun_on_the_virtual_phone_under_xvfb(xdisplay: Any, tmp_path: Path, artifacts_dir: Path) -> None:
     summary_file, shot = tmp_path / "summary.json", tmp_path / "window.png"
     env = {**os.environ, "QT_QPA_PLATFORM": "xcb", "DISPLAY": xdisplay.name}
     cmd = [sys.executable, "-m", "guiagent", "app", "--device", "sim", "--task", TASK, "--autorun",
            "--quit-when-done", "--summary", str(summary_file), "--screenshot", str(shot),
            "--settings", str(tmp_path / "app.ini"), "--runs-dir", str(tmp_path / "runs")]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    window_pid = None
-    try:
-        deadline = time.monotonic() + 120
-        while window_pid is None and proc.poll() is None and time.monotonic() < deadline:
-            window_pid = _visible_window_pid("guiagent")
-            time.sleep(0.2)
-        output, _ = proc.communicate(timeout=240)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 0, output[-3000:]
-    assert window_pid == proc.pid  # a real, visible X window of the app itself
+    with MapLog(xdisplay.name) as xlog:
+        code, output = run_app(cmd, env, xlog, tmp_path / "app.log")
+        history = [(mapped, which(title)) for mapped, title in xlog.history()]
+    assert code == 0, output[-3000:]
+    assert (True, MAIN) in history, history  # a real X window of the app itself was mapped
 
     summary = json.loads(summary_file.read_text())
     assert summary["ok"] is True and summary["status"] == "success", summary
@@ -81,7 +92,7 @@ def test_app_autorun_on_the_virtual_phone_under_xvfb(xdisplay: Any, tmp_path: Pa
     img.save(artifacts_dir / "app_main_window.png")
 
 
-@pytest.mark.skipif(shutil.which("xdotool") is None, reason="xdotool not installed")
+@pytest.mark.skipif(shutil.which("xdotool") is None, reason="xdotool not installed")  # demo_form uses it
 def test_app_on_the_desktop_keeps_out_of_the_agents_way(xdisplay: Any, tmp_path: Path) -> None:
     """On the desktop device the app hides its window behind a small always-on-top Stop bar
     while the agent fills the real demo form app, then comes back."""
@@ -92,29 +103,24 @@ def test_app_on_the_desktop_keeps_out_of_the_agents_way(xdisplay: Any, tmp_path:
     cmd = [sys.executable, "-m", "guiagent", "app", "--device", "desktop", "--task", DEMO_TASK, "--autorun",
            "--quit-when-done", "--summary", str(summary_file), "--settings", str(tmp_path / "app.ini"),
            "--runs-dir", str(tmp_path / "runs"), "--max-steps", "12"]
-    with demo_form(submitted):
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        seen_bar = seen_main_during_bar = False
-        try:
-            deadline = time.monotonic() + 180
-            while proc.poll() is None and time.monotonic() < deadline:
-                bar = _visible_window_pid("guiagent — running") == proc.pid
-                if bar:
-                    seen_bar = True
-                    seen_main_during_bar |= _visible_window_pid("watch, steer and replay") == proc.pid
-                time.sleep(0.2)
-            output, _ = proc.communicate(timeout=120)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        deadline = time.monotonic() + 5
-        while not (submitted.exists() and submitted.stat().st_size) and time.monotonic() < deadline:
-            time.sleep(0.05)
-    assert proc.returncode == 0, output[-3000:]
+    with demo_form(submitted), MapLog(xdisplay.name) as xlog:
+        code, output = run_app(cmd, env, xlog, tmp_path / "app.log")
+        history = [(mapped, name) for mapped, title in xlog.history() if (name := which(title))]
+        assert code == 0, output[-3000:]
+        # Submit was clicked during the run; the file lands once the form has handled the click
+        wait_until(submitted.exists, timeout=30, what="the form to write what it received")
     got = json.loads(submitted.read_text())
     assert {k: got.get(k) for k in EXPECTED} == EXPECTED  # the real form app received the input
-    assert seen_bar and not seen_main_during_bar
+    # every map and unmap of the app's two windows, in the X server's order: the main window
+    # leaves before the Stop bar comes, and comes back after the bar has gone
+    on_screen: set[str] = set()
+    bar_shown = False
+    for mapped, title in history:
+        (on_screen.add if mapped else on_screen.discard)(title)
+        assert on_screen != {MAIN, BAR}, f"main window and Stop bar on screen together: {history}"
+        bar_shown |= title == BAR
+    assert bar_shown, history
+    assert (True, MAIN) in history[[t for _, t in history].index(BAR):], history  # back after
     summary = json.loads(summary_file.read_text())
     assert summary["status"] == "success" and summary["window"]["visible"] is True  # back after the run
     assert [r["type"] for r in summary["timeline"]][-1] == "done"

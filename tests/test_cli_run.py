@@ -7,10 +7,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from waiting import wait_until
 
 from guiagent.demo import DEMO_TASK, demo_form, run_demo
 
@@ -54,10 +54,13 @@ def test_sigterm_stops_the_loop_before_its_next_action(tmp_path: Path) -> None:
     task = ", then ".join(["wait 1 second"] * 30)
     proc = subprocess.Popen([sys.executable, "-m", "guiagent", "run", task, "--no-input", "--no-ocr",
                              "--out", str(tmp_path / "ep")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 90
-    while not (tmp_path / "ep" / "steps.jsonl").exists() or not (tmp_path / "ep" / "steps.jsonl").read_text():
-        assert time.monotonic() < deadline and proc.poll() is None, "no step was recorded"
-        time.sleep(0.1)
+    steps = tmp_path / "ep" / "steps.jsonl"
+
+    def a_step_recorded() -> bool:
+        assert proc.poll() is None, "the run ended before recording a step"
+        return steps.exists() and bool(steps.read_text())
+
+    wait_until(a_step_recorded, timeout=90, what="the first recorded step")
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 1, out + err

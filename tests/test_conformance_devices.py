@@ -1,23 +1,62 @@
-"""One contract, every Device: the desktop on a real Xvfb, the Android device against the
-virtual phone through the real adb server, and the Windows device on the fake UIAutomation
-tree (the one stand-in: uiautomation cannot run on Linux)."""
+"""One contract, every Device: the desktop on a real Xvfb (bare, and wrapped with a kill switch
+through the registry), the Android device against the virtual phone through the real adb
+server, and the Windows device on the fake UIAutomation tree (the one stand-in: uiautomation
+cannot run on Linux).
+
+The seam: `Device.execute` is written once in devices.base. It checks the typed capability and
+the grounding, converts the targets, then dispatches to the device's primitives inside its
+`acting` hook; these tests replace the primitives with tripwires to see that a refused action
+never reaches any input."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 from PIL import Image
 
 from devices.base import Device, SettleResult
-from guiagent.errors import DeviceError, UnsupportedAction
-from guiagent.schema import ACTION_TYPES, Back, Click, Element, Home, Key, Outcome, Target, Wait
+from devices.killswitch import KillSwitch
+from devices.wrappers import DeviceWrapper, KillSwitchDevice
+from guiagent.errors import DeviceError, StopRequested, UnsupportedAction
+from guiagent.schema import (
+    ACTION_TYPES,
+    ALL_ACTIONS,
+    Action,
+    ActionClass,
+    Back,
+    Click,
+    Done,
+    DoubleClick,
+    Drag,
+    Element,
+    Home,
+    Key,
+    LongPress,
+    OpenApp,
+    Outcome,
+    RightClick,
+    Scroll,
+    Swipe,
+    Target,
+    TypeText,
+    Wait,
+)
 
 
 def _desktop() -> tuple[Device, Callable[[], None]]:
     from devices.desktop import open_desktop
 
     dev = open_desktop("")
+    return dev, lambda: None
+
+
+def _desktop_wrapped() -> tuple[Device, Callable[[], None]]:
+    from guiagent.registry import build_device
+
+    dev = build_device("desktop", a11y=False, kill_switch=KillSwitch(hotkey=None))
+    assert isinstance(dev, KillSwitchDevice)
     return dev, lambda: None
 
 
@@ -35,7 +74,21 @@ def _windows() -> tuple[Device, Callable[[], None]]:
     return dev, lambda: None
 
 
-BUILDERS = {"desktop": _desktop, "android": _android, "windows-fake": _windows}
+BUILDERS = {"desktop": _desktop, "desktop+killswitch": _desktop_wrapped, "android": _android,
+            "windows-fake": _windows}
+
+HERE, THERE = Target.at(0.5, 0.5), Target.at(0.5, 0.4)
+# one grounded action of every type
+SAMPLES: dict[ActionClass, Action] = {
+    Click: Click(target=HERE), DoubleClick: DoubleClick(target=HERE), RightClick: RightClick(target=HERE),
+    LongPress: LongPress(target=HERE), TypeText: TypeText(text="x", target=HERE), Key: Key(keys="escape"),
+    Scroll: Scroll(direction="down", anchor=HERE), Swipe: Swipe(start=HERE, end=THERE),
+    Drag: Drag(start=HERE, end=THERE), OpenApp: OpenApp(name="nothing"), Back: Back(), Home: Home(),
+    Wait: Wait(seconds=0.0), Done: Done(),
+}
+# everything between base.execute's checks and the input: the hook and the primitives
+INPUT_SEAM = ("acting", "tap", "double_tap", "secondary_tap", "long_press", "type_text", "press_keys", "scroll",
+              "swipe", "drag", "open_app", "back", "home", "wait")
 
 
 @pytest.fixture(params=sorted(BUILDERS), scope="module")
@@ -46,14 +99,54 @@ def device(request, xdisplay) -> Iterator[Device]:
     cleanup()
 
 
+def innermost(device: Device) -> Device:
+    return device.unwrapped if isinstance(device, DeviceWrapper) else device
+
+
+@contextmanager
+def tripwires(device: Device) -> Iterator[list[str]]:
+    """The device's input seam replaced by recorders (instance attributes shadow the methods)."""
+    calls: list[str] = []
+    inner = innermost(device)
+
+    def wire(name: str) -> Callable[..., str]:
+        def tripped(*args: object, **kwargs: object) -> str:
+            calls.append(name)
+            raise AssertionError(f"{name} reached for a refused action")
+
+        return tripped
+
+    for name in INPUT_SEAM:
+        setattr(inner, name, wire(name))
+    try:
+        yield calls
+    finally:
+        for name in INPUT_SEAM:
+            delattr(inner, name)
+
+
+def test_samples_cover_the_action_union() -> None:
+    assert set(SAMPLES) == ALL_ACTIONS
+    assert all(type(a) is cls for cls, a in SAMPLES.items())
+    assert sorted(a.type for a in SAMPLES.values()) == sorted(ACTION_TYPES)
+
+
 def test_info_is_complete(device: Device) -> None:
     info = device.info
     assert info.id and info.platform in ("linux", "windows", "macos", "android")
     w, h = info.screen_size
     assert isinstance(w, int) and isinstance(h, int) and w > 0 and h > 0
     assert info.scale > 0 and info.rotation in (0, 1, 2, 3)
-    assert info.supported and set(info.supported) <= set(ACTION_TYPES)
-    assert {"click", "type", "wait"} <= set(info.supported)
+    assert info.supported and set(info.supported) <= set(ALL_ACTIONS)
+    assert {a.model_fields["type"].default for a in info.supported} <= set(ACTION_TYPES)
+    assert {Click, TypeText, Wait} <= set(info.supported)
+
+
+def test_traits_are_typed(device: Device) -> None:
+    info = device.info
+    phone = info.platform == "android"
+    assert (info.touch, info.trusts_a11y, info.resettable) == (phone, phone, phone)  # the virtual phone resets
+    assert (Swipe in info.supported) == info.touch
 
 
 def test_screenshot_matches_info(device: Device) -> None:
@@ -79,13 +172,75 @@ def test_ungrounded_targets_are_refused(device: Device) -> None:
         device.execute(Click(target=Target.described("OK")))
 
 
+def test_ungrounded_targets_are_refused_before_any_input(device: Device) -> None:
+    with tripwires(device) as calls:
+        for action in (Click(target=Target.described("OK")), Drag(start=HERE, end=Target(element="e3"))):
+            with pytest.raises(DeviceError, match="not grounded"):
+                device.execute(action)
+    assert calls == []
+
+
+def test_unsupported_actions_are_refused_before_any_input(device: Device) -> None:
+    unsupported = ALL_ACTIONS - device.info.supported
+    with tripwires(device) as calls:
+        for cls in sorted(unsupported, key=lambda c: c.__name__):
+            with pytest.raises(UnsupportedAction, match=SAMPLES[cls].type):
+                device.execute(SAMPLES[cls])
+    assert calls == []
+
+
 def test_supported_actions_run_and_unsupported_ones_raise(device: Device) -> None:
     out = device.execute(Wait(seconds=0.0))
     assert isinstance(out, Outcome) and out.status == "ok"
+    assert device.execute(Done()).via == "noop"
     for action in (Back(), Home(), Key(keys=("escape",))):
-        if action.type not in device.info.supported:
+        if type(action) not in device.info.supported:
             with pytest.raises(UnsupportedAction):
                 device.execute(action)
+
+
+def test_a_tripped_kill_switch_stops_any_device_before_any_input(device: Device) -> None:
+    lent = innermost(device).kill_switch  # the wrapped fixture's own switch, else None
+    ks = KillSwitch(hotkey=None)
+    guarded = KillSwitchDevice(device, ks)
+    try:
+        assert guarded.info == device.info and guarded.unwrapped is innermost(device)
+        assert guarded.screenshot().size == device.info.screen_size
+        # what the wrapper does not define is the wrapped device's (the virtual phone, X11 ...)
+        assert getattr(guarded, "sim_phone", None) is getattr(device, "sim_phone", None)
+        assert guarded.execute(Wait(seconds=0.0)).status == "ok"
+        ks.trip("conformance")
+        with tripwires(device) as calls:
+            for action in (Click(target=HERE), Wait(seconds=0.0)):
+                with pytest.raises(StopRequested, match="conformance"):
+                    guarded.execute(action)
+        assert calls == []
+    finally:
+        innermost(device).kill_switch = lent
+
+
+def test_a_stop_raised_by_any_device_trips_the_kill_switch(device: Device) -> None:
+    lent = innermost(device).kill_switch
+    ks = KillSwitch(hotkey=None)
+    guarded = KillSwitchDevice(device, ks)
+    inner = innermost(device)
+
+    def corner(*args: object, **kwargs: object) -> str:  # what the pointer devices raise on the fail-safe
+        raise StopRequested("pyautogui fail-safe: the pointer is in a screen corner")
+
+    inner.tap = corner  # type: ignore[method-assign]
+    try:
+        with pytest.raises(StopRequested, match="fail-safe"):
+            guarded.execute(Click(target=HERE))
+        assert ks.tripped and "fail-safe" in (ks.reason or "")
+        with pytest.raises(StopRequested, match="fail-safe"):  # every later action stops too
+            guarded.execute(Wait(seconds=0.0))
+    finally:
+        del inner.tap
+        inner.kill_switch = lent
+        if lent is not None:  # the wrapped fixture's own switch saw the stop pass through it too
+            assert lent.tripped
+            lent.reset()
 
 
 def test_click_and_settle(device: Device) -> None:

@@ -49,31 +49,31 @@ def _text() -> Iterator[tuple[Grounder, bool]]:
 
 @contextmanager
 def _vlm_endpoint() -> Iterator[tuple[Grounder, bool]]:
-    from grounding.vlm import VlmGrounder
+    from guiagent.registry import build_grounder
 
     x, y = _cx()
     replies = [f"[{x:.3f}, {y:.3f}]", "I can't find that on the screen."]
     with OpenAIServer(replies) as srv:
-        yield VlmGrounder.from_options(base_url=srv.url, model="showui", family="showui", max_retries=0), True
+        yield build_grounder("vlm", base_url=srv.url, model="showui", family="showui", max_retries=0), True
 
 
 @contextmanager
 def _openai() -> Iterator[tuple[Grounder, bool]]:
-    from grounding.vlm import OpenAIGrounder
+    from guiagent.registry import build_grounder
 
     x, y = _cx()
     with OpenAIServer([f"({x * 1000:.0f}, {y * 1000:.0f})", "no idea"]) as srv:
-        yield OpenAIGrounder.from_options(base_url=srv.url, model="gpt", max_retries=0), True
+        yield build_grounder("openai", base_url=srv.url, model="gpt", max_retries=0), True
 
 
 @contextmanager
 def _vlm_local_tiny(tmp_dir) -> Iterator[tuple[Grounder, bool]]:
     from tiny_models import build_tiny_qwen2_vl
 
-    from grounding.vlm import VlmGrounder
+    from guiagent.registry import build_grounder
 
     path = build_tiny_qwen2_vl(tmp_dir / "qwen2vl")
-    g = VlmGrounder.from_options(model_path=str(path), family="qwen2vl", max_tokens=8)
+    g = build_grounder("vlm", model_path=str(path), family="qwen2vl", max_tokens=8)
     yield g, False  # random weights: its answers are noise, only the contract holds
     g.close()
 

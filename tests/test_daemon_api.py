@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from PIL import Image
+from waiting import wait_until
 
 from guiagent.daemon.config import DaemonConfig, is_loopback
 from guiagent.daemon.fleet import AdbServer
@@ -31,17 +31,6 @@ pytestmark = pytest.mark.timeout(240)
 
 TOKEN = "s3cret-token"
 TERMINAL = {"succeeded", "failed", "cancelled", "interrupted"}
-
-
-def wait_for(pred: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = pred()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +66,7 @@ class Served:
         return r.json()
 
     def finish(self, task_id: str, timeout: float = 60.0) -> dict[str, Any]:
-        return wait_for(lambda: (t := self.task(task_id))["status"] in TERMINAL and t, timeout, f"task {task_id}")
+        return wait_until(lambda: (t := self.task(task_id))["status"] in TERMINAL and t, timeout, f"task {task_id}")
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +85,7 @@ def make_daemon(adb: AdbServer, phone: Any, tmp_path_factory: pytest.TempPathFac
         started.append(daemon)
         client = httpx.Client(base_url=daemon.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
         served = Served(daemon, client)
-        wait_for(lambda: client.get("/health").json()["devices"]["online"] == 1, 30, "the phone online")
+        wait_until(lambda: client.get("/health").json()["devices"]["online"] == 1, 30, "the phone online")
         return served
 
     yield make
@@ -191,10 +180,10 @@ def test_step_budget_and_unattended_refusal(api: Served, phone: Any) -> None:
 
 def test_cancel_a_queued_and_a_running_task(api: Served, phone: Any) -> None:
     long_id = api.submit("wait 3 seconds")
-    wait_for(lambda: api.task(long_id)["status"] == "running", 30, "the long task running")
+    wait_until(lambda: api.task(long_id)["status"] == "running", 30, "the long task running")
     devices = api.http.get("/devices").json()
     assert len(devices) == 1 and devices[0]["serial"] == phone.serial
-    wait_for(lambda: api.http.get("/devices").json()[0]["current_task"] == long_id, 10, "the device busy with it")
+    wait_until(lambda: api.http.get("/devices").json()[0]["current_task"] == long_id, 30, "the device busy with it")
     queued_id = api.submit("wait 0.1 seconds")
     r = api.http.post(f"/tasks/{queued_id}/cancel")
     assert r.status_code == 200 and r.json()["status"] == "cancelled"
@@ -205,7 +194,7 @@ def test_cancel_a_queued_and_a_running_task(api: Served, phone: Any) -> None:
     assert api.http.post(f"/tasks/{long_id}/cancel").status_code == 409
     assert api.http.post("/tasks/t-missing/cancel").status_code == 404
     assert api.task(queued_id)["attempts"] == 0  # it never ran
-    wait_for(lambda: api.http.get("/devices").json()[0]["state"] == "idle", 10, "the device idle again")
+    wait_until(lambda: api.http.get("/devices").json()[0]["state"] == "idle", 30, "the device idle again")
 
 
 def test_live_event_stream_follows_a_task(api: Served) -> None:
@@ -241,7 +230,7 @@ def test_sensitive_actions_are_held_for_approval(make_daemon: Callable[..., Serv
     api = make_daemon(approvals=True)
     assert api.http.get("/health").json()["mode"] == "approvals"
     task_id = api.submit("Open Wallet")
-    held = wait_for(lambda: api.http.get("/approvals").json(), 30, "a pending approval")
+    held = wait_until(lambda: api.http.get("/approvals").json(), 30, "a pending approval")
     (approval,) = held
     assert approval["task_id"] == task_id and approval["status"] == "pending"
     assert "Wallet" in approval["action"] and "allowlist" in approval["reason"]
@@ -257,7 +246,7 @@ def test_sensitive_actions_are_held_for_approval(make_daemon: Callable[..., Serv
 
     phone.reset()
     stopped_id = api.submit("Open Wallet")
-    (second,) = wait_for(lambda: api.http.get("/approvals").json(), 30, "a second pending approval")
+    (second,) = wait_until(lambda: api.http.get("/approvals").json(), 30, "a second pending approval")
     assert api.http.post(f"/approvals/{second['id']}", json={"decision": "stop"}).status_code == 200
     stopped = api.finish(stopped_id)
     assert stopped["status"] == "cancelled" and "declined" in stopped["error"]
@@ -308,13 +297,13 @@ def test_auto_mode_follows_devices_as_adb_reports_them(make_daemon: Callable[...
         assert state(newcomer.serial) is None
         adb_connect(newcomer.serial, client=client)
         try:
-            wait_for(lambda: state(newcomer.serial) == "idle", 30, "the new phone in the pool")
+            wait_until(lambda: state(newcomer.serial) == "idle", 30, "the new phone in the pool")
             t = api.finish(api.submit("Open Settings and turn on Wi-Fi", device=newcomer.serial))
             assert t["status"] == "succeeded" and t["device"] == newcomer.serial
             assert newcomer.state.values["wifi"] is True and phone.state.values["wifi"] is False
         finally:
             adb_disconnect(newcomer.serial, client)
-        wait_for(lambda: state(newcomer.serial) == "offline", 30, "the unplugged phone offline")
+        wait_until(lambda: state(newcomer.serial) == "offline", 30, "the unplugged phone offline")
         assert state(phone.serial) == "idle"
         listed = {d["serial"]: d for d in api.http.get("/devices").json()}
         assert listed[newcomer.serial]["adb_state"] == "absent"

@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from waiting import wait_until
 
 from guiagent.daemon.fleet import overlapping_attempts
 from guiagent.daemon.models import RunRecord, TaskResult
@@ -146,7 +147,8 @@ def test_recovery_keeps_own_leases_and_reaps_only_expired_ones(tmp_path: Path) -
     other = store.claim("other/B", "B", lease_s=0.01)
     fresh = store.claim("other/C", "C", lease_s=60)
     assert (mine.task.id, other.task.id, fresh.task.id) == (mine_id, other_id, fresh_id)
-    time.sleep(0.05)
+    expired = time.time() + 0.01  # both 10 ms leases were granted before this moment
+    wait_until(lambda: time.time() > expired, what="the 10 ms leases to run out")
     flags = store.heartbeat("me/", 60, [mine.run_id, other.run_id])
     assert flags == {mine.run_id: False}  # another owner's run is not ours to renew
     reaped = store.recover(keep_owner_prefix="me/", expired_only=True)

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from test_desktop_probe import GEOM, GREEN, RED, Probe, at, keysym
+from waiting import wait_until
 
 from devices.desktop import DesktopDevice, open_desktop
+from devices.x11 import WindowInfo
 from devices.xvfb import VirtualDisplay
 from guiagent.errors import ConfigError, DeviceError, UnsupportedAction
 from guiagent.schema import (
@@ -178,10 +179,8 @@ def test_own_window_default_is_this_process(xdisplay: VirtualDisplay, dev: Deskt
     win.map()
     d.sync()
     try:
-        deadline = time.monotonic() + 10
-        while (info := dev.x11.window_at(150, 550)) is None or info.id != win.id:
-            assert time.monotonic() < deadline, "own window never showed up"
-            time.sleep(0.02)
+        info = wait_until(lambda: (i := dev.x11.window_at(150, 550)) is not None and i.id == win.id and i,
+                          what="our own window under (150, 550)")
         assert info.pid == os.getpid()
         with pytest.raises(DeviceError, match="own window"):
             dev.execute(Click(target=at(dev, 150, 550)))
@@ -207,7 +206,7 @@ def test_foreground_is_the_focused_window_title(dev: DesktopDevice) -> None:
 
 
 def test_unsupported_and_ungrounded_actions(dev: DesktopDevice, xdisplay: VirtualDisplay) -> None:
-    assert "swipe" not in dev.info.supported and "home" not in dev.info.supported
+    assert Swipe not in dev.info.supported and Home not in dev.info.supported
     with pytest.raises(UnsupportedAction):
         dev.execute(Swipe(start=Target.at(0.5, 0.5), end=Target.at(0.5, 0.1)))
     with pytest.raises(UnsupportedAction):
@@ -230,7 +229,7 @@ def test_unsupported_and_ungrounded_actions(dev: DesktopDevice, xdisplay: Virtua
 def test_home_key_option(xdisplay: VirtualDisplay, probe: Probe) -> None:
     d = open_desktop("", a11y=False, home_key="meta")
     try:
-        assert "home" in d.info.supported
+        assert Home in d.info.supported
         d.execute(Click(target=at(d, *probe.center)))
         d.execute(Home())
         probe.wait_for(lambda e: e["type"] == "key" and e["keysym"] == keysym("Super_L"))
@@ -244,11 +243,12 @@ def test_open_app_launches_a_real_window(dev: DesktopDevice, tmp_path: Path) -> 
     assert out.via == "exec"
     proc = dev.launched[-1]
     try:
-        deadline = time.monotonic() + 30
-        while (info := dev.x11.window_at(500, 600)) is None or info.pid != proc.pid:
+        def launched_window() -> WindowInfo | None:
             assert proc.poll() is None, "the launched app died"
-            assert time.monotonic() < deadline, "the launched app never showed a window"
-            time.sleep(0.05)
+            info = dev.x11.window_at(500, 600)
+            return info if info is not None and info.pid == proc.pid else None
+
+        info = wait_until(launched_window, what="the launched app's window")
         assert info.title == "guiagent demo form"
     finally:
         proc.terminate()

@@ -13,18 +13,18 @@ import shutil
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from waiting import wait_until
 
 from devices.atspi import AtspiReader
 from devices.desktop import DesktopDevice, open_desktop
 from devices.xvfb import VirtualDisplay
-from guiagent.schema import Click, Point, Role, Target, TypeText
+from guiagent.schema import Click, Element, Point, Role, Target, TypeText
 
 ROOT = Path(__file__).resolve().parents[1]
 FORM = ROOT / "assets" / "demo_form.py"
@@ -44,11 +44,11 @@ class Form:
         return Target(point=Point.from_pixels(px, py, dev.info.screen_size))
 
     def result(self, timeout: float = 20.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while not self.out.exists():
+        def written() -> bool:
             assert self.proc.poll() is None, "the form exited"
-            assert time.monotonic() < deadline, "the form never wrote its result"
-            time.sleep(0.05)
+            return self.out.exists()
+
+        wait_until(written, timeout=timeout, what="the form to write its result")
         return json.loads(self.out.read_text(encoding="utf-8"))
 
 
@@ -76,10 +76,8 @@ def launch_form(out: Path, env: dict[str, str] | None = None) -> Form:
 
 def wait_mapped(dev: DesktopDevice, form: Form) -> None:
     x, y, w, h = form.widgets["Name"]
-    deadline = time.monotonic() + 20
-    while (win := dev.x11.window_at(x + w // 2, y + h // 2)) is None or win.pid != form.proc.pid:
-        assert time.monotonic() < deadline, "the form window never appeared"
-        time.sleep(0.05)
+    wait_until(lambda: (win := dev.x11.window_at(x + w // 2, y + h // 2)) is not None and win.pid == form.proc.pid,
+               what="the form window under its Name field")
 
 
 def close_form(form: Form) -> None:
@@ -164,12 +162,12 @@ def test_atspi_tree_of_the_demo_form(a11y_bus: dict[str, str], tmp_path: Path,
     try:
         wait_mapped(dev, form)
         assert dev._atspi is not None
-        deadline = time.monotonic() + 30
-        while not (els := [e for e in dev.ui_tree() if e.extras.get("pid") == form.proc.pid]):
-            if dev._atspi.unavailable:
+        def form_elements() -> list[Element]:
+            if dev._atspi is not None and dev._atspi.unavailable:
                 pytest.skip(f"AT-SPI unavailable here: {dev._atspi.unavailable}")
-            assert time.monotonic() < deadline, "the form never appeared in the AT-SPI tree"
-            time.sleep(0.1)
+            return [e for e in dev.ui_tree() if e.extras.get("pid") == form.proc.pid]
+
+        els = wait_until(form_elements, what="the form in the AT-SPI tree")
         by_name = {(e.role, e.name): e for e in els}
         window = by_name[(Role.WINDOW, "guiagent demo form")]
         name = by_name[(Role.TEXT_FIELD, "Name")]
@@ -191,13 +189,12 @@ def test_atspi_tree_of_the_demo_form(a11y_bus: dict[str, str], tmp_path: Path,
 
         dev.execute(TypeText(text="Ada ü", target=point(name)))
         dev.execute(Click(target=point(subscribe)))
-        deadline = time.monotonic() + 20
-        while True:
+        def new_state() -> dict[tuple[Role, str], Element] | None:
             after = {(e.role, e.name): e for e in dev.ui_tree() if e.extras.get("pid") == form.proc.pid}
-            if after[(Role.TEXT_FIELD, "Name")].value == "Ada ü" and after[(Role.CHECKBOX, "Subscribe")].checked:
-                break
-            assert time.monotonic() < deadline, f"tree never showed the new state: {after}"
-            time.sleep(0.1)
+            done = after[(Role.TEXT_FIELD, "Name")].value == "Ada ü" and after[(Role.CHECKBOX, "Subscribe")].checked
+            return after if done else None
+
+        after = wait_until(new_state, what="the tree to show the typed name and the ticked box")
         assert after[(Role.CHECKBOX, "Subscribe")].focused
 
         # the agent's own windows are left out of the tree

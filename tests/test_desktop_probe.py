@@ -13,9 +13,10 @@ import queue
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
+
+from waiting import wait_until
 
 from devices.desktop import DesktopDevice
 from guiagent.schema import Point, Target
@@ -86,22 +87,18 @@ class Probe:
         for line in self.proc.stdout:
             self._q.put(json.loads(line))
 
-    def wait_for(self, pred: Callable[[dict[str, Any]], bool], timeout: float = 15.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        for e in self.seen:
-            if pred(e):
-                return e
-        while time.monotonic() < deadline:
-            try:
-                e = self._q.get(timeout=0.1)
-            except queue.Empty:
-                if self.proc.poll() is not None:
-                    raise AssertionError(f"the probe exited (code {self.proc.returncode})") from None
-                continue
-            self.seen.append(e)
-            if pred(e):
-                return e
-        raise AssertionError(f"probe never saw the expected event; saw {self.seen[-20:]}")
+    def wait_for(self, pred: Callable[[dict[str, Any]], bool], timeout: float = 30.0) -> dict[str, Any]:
+        """The first event, seen or still to come, that matches `pred`."""
+
+        def match() -> dict[str, Any] | None:
+            while not self._q.empty():
+                self.seen.append(self._q.get_nowait())
+            found = next((e for e in self.seen if pred(e)), None)
+            if found is None and self.proc.poll() is not None and self._q.empty():
+                raise AssertionError(f"the probe exited (code {self.proc.returncode}); saw {self.seen[-20:]}")
+            return found
+
+        return wait_until(match, timeout=timeout, what="a matching probe event")
 
     def take(self) -> list[dict[str, Any]]:
         """Every event seen so far, then forget them."""

@@ -10,11 +10,11 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 from pathlib import Path
 
 import pytest
 from PIL import Image
+from waiting import wait_until
 
 from guiagent.errors import RecordingError
 from guiagent.recorder import EpisodeWriter, Redactor, list_episodes, read_episode, repair_episode
@@ -166,13 +166,12 @@ def test_sigkill_mid_episode_keeps_it_readable(tmp_path: Path) -> None:
     folder = tmp_path / "crash"
     proc = subprocess.Popen([sys.executable, "-c", CRASHER, str(folder)], cwd=ROOT)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            steps = folder / "steps.jsonl"
-            if steps.exists() and steps.read_bytes().count(b"\n") >= 8:
-                break
+        def eight_steps() -> bool:
             assert proc.poll() is None, "the writer process died on its own"
-            time.sleep(0.02)
+            steps = folder / "steps.jsonl"
+            return steps.exists() and steps.read_bytes().count(b"\n") >= 8
+
+        wait_until(eight_steps, timeout=60, what="8 steps written by the writer process")
         assert writer_alive(folder)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)

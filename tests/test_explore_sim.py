@@ -12,13 +12,13 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image
+from waiting import wait_until
 
 from guiagent.eval.grounding_eval import load_set
 from guiagent.explore.collector import GroundingCollector
@@ -176,17 +176,17 @@ def test_a_killed_run_leaves_a_readable_set(tmp_path: Path) -> None:
                             env={**os.environ, "ADB_LIBUSB": "0"})
     serial = None
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and proc.poll() is None:
+        def explored_enough() -> bool:
+            nonlocal serial
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
             try:
                 graph = json.loads((out / "graph.json").read_text())
             except (OSError, json.JSONDecodeError):  # not written yet (it is replaced atomically)
                 graph = {}
             serial = graph.get("meta", {}).get("device") or serial
-            if graph.get("summary", {}).get("steps", 0) >= 8 and len(graph.get("nodes", [])) >= 3:
-                break
-            time.sleep(0.2)
-        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+            return graph.get("summary", {}).get("steps", 0) >= 8 and len(graph.get("nodes", [])) >= 3
+
+        wait_until(explored_enough, timeout=180, what="8 explored steps over 3 screens in graph.json")
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
     finally:

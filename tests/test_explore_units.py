@@ -16,7 +16,7 @@ from guiagent.explore.graph import ExplorationGraph, jaccard, normalize_name, si
 from guiagent.explore.instructions import data_type_for, instruction_for, screen_targets, screen_title
 from guiagent.explore.policy import NoveltyQPolicy, QConfig, RandomPolicy, Rewards
 from guiagent.safety import Guard, SafetyPolicy
-from guiagent.schema import Element, Observation, Role
+from guiagent.schema import Back, Click, Element, Home, Observation, Role, Scroll
 
 SIZE = (720, 1280)
 SYS = {"package": "com.android.systemui"}
@@ -193,12 +193,12 @@ def test_candidates_skip_labels_inside_rows_and_the_guard_blocks_sensitive_ones(
         el("del", Role.BUTTON, "Delete all", (32, 1110, 300, 1170), clickable=True),
     ]
     obs = Observation(screenshot=frame(), elements=tuple(els), screen_size=SIZE)
-    cands = enumerate_candidates(obs, ("click", "scroll", "back", "home"))
+    cands = enumerate_candidates(obs, (Click, Scroll, Back, Home))
     keys = [c.key for c in cands]
     assert "click:container:wi-fi" in keys and not any(k.startswith("click:switch") for k in keys)
     assert {"scroll:down:p:id/list", "scroll:up:p:id/list", "back", "home"} <= set(keys)
     assert "click:button:delete all" in keys
-    assert not any(k.startswith("scroll") for k in (c.key for c in enumerate_candidates(obs, ("click",))))
+    assert not any(k.startswith("scroll") for k in (c.key for c in enumerate_candidates(obs, (Click,))))
     allowed, blocked = GuardFilter(Guard(SafetyPolicy(sensitive_action="block"))).split(cands, obs)
     assert set(blocked) == {"click:button:delete all"} and "delete" in blocked["click:button:delete all"]
     assert len(allowed) == len(cands) - 1
@@ -216,7 +216,7 @@ def test_guard_filter_judges_each_label_once_and_batches_the_semantic_check() ->
                      prewarm=batches.append)
     els = settings_screen() + [el("w", Role.BUTTON, "Wipe phone clean", (0, 700, 300, 760), clickable=True)]
     obs = Observation(screenshot=frame(), elements=tuple(els), screen_size=SIZE)
-    cands = enumerate_candidates(obs, ("click", "back"))
+    cands = enumerate_candidates(obs, (Click, Back))
     _, blocked = gf.split(cands, obs)
     assert list(blocked) == ["click:button:wipe phone clean"]
     assert len(batches) == 1 and "Wipe phone clean" in batches[0] and "Wi-Fi" in batches[0]

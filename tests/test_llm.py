@@ -9,8 +9,9 @@ from collections.abc import Sequence
 
 import pytest
 
-from grounding.llm import ChatMessage, ChatModel, ChatReply, build_chat_model, estimate_tokens
+from grounding.llm import ChatMessage, ChatModel, ChatReply, estimate_tokens
 from guiagent.errors import ConfigError
+from guiagent.registry import build_chat_model
 from guiagent.schema import TokenUsage
 
 

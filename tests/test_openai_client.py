@@ -9,9 +9,10 @@ import pytest
 from openai_server import OpenAIServer, RecordedRequest, Reply
 from PIL import Image, ImageDraw
 
-from grounding.llm import ChatMessage, build_chat_model
+from grounding.llm import ChatMessage
 from grounding.openai_client import OpenAIChat, normalize_base_url, parse_retry_after
 from guiagent.errors import ConfigError, ModelError
+from guiagent.registry import build_chat_model
 from guiagent.schema import TokenUsage
 
 
@@ -179,7 +180,8 @@ def test_usage_accumulates_over_calls() -> None:
         for i in range(3):
             total = total + model.chat([ChatMessage("user", "q" * (40 * i + 1))]).usage
         assert total == srv.usage_sent and total.calls == 3 and len(srv.requests) == 3
-        assert total.prompt_tokens == sum(1 + (40 * i + 1) // 4 for i in range(3))
+        # one message of 40*i+1 characters each: ~4 characters a token, +4 per message
+        assert total.prompt_tokens == sum((40 * i + 1 + 3) // 4 + 4 for i in range(3))
 
 
 def test_environment_fallbacks(server: OpenAIServer, monkeypatch: pytest.MonkeyPatch) -> None:

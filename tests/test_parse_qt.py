@@ -8,13 +8,13 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image
+from waiting import wait_until
 
 from grounding import ocr
 from grounding.parse import ScreenParser
@@ -57,11 +57,8 @@ def qt_screen(xdisplay: Any) -> Iterator[tuple[Image.Image, dict[str, list[int]]
             pytest.skip(f"the Qt form did not start on Xvfb: {err[-300:]}")
         # wait until the window's pixels are on screen (the label "Name" is dark ink)
         x, y, w, h = info["widgets"]["field:Name"]
-        deadline = time.monotonic() + 20
-        image = _grab()
-        while image.getpixel((x + 1, y + h // 2)) == (0, 0, 0) and time.monotonic() < deadline:
-            time.sleep(0.05)
-            image = _grab()
+        image = wait_until(lambda: (shot := _grab()).getpixel((x + 1, y + h // 2)) != (0, 0, 0) and shot,
+                           what="the form's pixels on screen")
         yield image, info["widgets"]
     finally:
         proc.kill()

@@ -4,13 +4,13 @@ elements; text goes through the recorder's prompt path; a password never reaches
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image
+from waiting import wait_until
 
 from guiagent.recorder import EpisodeWriter, Redactor, read_episode
 from guiagent.recorder.redact import MASK
@@ -35,14 +35,9 @@ def is_(e: Any, key: str) -> bool:
     return e.name == key or str(e.extras.get("resource_id", "")).endswith("/" + key)
 
 
-def element(device: Any, name: str, timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for e in device.ui_tree():
-            if is_(e, name):
-                return e
-        time.sleep(0.1)
-    raise AssertionError(f"no element {name!r} on {[e.name for e in device.ui_tree()]}")
+def element(device: Any, name: str, timeout: float = 30.0) -> Any:
+    return wait_until(lambda: next((e for e in device.ui_tree() if is_(e, name)), None), timeout=timeout,
+                      what=f"an element {name!r} on the phone's screen")
 
 
 def test_record_virtual_phone(phone: Any, tmp_path: Path) -> None:
@@ -111,12 +106,12 @@ def test_record_virtual_phone(phone: Any, tmp_path: Path) -> None:
             assert secret.encode() not in path.read_bytes(), path
 
 
-def wait_steps(rec: Any, n: int, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while rec.stats.steps < n:
-        assert time.monotonic() < deadline, f"only {rec.stats.steps} of {n} steps recorded"
+def wait_steps(rec: Any, n: int, timeout: float = 30.0) -> None:
+    def recorded() -> bool:
         assert rec.error is None, rec.error
-        time.sleep(0.05)
+        return rec.stats.steps >= n
+
+    wait_until(recorded, timeout=timeout, what=f"{n} recorded steps")
 
 
 def test_record_cli_on_virtual_phone(tmp_path: Path) -> None:
@@ -148,19 +143,20 @@ def test_record_cli_on_virtual_phone(tmp_path: Path) -> None:
             p = folder / "steps.jsonl"
             return p.read_bytes().count(b"\n") if p.exists() else 0
 
-        def until(pred: Any, timeout: float = 20) -> None:
-            deadline = time.monotonic() + timeout
-            while not pred():
-                assert time.monotonic() < deadline and proc.poll() is None
-                time.sleep(0.05)
+        def until(pred: Any, what: str) -> None:
+            def holds() -> bool:
+                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+                return bool(pred())
+
+            wait_until(holds, what=what)
 
         dev.shell("input tap 90 184")  # the "Sign up" launcher icon
-        until(lambda: "Create account" in dev.shell("uiautomator dump /dev/tty"))
+        until(lambda: "Create account" in dev.shell("uiautomator dump /dev/tty"), "the Sign up screen")
         dev.shell("input tap 360 286")  # the Name field
-        until(lambda: steps() >= 2)
+        until(lambda: steps() >= 2, "the tap on Name recorded")
         proc.stdin.write("Grace\n")
         proc.stdin.flush()
-        until(lambda: steps() >= 3)
+        until(lambda: steps() >= 3, "the typed text recorded")
         os.kill(proc.pid, signal.SIGTERM)
         assert proc.wait(60) == 0, proc.stderr.read() if proc.stderr else ""
     finally:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pytest
 from PIL import Image
+from waiting import pause, wait_until
 
 from guiagent.recorder import EpisodeWriter, Redactor, read_episode
 from guiagent.recorder.a11y_bus import A11yBus
@@ -114,17 +115,8 @@ def desktop(a11y: Any) -> Iterator[Any]:
         dev.close()
 
 
-def wait_for(pred: Any, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
-
-
 def wait_tree(dev: Any, name: str) -> None:
-    wait_for(lambda: any(e.name == name for e in dev.ui_tree()), 20)
+    wait_until(lambda: any(e.name == name for e in dev.ui_tree()), 60, f"{name!r} in the a11y tree")
 
 
 def dark_fraction(img: Image.Image, box: list[int]) -> float:
@@ -157,15 +149,15 @@ def test_record_demo_form(form: tuple[dict[str, list[int]], Path], desktop: Any,
     rec.start()
     try:
         click_at(widgets["Name"])
-        xdo("type", "--delay", "40", "Ada Lovelace")
-        xdo("key", "Tab")
-        time.sleep(0.3)
+        # The Tab is typed like a letter, 40 ms after the last one: the focus moves on to the
+        # Subscribe checkbox before the typing is recognized (a fresh a11y walk shows it there).
+        xdo("type", "--delay", "40", "Ada Lovelace\t")
         click_at(widgets["Subscribe"])
         click_at(widgets["Pro"])
         xdo("mousemove", "400", "420", "click", "5", "click", "5")  # wheel down twice, over the window
         click_at(widgets["Submit"])
-        wait_for(out.exists)
-        assert rec.wait_idle(0.8)
+        wait_until(out.exists, 60, "the form's output file")
+        assert rec.wait_idle(0.8, timeout=60)
     finally:
         stats = rec.stop()
         writer.close("success")
@@ -209,14 +201,16 @@ def test_password_is_redacted_end_to_end(a11y: Any, desktop: Any, tmp_path: Path
         try:
             click_at(w["User"])
             xdo("type", "--delay", "30", "ada")
-            time.sleep(0.4)  # a person's pause: focus changes faster than a11y snapshots are over-masked
+            # Pacing like a person: text typed and left faster than one a11y walk may be
+            # over-masked when the next field is a password field (the safe side).
+            pause(0.4)
             click_at(w["Password"])
             xdo("type", "--delay", "30", secret)
             xdo("key", "Return")
             click_at(w["User"])  # then into the password field by keyboard, typing at machine speed
             xdo("key", "Tab", "type", "--delay", "10", secret)
             xdo("key", "Return")
-            assert rec.wait_idle(0.8)
+            assert rec.wait_idle(0.8, timeout=60)
         finally:
             rec.stop()
             writer.close("success")
@@ -279,13 +273,11 @@ def test_cli_sigkill_mid_recording_keeps_episode(a11y: Any, tmp_path: Path) -> N
     proc = _cli(folder, "--no-a11y", "--no-ocr")
     try:
         _wait_recording(proc)
-        x = 200
         steps = folder / "steps.jsonl"
-        while not (steps.exists() and steps.read_bytes().count(b"\n") >= 4):
-            assert proc.poll() is None
+        for x in range(200, 500, 60):  # five clicks 60 px apart: never a double click
             xdo("mousemove", str(x), "700", "click", "1")
-            x = 200 if x > 1000 else x + 60
-            time.sleep(0.1)
+        wait_until(lambda: steps.exists() and steps.read_bytes().count(b"\n") >= 4, 60, "4 steps on disk")
+        assert proc.poll() is None
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
     finally:

@@ -176,3 +176,106 @@ def test_element_hit_test_prefers_interactive_then_smallest() -> None:
     assert element_at(els, 499, 499) == win
     assert element_at(els, 600, 600) is None
     assert focused_element(els) == field and focused_element([win]) is None
+
+
+def test_typed_text_carries_the_quiet_interval_around_it() -> None:
+    ev = click(1.0, 100, 100) + [KeyPress(1.1, "shift")] + keys(1.11, "Ab") + [KeyPress(1.3, "tab")]
+    out = run(ev)
+    typed = next(r for r in out if isinstance(r.action, TypeText))
+    assert typed.t_start == 1.1  # the Shift of the capital
+    assert typed.t_prev == 1.05  # the click's release: the last input before typing
+    assert typed.t_next == 1.3  # the Tab that ended it
+    rec = ActionRecognizer(SIZE)
+    for e in keys(1.0, "ab"):
+        rec.feed(e)
+    (r,) = rec.tick(4.0)
+    assert r.t_prev is None and r.t_next == 4.0  # ended by a pause: nothing happened until the tick
+
+
+# -- which field typed text went into (recorder.focus) ------------------------------------------
+
+def _form(focus: str = "", name_field: str = "", value: str | None = "") -> list:
+    """A two-row form: "First name"/"E-mail" labels left of unnamed fields, a Subscribe box,
+    a Cancel button; `focus` is the element holding the focus."""
+    from guiagent.schema import Element, Role
+
+    def el(id_: str, role: Role, name: str, bbox: tuple[int, int, int, int], **kw: object) -> Element:
+        return Element(id=id_, role=role, name=name, bbox=bbox, focused=id_ == focus,
+                       extras={"pid": 7, "path": f"0.{id_}"}, **kw)  # type: ignore[arg-type]
+
+    return [
+        el("win", Role.WINDOW, "Sign up", (0, 0, 400, 300)),
+        el("l1", Role.TEXT, "First name", (20, 40, 90, 74)),
+        el("f1", Role.TEXT_FIELD, name_field, (100, 40, 260, 74), editable=True, value=value),
+        el("l2", Role.TEXT, "E-mail", (20, 80, 62, 114)),
+        el("f2", Role.TEXT_FIELD, "", (100, 80, 260, 114), editable=True, value=""),
+        el("box", Role.CHECKBOX, "Subscribe", (100, 130, 200, 150), clickable=True),
+        el("cancel", Role.BUTTON, "Cancel", (100, 250, 180, 284), clickable=True),
+    ]
+
+
+def test_typing_target_ignores_walks_that_may_have_seen_the_next_tab() -> None:
+    from guiagent.recorder.capture import Snapshot
+    from guiagent.recorder.focus import typing_target
+
+    # click at 1.0, typing 1.1..1.5, Tab at 1.52. The walk that began at 1.45 ended after
+    # the Tab and read the focus on the checkbox; the one inside the interval saw the field.
+    snaps = [Snapshot(0.8, 0.85, _form("")), Snapshot(1.12, 1.18, _form("f1")),
+             Snapshot(1.45, 1.6, _form("box")), Snapshot(1.7, 1.75, _form("box"))]
+    found = typing_target(snaps, 1.0, 1.1, 1.52, "Ada")
+    assert found is not None and found.element.id == "f1" and found.how == "focus"
+    # No walk inside the interval: the field clicked right before typing.
+    late = [snaps[0], snaps[2], snaps[3]]
+    clicked = (_form()[2], _form())
+    found = typing_target(late, 1.0, 1.1, 1.52, "Ada", clicked)
+    assert found is not None and found.element.id == "f1" and found.how == "click"
+    # Neither: a field whose value came to show the typed text, never the checkbox.
+    shown = [snaps[0], Snapshot(1.7, 1.75, _form("box", value="Ada"))]
+    found = typing_target(shown, 1.0, 1.1, 1.52, "Ada")
+    assert found is not None and found.element.id == "f1" and found.how == "content"
+
+
+def test_typing_target_never_picks_a_button_when_a_field_is_a_candidate() -> None:
+    from guiagent.recorder.capture import Snapshot
+    from guiagent.recorder.focus import typing_target
+
+    # The latest quiet walk saw the Cancel button (the app had not caught up), an earlier the field.
+    snaps = [Snapshot(1.12, 1.18, _form("f2")), Snapshot(1.3, 1.35, _form("cancel"))]
+    found = typing_target(snaps, 1.0, 1.1, 1.52, "a@b.c")
+    assert found is not None and found.element.id == "f2"
+    only_button = [Snapshot(1.3, 1.35, _form("cancel"))]
+    found = typing_target(only_button, 1.0, 1.1, 1.52, "x")
+    assert found is not None and found.element.id == "cancel" and found.how == "fallback"
+    assert typing_target([], None, 1.1, 1.52, "x") is None
+
+
+def test_typing_target_prefers_a_password_field_among_candidates() -> None:
+    from guiagent.recorder.capture import Snapshot
+    from guiagent.recorder.focus import typing_target
+
+    secret = [e.model_copy(update={"password": True}) if e.id == "f2" else e for e in _form("f2")]
+    snaps = [Snapshot(0.8, 0.85, _form("f1")), Snapshot(1.2, 1.26, secret)]
+    found = typing_target(snaps, 1.0, 1.1, 1.15, "hunter2")  # typed faster than a walk, after a Tab
+    assert found is not None and found.element.password
+    # Clicked into a plain field right before typing: that settles it, whatever a later walk saw.
+    form = _form()
+    found = typing_target(snaps, 1.0, 1.1, 1.15, "ada", clicked=(form[2], form))
+    assert found is not None and found.element.id == "f1" and not found.element.password
+
+
+def test_unnamed_field_is_named_by_the_grounders_label_rule() -> None:
+    from grounding.text_matcher import TextGrounder
+    from guiagent.recorder.focus import named
+    from guiagent.schema import Observation
+
+    form = _form()
+    first, email, box = form[2], form[4], form[5]
+    assert named(first, form, 400).name == "First name"
+    assert named(email, form, 400).name == "E-mail"  # not "First name", which lies above it too
+    assert named(email, form, 400).extras["name_from"] == "label"
+    assert named(box, form, 400) is box  # has a name of its own
+    lone = [e for e in form if e.id != "l2"]
+    assert named(email, lone, 400).name == ""  # "First name" names the field on its own row only
+    # Round trip: the name given grounds back to the same field.
+    obs = Observation(screenshot=None, elements=form, screen_size=(400, 300))
+    assert TextGrounder(semantic=False).ground("the E-mail field", obs).element == email

@@ -11,12 +11,42 @@ import pytest
 
 from guiagent.cli import COMMAND_MODULES, build_parser
 from guiagent.errors import ConfigError
-from guiagent.registry import DEVICES, GROUNDERS, PLANNERS, build_device, build_planner, resolve
+from guiagent.registry import (
+    CHAT_MODELS,
+    DEVICES,
+    GROUNDERS,
+    PLANNERS,
+    build_chat_model,
+    build_device,
+    build_grounder,
+    build_planner,
+    options_of,
+    resolve,
+)
+
+TABLES = {"device": DEVICES, "planner": PLANNERS, "grounder": GROUNDERS, "chat": CHAT_MODELS}
+ENTRIES = sorted((kind, name) for kind, table in TABLES.items() for name in table)
 
 
-@pytest.mark.parametrize("path", sorted({*DEVICES.values(), *PLANNERS.values(), *GROUNDERS.values()}))
-def test_every_registry_entry_resolves_to_a_callable(path: str) -> None:
-    assert callable(resolve(path))
+@pytest.mark.parametrize(("kind", "name"), ENTRIES)
+def test_every_registry_entry_resolves_to_a_callable_and_names_its_options(kind: str, name: str) -> None:
+    entry = TABLES[kind][name]
+    assert callable(resolve(entry.factory))
+    assert options_of(entry), f"{kind} {name} declares no options"  # resolves every options_of path too
+
+
+def test_unknown_options_are_rejected_with_the_valid_ones_before_anything_starts() -> None:
+    with pytest.raises(ConfigError, match=r"the rule planner has no option colour; it takes: retry_variants"):
+        build_planner("rule", colour="red")
+    with pytest.raises(ConfigError, match=r"the text grounder has no option fuzz; it takes: min_score, semantic"):
+        build_grounder("text", fuzz=1)
+    with pytest.raises(ConfigError, match=r"the dpot planner has no option temprature; it takes: .*temperature"):
+        build_planner("dpot", temprature=0.2, base_url="http://127.0.0.1:9/v1")
+    # read from DesktopDevice's signature: a typo never reaches X (no display is needed to say so)
+    with pytest.raises(ConfigError, match=r"the desktop device has no option pauze; it takes: .*pause"):
+        build_device("desktop", pauze=0.1)
+    with pytest.raises(ConfigError, match=r"chat model has no option temprature"):
+        build_chat_model(base_url="http://127.0.0.1:9/v1", temprature=0.1)
 
 
 def test_every_command_module_exists_and_registers() -> None:
@@ -62,3 +92,11 @@ def test_wrong_flag_exits_2_with_a_message() -> None:
     p = subprocess.run([sys.executable, "-m", "guiagent", "run", "x", "--device", "toaster", "--no-input"],
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 2 and "unknown device 'toaster'" in p.stderr
+    # a wrong planner is named as such, even where the device could not start (no display here)
+    env = {k: v for k, v in __import__("os").environ.items() if k != "DISPLAY"}
+    p = subprocess.run([sys.executable, "-m", "guiagent", "run", "x", "--planner", "nosuch", "--no-input"],
+                       capture_output=True, text=True, timeout=60, env=env)
+    assert p.returncode == 2 and "unknown planner 'nosuch'; choose one of: autoui" in p.stderr, p.stderr
+    p = subprocess.run([sys.executable, "-m", "guiagent", "run", "x", "--grounder-opt", "nosuch=1", "--no-input"],
+                       capture_output=True, text=True, timeout=60, env=env)
+    assert p.returncode == 2 and "the text grounder has no option nosuch" in p.stderr, p.stderr

@@ -8,12 +8,12 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from waiting import wait_until
 
 from guiagent.recorder import EpisodeWriter
 from guiagent.recorder.a11y_bus import A11yBus
@@ -72,13 +72,11 @@ def stop(proc: subprocess.Popen[str]) -> None:
 
 
 def tree_with(dev: Any, names: set[str], timeout: float = 20) -> dict[str, Element]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def found() -> dict[str, Element] | None:
         els = {e.name: e for e in dev.ui_tree() if e.role != Role.TEXT}
-        if names <= set(els):
-            return els
-        time.sleep(0.1)
-    raise AssertionError(f"AT-SPI tree lacks {names}")
+        return els if names <= set(els) else None
+
+    return wait_until(found, timeout=timeout, what=f"the AT-SPI tree to show {sorted(names)}")
 
 
 @pytest.fixture
@@ -127,9 +125,8 @@ def test_replay_regrounds_moved_elements(desktop: Any, tmp_path: Path) -> None:
     try:
         tree_with(desktop, {"Name", "Subscribe", "Team", "Submit"})
         report = Replayer(desktop, TextGrounder(semantic=False)).run(tmp_path / "ep")
-        deadline = time.monotonic() + 20
-        while not out.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        if report.completed:  # Submit was clicked: the form writes its file when it handles it
+            wait_until(out.exists, what="the form to write the replayed values")
     finally:
         stop(proc)
     assert report.completed, report.to_dict()

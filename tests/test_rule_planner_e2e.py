@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from devices.xvfb import VirtualDisplay
 from guiagent.demo import run_demo
-from guiagent.events import AgentEvent, EventKind
+from guiagent.events import AgentEvent, Decided
 from guiagent.schema import Decision
 
 
@@ -13,7 +13,7 @@ def _run(task: str) -> tuple[dict | None, list[Decision], str]:
     decisions: list[Decision] = []
 
     def keep(ev: AgentEvent) -> None:
-        if ev.kind == EventKind.DECIDED and ev.decision is not None:
+        if isinstance(ev, Decided):
             decisions.append(ev.decision)
 
     report = run_demo(task, subscribers=[keep])

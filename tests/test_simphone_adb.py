@@ -11,7 +11,6 @@ import shlex
 import struct
 import subprocess
 import threading
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from waiting import wait_until
 
 from devices.simphone import SimPhone
 from devices.simphone.launch import adb_connect, adb_disconnect
@@ -61,22 +61,22 @@ def node_center(xml: str, **attrs: str) -> tuple[int, int]:
     raise AssertionError(f"no node with {attrs}")
 
 
-def wait_ready(client: adbutils.AdbClient, phone: SimPhone, timeout: float = 20) -> None:
+def wait_ready(client: adbutils.AdbClient, phone: SimPhone, timeout: float = 30) -> None:
     """Until `echo` works again, re-connecting as a driver would after a drop."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def answers() -> bool:
         try:
             if client.device(phone.serial).shell("echo back", timeout=3) == "back":
-                return
+                return True
         except adbutils.AdbError:
             pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{phone.serial} did not come back within {timeout} s")
         try:
             client.connect(phone.serial, timeout=3)
         except adbutils.AdbError:
             pass
-        time.sleep(0.2)
+        return False
+
+    wait_until(answers, timeout=timeout, what=f"{phone.serial} to answer adb again", interval=0.2)
 
 
 def test_adb_lists_the_phone_as_a_device(phone: SimPhone) -> None:
@@ -161,9 +161,8 @@ def test_getevent_streams_the_touches_the_phone_receives(dev: adbutils.AdbDevice
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
     try:
-        deadline = time.monotonic() + 10
-        while not any("add device 2" in ln for ln in lines) and time.monotonic() < deadline:
-            time.sleep(0.02)  # the stream is open once the header is there
+        # the stream is open once the header is there
+        wait_until(lambda: any("add device 2" in ln for ln in lines), what="getevent's device header")
         dev.click(300, 500)
         assert done.wait(10), lines
     finally:
@@ -246,8 +245,7 @@ def test_stall_fault_answers_nothing_then_recovers(dev: adbutils.AdbDevice, phon
             conn.check_okay()  # the adb server waits for the phone's OKAY, which does not come
     finally:
         conn.close()
-    while phone.faults.stalled:
-        time.sleep(0.05)
+    wait_until(lambda: not phone.faults.stalled, what="the stall to end")
     assert client.device(phone.serial).shell("echo ok", timeout=10) == "ok"
 
 
@@ -256,10 +254,10 @@ def test_drop_fault_makes_adbutils_raise_and_the_phone_comes_back(dev: adbutils.
     assert dev.shell("echo before") == "before"
     phone.faults.drop(for_s=1.5)
     with pytest.raises(adbutils.AdbError):
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:  # the adb server notices the closed socket at once
-            dev.shell("echo during", timeout=3)
-            time.sleep(0.05)
+        def still_answers() -> bool:
+            return dev.shell("echo during", timeout=3) == "during"  # raises once adb sees the drop
+
+        wait_until(lambda: not still_answers(), timeout=10, what="adb to notice the dropped connection")
     wait_ready(client, phone)
     assert client.device(phone.serial).shell("echo after") == "after"
     assert adb("-s", phone.serial, "get-state").stdout.strip() == "device"

@@ -16,15 +16,13 @@ from PIL import Image, ImageDraw
 from grounding.base import GroundingResult
 from grounding.vlm import (
     FAMILIES,
-    PROMPTS_DIR,
     OpenAIGrounder,
     PromptTemplate,
-    VlmGrounder,
     clean_description,
 )
 from guiagent.errors import ConfigError, GroundingError, ModelError
 from guiagent.registry import build_grounder
-from guiagent.schema import Element, Observation, Role
+from guiagent.schema import Element, Observation, Role, assets
 
 BUTTONS = {"ok": ("OK", (0.70, 0.80, 0.80, 0.86)), "cancel": ("Cancel", (0.55, 0.80, 0.65, 0.86)),
            "name": ("Name", (0.20, 0.20, 0.60, 0.26))}
@@ -62,7 +60,7 @@ def answering(fmt: Callable[[tuple[float, float, float, float], tuple[int, int]]
 
 
 def ground_with(srv: OpenAIServer, description: str, obs: Observation, **options: object) -> GroundingResult:
-    grounder = VlmGrounder.from_options(base_url=srv.url, model="served", **options)
+    grounder = build_grounder("vlm", base_url=srv.url, model="served", **options)
     try:
         return grounder.ground(description, obs)
     finally:
@@ -156,7 +154,7 @@ def test_backend_failure_propagates_as_model_error() -> None:
 
 def test_bad_inputs() -> None:
     with OpenAIServer(["(1, 1)"]) as srv:
-        grounder = VlmGrounder.from_options(base_url=srv.url, model="m")
+        grounder = build_grounder("vlm", base_url=srv.url, model="m")
         with pytest.raises(GroundingError, match="empty"):
             grounder.ground("  <|im_end|> ", screen())
         with pytest.raises(GroundingError, match="screenshot"):
@@ -174,14 +172,14 @@ def test_screen_text_cannot_inject_chat_tokens() -> None:
 
 
 def test_option_errors() -> None:
-    with pytest.raises(ConfigError, match="unknown option.*coord_fromat"):
-        VlmGrounder.from_options(base_url="http://127.0.0.1:9/v1", model="m", coord_fromat="pixels")
+    with pytest.raises(ConfigError, match="no option coord_fromat"):
+        build_grounder("vlm", base_url="http://127.0.0.1:9/v1", model="m", coord_fromat="pixels")
     with pytest.raises(ConfigError, match="unknown VLM family"):
-        VlmGrounder.from_options(base_url="http://127.0.0.1:9/v1", model="m", family="gpt")
+        build_grounder("vlm", base_url="http://127.0.0.1:9/v1", model="m", family="gpt")
     with pytest.raises(ConfigError, match="coord_format"):
-        VlmGrounder.from_options(base_url="http://127.0.0.1:9/v1", model="m", coord_format="percent")
+        build_grounder("vlm", base_url="http://127.0.0.1:9/v1", model="m", coord_format="percent")
     with pytest.raises(ConfigError, match="vlm grounder for model_path"):
-        OpenAIGrounder.from_options(model_path="/nonexistent")
+        build_grounder("openai", model_path="/nonexistent")
 
 
 def test_every_family_has_a_prompt_and_custom_prompt_files_work(tmp_path: object) -> None:
@@ -189,7 +187,7 @@ def test_every_family_has_a_prompt_and_custom_prompt_files_work(tmp_path: object
         tpl = PromptTemplate.load(family)
         msgs = tpl.messages("the OK button", Image.new("RGB", (8, 8)))
         assert "the OK button" in msgs[-1].text and len(msgs[-1].images) == 1
-        assert (PROMPTS_DIR / f"grounding_{family}.txt").is_file()
+        assert f"grounding_{family}" in assets.prompt_names()
     custom = tmp_path / "mine.txt"  # type: ignore[operator]
     custom.write_text("[system]\nBe brief.\n[user]\nPoint at: $description\n")
     with OpenAIServer(["(750, 830)"]) as srv:

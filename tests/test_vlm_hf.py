@@ -13,10 +13,10 @@ from tiny_models import build_tiny_qwen2_vl, build_tiny_t5
 
 from grounding.coord_parse import ImageResize
 from grounding.hf_vlm import HfVlmChat, load_processor, processor_class
-from grounding.llm import ChatMessage, ChatModel, ChatReply, build_chat_model
+from grounding.llm import ChatMessage, ChatModel, ChatReply
 from grounding.vlm import VlmGrounder
 from guiagent.errors import ConfigError, GroundingError, ModelError
-from guiagent.registry import build_grounder
+from guiagent.registry import build_chat_model, build_grounder
 from guiagent.schema import Element, Observation, Role
 
 SEEN_1280x800 = (280, 168)  # smart_resize(1280x800) under the tiny builders' max_pixels = 28*28*64
@@ -151,8 +151,8 @@ def test_pixel_answers_are_mapped_back_through_the_processor_resize(qwen2_model:
 
 def test_qwen25_checkpoint_defaults_to_pixel_answers(tmp_path: Path) -> None:
     path = build_tiny_qwen2_vl(tmp_path / "q25", variant="qwen2_5_vl")
-    assert VlmGrounder.from_options(model_path=str(path), family="uitars", device="cpu").coord_format == "pixels"
-    assert VlmGrounder.from_options(model_path=str(path), family="osatlas", device="cpu").coord_format == "norm1000"
+    assert build_grounder("vlm", model_path=str(path), family="uitars", device="cpu").coord_format == "pixels"
+    assert build_grounder("vlm", model_path=str(path), family="osatlas", device="cpu").coord_format == "norm1000"
 
 
 def test_bad_checkpoints_are_clear_errors(tmp_path: Path) -> None:

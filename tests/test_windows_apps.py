@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import sys
 import threading
-import time
 from collections.abc import Iterator
 
 import pytest
 from fake_uia import demo_desktop, make_fake_windows_device
 from test_desktop_probe import Probe, keysym
+from waiting import wait_until
 
 from devices.windows import WindowsDevice
 from guiagent.errors import DeviceError
@@ -32,9 +32,7 @@ def later(fn, until, timeout: float = 10.0) -> threading.Thread:
     """Run `fn` in a thread once `until()` holds: an app whose window shows up after a while."""
 
     def run() -> None:
-        deadline = time.monotonic() + timeout
-        while not until() and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_until(until, timeout=timeout, what="the moment to start the app")
         fn()
 
     t = threading.Thread(target=run, daemon=True)

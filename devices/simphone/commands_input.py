@@ -16,13 +16,13 @@ from devices.simphone.touch import TOUCH_DEVICE, describe_devices, format_event
 from devices.simphone.uixml import DUMP_DEFAULT_PATH
 
 if TYPE_CHECKING:
-    from devices.simphone.phone import SimPhone
+    from devices.simphone.context import PhoneContext
 
 INPUT_SOURCES = {"keyboard", "mouse", "joystick", "touchscreen", "touchpad", "trackball", "stylus", "dpad",
                  "gamepad", "touchnavigation", "rotaryencoder"}
 
 
-def _phone(inv: Invocation) -> SimPhone:
+def _phone(inv: Invocation) -> PhoneContext:
     return inv.shell.context  # type: ignore[no-any-return]
 
 

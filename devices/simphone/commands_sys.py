@@ -10,14 +10,14 @@ from devices.simphone.model import ADB_IME, LATIN_IME
 from devices.simphone.shell import CommandFn, Invocation
 
 if TYPE_CHECKING:
-    from devices.simphone.phone import SimPhone
+    from devices.simphone.context import PhoneContext
 
 
-def _phone(inv: Invocation) -> SimPhone:
+def _phone(inv: Invocation) -> PhoneContext:
     return inv.shell.context  # type: ignore[no-any-return]
 
 
-def properties(phone: SimPhone) -> dict[str, str]:
+def properties(phone: PhoneContext) -> dict[str, str]:
     d = phone.scenario.device
     return {
         "ro.product.model": d.model, "ro.product.name": d.product, "ro.product.device": d.device,
@@ -41,7 +41,7 @@ async def cmd_getprop(inv: Invocation) -> int:
     return 0
 
 
-def _setting_get(phone: SimPhone, key: str) -> str | None:
+def _setting_get(phone: PhoneContext, key: str) -> str | None:
     m = phone.model
     if key == "system/user_rotation":
         return str(m.rotation)
@@ -55,7 +55,7 @@ def _setting_get(phone: SimPhone, key: str) -> str | None:
     return m.settings.get(key)
 
 
-def _setting_put(phone: SimPhone, key: str, value: str) -> None:
+def _setting_put(phone: PhoneContext, key: str, value: str) -> None:
     m = phone.model
     with m.lock:
         if key == "system/user_rotation" and value.isdigit():
@@ -144,7 +144,7 @@ async def cmd_wm(inv: Invocation) -> int:
     return 1
 
 
-def _packages(phone: SimPhone) -> list[tuple[str, bool]]:
+def _packages(phone: PhoneContext) -> list[tuple[str, bool]]:
     """(package, is_system)."""
     pkgs = [("android", True), ("com.android.systemui", True), ("com.android.inputmethod.latin", True)]
     pkgs += [(a.package, a.system or a.role == "launcher") for a in phone.scenario.apps]

@@ -13,10 +13,10 @@ from devices.simphone.fs import FsError
 from devices.simphone.shell import SH, CommandFn, Invocation, ShellExit
 
 if TYPE_CHECKING:
-    from devices.simphone.phone import SimPhone
+    from devices.simphone.context import PhoneContext
 
 
-def _phone(inv: Invocation) -> SimPhone:
+def _phone(inv: Invocation) -> PhoneContext:
     return inv.shell.context  # type: ignore[no-any-return]
 
 

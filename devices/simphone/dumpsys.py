@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from devices.simphone.shell import Invocation
 
 if TYPE_CHECKING:
-    from devices.simphone.phone import SimPhone
+    from devices.simphone.context import PhoneContext
 
 ROTATION_NAMES = ("ROTATION_0", "ROTATION_90", "ROTATION_180", "ROTATION_270")
 DISPLAY_ID = "4619827259835644672"
@@ -20,14 +20,14 @@ def _hash(text: str) -> str:
     return f"{zlib.crc32(text.encode()) & 0xFFFFFFF:07x}"
 
 
-def _focus(phone: SimPhone) -> tuple[str, str, str]:
+def _focus(phone: PhoneContext) -> tuple[str, str, str]:
     """(package, short activity, full activity class)."""
     s = phone.state
     full = s.package + s.activity if s.activity.startswith(".") else s.activity
     return s.package, s.activity, full
 
 
-def _window(phone: SimPhone) -> str:
+def _window(phone: PhoneContext) -> str:
     pkg, act, full = _focus(phone)
     m = phone.model
     w, h = m.size
@@ -55,7 +55,7 @@ def _window(phone: SimPhone) -> str:
     )
 
 
-def _activity(phone: SimPhone, args: list[str]) -> str:
+def _activity(phone: PhoneContext, args: list[str]) -> str:
     pkg, act, _full = _focus(phone)
     rec = f"ActivityRecord{{{_hash(act)} u0 {pkg}/{act} t{10 + sum(ord(c) for c in pkg) % 90}}}"
     if args[:1] == ["top"]:
@@ -64,7 +64,7 @@ def _activity(phone: SimPhone, args: list[str]) -> str:
             f"  mResumedActivity: {rec}\n  topResumedActivity={rec}\n  mFocusedApp={rec}\n")
 
 
-def _display(phone: SimPhone) -> str:
+def _display(phone: PhoneContext) -> str:
     m = phone.model
     pw, ph = m.natural_size
     w, h = m.size
@@ -83,7 +83,7 @@ def _display(phone: SimPhone) -> str:
     )
 
 
-def _input(phone: SimPhone) -> str:
+def _input(phone: PhoneContext) -> str:
     m = phone.model
     mx, my = phone.panel.axis_max
     return (
@@ -97,7 +97,7 @@ def _input(phone: SimPhone) -> str:
     )
 
 
-def _package(phone: SimPhone, args: list[str]) -> str:
+def _package(phone: PhoneContext, args: list[str]) -> str:
     pkg = args[0] if args else ""
     if phone.scenario.app(pkg) is None and pkg != "com.android.adbkeyboard":
         return ""
@@ -108,7 +108,7 @@ def _package(phone: SimPhone, args: list[str]) -> str:
 
 
 async def cmd_dumpsys(inv: Invocation) -> int:
-    phone: SimPhone = inv.shell.context
+    phone: PhoneContext = inv.shell.context
     service = inv.args[0] if inv.args else ""
     rest = inv.args[1:]
     m = phone.model

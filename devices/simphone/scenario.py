@@ -9,14 +9,15 @@ names the screen and widget, never at the first tap.
 from __future__ import annotations
 
 import json
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from guiagent.errors import ConfigError
+from guiagent.schema import assets
 
-SCENARIO_DIR = Path(__file__).resolve().parents[2] / "assets" / "scenarios"
 _STRICT = ConfigDict(extra="forbid")
 
 WidgetType = Literal["text", "button", "switch", "checkbox", "edit_text", "list", "icon_grid", "divider"]
@@ -240,15 +241,15 @@ def _check_widget(w: Widget, where: str, state: dict[str, Any], screens: dict[st
 
 
 def list_scenarios() -> list[str]:
-    return sorted(p.stem for p in SCENARIO_DIR.glob("*.json"))
+    return assets.scenario_names()
 
 
 def load_scenario(name_or_path: str | Path = "default") -> Scenario:
     """A scenario by name (from assets/scenarios) or by path to a JSON file."""
     text = str(name_or_path) or "default"
-    path = Path(text)
-    if not (path.suffix == ".json" or path.is_file()):
-        path = SCENARIO_DIR / f"{text}.json"
+    path: Path | Traversable = Path(text)
+    if not (text.endswith(".json") or path.is_file()):
+        path = assets.scenario_path(text)
     if not path.is_file():
         raise ConfigError(f"no scenario {text!r}: expected {path} (known: {', '.join(list_scenarios())})")
     try:

@@ -23,7 +23,7 @@ from devices.simphone.protocol import (
 from devices.simphone.transport import ServiceFn, Stream
 
 if TYPE_CHECKING:
-    from devices.simphone.phone import SimPhone
+    from devices.simphone.context import PhoneContext
 
 log = logging.getLogger(__name__)
 SYNC_DATA_MAX = 64 * 1024
@@ -48,7 +48,7 @@ class StreamOut:
         await self.stream.write(data)
 
 
-def resolve(phone: SimPhone, service: str) -> ServiceFn | None:
+def resolve(phone: PhoneContext, service: str) -> ServiceFn | None:
     name, args, command = parse_service(service)
     if name in ("shell", "exec"):
         v2 = "v2" in args
@@ -66,7 +66,7 @@ def resolve(phone: SimPhone, service: str) -> ServiceFn | None:
     return None
 
 
-async def run_command(phone: SimPhone, stream: Stream, command: str, v2: bool) -> None:
+async def run_command(phone: PhoneContext, stream: Stream, command: str, v2: bool) -> None:
     sh = phone.new_shell()
     if v2:
         status = await sh.run(command, StreamOut(stream, SHELL_STDOUT), StreamOut(stream, SHELL_STDERR))
@@ -76,7 +76,7 @@ async def run_command(phone: SimPhone, stream: Stream, command: str, v2: bool) -
         await sh.run(command, out, out)
 
 
-async def interactive(phone: SimPhone, stream: Stream, v2: bool, pty: bool) -> None:
+async def interactive(phone: PhoneContext, stream: Stream, v2: bool, pty: bool) -> None:
     """`adb shell` with no command. With a pty: a prompt, echo, CRLF, backspace editing; raw
     (stdin not a terminal): just run each line. Ends on `exit`, ^D or end of input."""
     sh = phone.new_shell()
@@ -143,7 +143,7 @@ def _sync_fail(message: str) -> bytes:
     return b"FAIL" + struct.pack("<I", len(raw)) + raw
 
 
-async def sync(phone: SimPhone, stream: Stream) -> None:
+async def sync(phone: PhoneContext, stream: Stream) -> None:
     """The file sync protocol, v1 requests: id (4 bytes) + length (u32) + path."""
     fs = phone.fs
     buf = bytearray()
@@ -212,5 +212,5 @@ async def sync(phone: SimPhone, stream: Stream) -> None:
             return
 
 
-async def framebuffer(phone: SimPhone, stream: Stream) -> None:
+async def framebuffer(phone: PhoneContext, stream: Stream) -> None:
     await stream.write(await phone.capture("framebuffer"))

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from devices.simphone.protocol import (
     A_AUTH,
@@ -34,7 +34,7 @@ from devices.simphone.protocol import (
 )
 
 if TYPE_CHECKING:
-    from devices.simphone.phone import SimPhone
+    from devices.simphone.faults import Faults
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +113,19 @@ class Stream:
 ServiceFn = Callable[[Stream], Awaitable[None]]
 
 
+class Endpoint(Protocol):
+    """What a connection needs of the phone it serves (`SimPhone` is one)."""
+
+    @property
+    def faults(self) -> Faults: ...
+
+    def banner(self) -> bytes: ...
+
+    def service(self, name: str) -> ServiceFn | None: ...
+
+
 class Connection:
-    def __init__(self, phone: SimPhone, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(self, phone: Endpoint, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.phone = phone
         self.reader = reader
         self.writer = writer

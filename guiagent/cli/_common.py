@@ -11,10 +11,10 @@ from typing import Any
 from rich.console import Console
 
 from guiagent.errors import ConfigError
-from guiagent.events import AgentEvent, EventKind
+from guiagent.events import AgentEvent, RunFinished, StepFinished
 from guiagent.runner import RunOptions
 from guiagent.safety import Approval, approve_all, refuse_all
-from guiagent.schema import Action, GuardDecision, Observation, describe_action
+from guiagent.schema import Action, GuardDecision, Observation, Step, describe_action
 
 # Piped output (CI logs) gets a readable width instead of rich's 80 columns.
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 132)
@@ -104,23 +104,28 @@ class StepPrinter:
     """Prints each step as it happens."""
 
     def __init__(self) -> None:
-        self.steps = []
+        self.steps: list[Step] = []
 
     def __call__(self, event: AgentEvent) -> None:
-        if event.kind == EventKind.STEP_FINISHED and event.step is not None:
-            s = event.step
-            self.steps.append(s)
-            what = describe_action(s.action) if s.action else "(no action)"
-            status = {"ok": "[green]ok[/]", "failed": "[red]failed[/]", "blocked": "[red]blocked[/]",
-                      "skipped": "[yellow]skipped[/]"}[s.outcome.status]
-            t = s.timings_ms
-            times = " ".join(f"{k} {t[k]:.0f}" for k in STAGES if k in t)
-            console.print(f"step {s.index + 1:>2}  {what:<48} {status}  [dim]{times} ms[/]")
-            if s.decision and s.decision.thought:
-                console.print(f"         [dim]{s.decision.thought}[/]")
-            if s.outcome.error:
-                console.print(f"         [red]{s.outcome.error}[/]")
-        elif event.kind in (EventKind.FINISHED, EventKind.FAILED) and event.result is not None:
-            r = event.result
-            color = "green" if r.ok else "red"
-            console.print(f"[bold {color}]{r.status}[/] after {r.steps} steps in {r.seconds:.1f} s: {r.reason}")
+        match event:
+            case StepFinished(step=s):
+                self._print_step(s)
+            case RunFinished(result=r):
+                color = "green" if r.ok else "red"
+                console.print(f"[bold {color}]{r.status}[/] after {r.steps} steps in {r.seconds:.1f} s: {r.reason}")
+            case _:
+                pass
+
+    def _print_step(self, s: Step) -> None:
+        self.steps.append(s)
+        what = describe_action(s.action) if s.action else "(no action)"
+        status = {"ok": "[green]ok[/]", "failed": "[red]failed[/]", "blocked": "[red]blocked[/]",
+                  "skipped": "[yellow]skipped[/]"}[s.outcome.status]
+        t = s.timings_ms
+        times = " ".join(f"{k} {t[k]:.0f}" for k in STAGES if k in t)
+        console.print(f"step {s.index + 1:>2}  {what:<48} {status}  [dim]{times} ms[/]")
+        if s.decision and s.decision.thought:
+            console.print(f"         [dim]{s.decision.thought}[/]")
+        if s.outcome.error:
+            console.print(f"         [red]{s.outcome.error}[/]")
+

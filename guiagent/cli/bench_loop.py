@@ -14,8 +14,8 @@ from rich.table import Table
 
 from devices.base import Device, SettleResult
 from guiagent.cli._common import STAGES, console
-from guiagent.events import AgentEvent, EventKind
-from guiagent.schema import Action, Element, Outcome, Step
+from guiagent.events import AgentEvent, StepFinished
+from guiagent.schema import Action, Done, Element, Outcome, Step
 
 
 class FixedSleepDevice(Device):
@@ -55,8 +55,7 @@ def _measure(device: Device, steps: int) -> list[Step]:
     collected: list[Step] = []
 
     def collect(ev: AgentEvent) -> None:
-        if ev.kind == EventKind.STEP_FINISHED and ev.step is not None and ev.step.action is not None \
-                and ev.step.action.type != "done":
+        if isinstance(ev, StepFinished) and ev.step.action is not None and not isinstance(ev.step.action, Done):
             collected.append(ev.step)
 
     task = ", then ".join(["click Subscribe"] * (steps + 1))  # +1: the first step (cold OCR) is dropped

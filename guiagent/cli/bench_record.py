@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from rich.console import Console
 from rich.table import Table
 
 from guiagent.errors import ConfigError, DeviceError
-from guiagent.paths import ASSETS
+from guiagent.schema import assets
 
 console = Console(highlight=False, width=140)
 
@@ -124,9 +125,10 @@ def cmd_bench_record(args: argparse.Namespace) -> int:
         raise DeviceError("xdotool is not installed (apt-get install xdotool)")
     vd = VirtualDisplay.ensure()
     bus = A11yBus().start() if A11yBus.available() else None
-    form = subprocess.Popen([sys.executable, str(ASSETS / "demo_form.py"), "--geometry", "100,100,520,360"],
-                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
-                            env={**os.environ, "QT_ACCESSIBILITY": "1"})
+    files = ExitStack()  # keeps the demo form a real file while it runs
+    form = subprocess.Popen([sys.executable, str(files.enter_context(assets.demo_form_path())),
+                             "--geometry", "100,100,520,360"], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            text=True, env={**os.environ, "QT_ACCESSIBILITY": "1"})
     results: dict[str, list[dict[str, Any]]] = {"frames + a11y": [], "frames only (baseline)": []}
     try:
         widgets = _ready(form)
@@ -145,6 +147,7 @@ def cmd_bench_record(args: argparse.Namespace) -> int:
     finally:
         form.terminate()
         form.wait(10)
+        files.close()
         if bus is not None:
             bus.stop()
         if vd is not None:

@@ -23,9 +23,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     options = run_options(args)
     kill = KillSwitch()
-    if options.device.split(":")[0] in ("desktop", "windows"):
-        # the desktop device checks it before every input and trips it on pyautogui's fail-safe
-        options = options.with_(device_options={**options.device_options, "kill_switch": kill})
+    # The registry wraps any device with it: checked before every action, tripped by the
+    # device's own stops (pyautogui's fail-safe corner on desktops), and by SIGINT/SIGTERM.
+    options = options.with_(device_options={**options.device_options, "kill_switch": kill})
     run = Run(args.task, options, approver=terminal_approver(args), subscribers=[StepPrinter()])
     kill.on_trip(run.agent.request_stop)
     kill.install_signal_handlers()

@@ -23,7 +23,7 @@ def register(cli) -> None:
     p = cli.commands.add_parser("sim-phone", help="run a virtual Android phone behind a real ADB endpoint")
     p.add_argument("--port", type=int, default=5555, help="TCP port to listen on (0 = any free port)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    p.add_argument("--scenario", default="default", help="scenario name (assets/scenarios) or path to a JSON file")
+    p.add_argument("--scenario", default="default", help="scenario name (see --list-scenarios) or path to a JSON file")
     p.add_argument("--size", help="screen size WxH, e.g. 1080x2400 (default: the scenario's)")
     p.add_argument("--density", type=int, help="screen density in dpi (default: the scenario's)")
     p.add_argument("--adb-keyboard", choices=["absent", "installed", "enabled", "active"],

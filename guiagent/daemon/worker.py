@@ -12,19 +12,20 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from devices.adb_transport import HOST_PORT
 from guiagent.daemon.approvals import StoreApprover
 from guiagent.daemon.models import Claim, RunEnd, TaskResult
 from guiagent.errors import DeviceDisconnected, DeviceError, GuiAgentError
-from guiagent.events import AgentEvent, EventKind, RunResult
+from guiagent.events import AgentEvent, RunResult, StepFinished
 from guiagent.registry import build_device
 from guiagent.safety import refuse_all
 from guiagent.schema import describe_action
 
 if TYPE_CHECKING:
-    from guiagent.daemon.pool import DevicePool
+    from guiagent.daemon.config import DaemonConfig
+    from guiagent.daemon.store import TaskStore
     from guiagent.runner import Run
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,23 @@ STOP_REASONS = {
 }
 
 
+class WorkerHost(Protocol):
+    """What a worker needs of the pool that runs it (`pool.DevicePool` is one): the shared store
+    and config, the shutdown flag and what adb says about each device."""
+
+    store: TaskStore
+    config: DaemonConfig
+    daemon_id: str
+    stopping: threading.Event
+    tracking: bool  # True once adb's track-devices answered: adb states are known
+
+    def adb_state(self, serial: str) -> tuple[str | None, int]: ...
+
+    def wait_adb_change(self, generation: int, timeout: float) -> None: ...
+
+    def set_adb_state(self, serial: str, state: str | None) -> None: ...
+
+
 @dataclass
 class ActiveRun:
     claim: Claim
@@ -47,7 +65,7 @@ class ActiveRun:
 
 
 class DeviceWorker:
-    def __init__(self, serial: str, pool: DevicePool) -> None:
+    def __init__(self, serial: str, pool: WorkerHost) -> None:
         self.serial, self.pool = serial, pool
         self.store, self.config = pool.store, pool.config
         self.owner = f"{pool.daemon_id}/{serial}"
@@ -198,7 +216,7 @@ class DeviceWorker:
         steps = [0]
 
         def progress(event: AgentEvent) -> None:
-            if event.kind == EventKind.STEP_FINISHED and event.step is not None:
+            if isinstance(event, StepFinished):
                 s = event.step
                 steps[0] = s.index + 1
                 self.store.progress(claim, s.index + 1, index=s.index,

@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import AliasChoices, Field
 
 from guiagent.aitw import AitwAction, AitwEpisodeStep, NotRepresentable, from_aitw, to_aitw
-from guiagent.errors import GroundingError, PlannerError
+from guiagent.errors import GroundingError, PlannerError, PlanParseError
 from guiagent.eval.aitw_metric import AitwReport, StepScore, score_step
 from guiagent.planning.base import Planner
 from guiagent.schema import Action, Observation, Step, Target, TokenUsage, action_targets, with_targets
@@ -102,10 +102,12 @@ def evaluate_planner(
             decision = planner.next(step.goal, obs, history)
             raw, usage = decision.raw, usage + decision.usage
             pred = to_aitw(_resolve(decision.action, obs, grounder))
-        except (PlannerError, GroundingError, NotRepresentable) as exc:
+        except (PlannerError, GroundingError) as exc:
             error = f"{type(exc).__name__}: {exc}"
-            raw = getattr(exc, "raw", raw)
-            usage = usage + getattr(exc, "usage", TokenUsage())
+            raw = exc.raw if isinstance(exc, PlanParseError) else raw
+            usage = usage + exc.usage
+        except NotRepresentable as exc:
+            error = f"{type(exc).__name__}: {exc}"
         score = score_step(pred, step.action, step.annotations, error)
         report.add(score, step.action)
         record = StepRecord(i, step.goal, step.action, pred, score, raw)

@@ -30,7 +30,7 @@ from guiagent.eval.miniwob_env import (
     configure_browser,
     wait_for_task_area,
 )
-from guiagent.events import AgentEvent, EventKind, Subscriber
+from guiagent.events import AgentEvent, Observed, StepFinished, Subscriber
 from guiagent.schema import Done, Element, describe_action
 
 log = logging.getLogger(__name__)
@@ -303,10 +303,13 @@ class MiniWoBBench:
         first: list[Image.Image] = []
 
         def watch(event: AgentEvent) -> None:
-            if event.kind == EventKind.OBSERVED and not first and event.observation is not None:
-                first.append(event.observation.screenshot)
-            if event.kind == EventKind.STEP_FINISHED and env.outcome().done:
-                agent.request_stop("the episode ended")
+            match event:
+                case Observed(observation=obs) if not first:
+                    first.append(obs.screenshot)
+                case StepFinished() if env.outcome().done:
+                    agent.request_stop("the episode ended")
+                case _:
+                    pass
 
         agent.subscribe(watch)
         for fn in self.subscribers:

@@ -1,14 +1,26 @@
-"""A small local OpenAI-compatible chat server with scripted replies, for benchmarks and demos.
+"""The one scripted OpenAI-compatible chat server: benchmarks, evaluations and tests talk to it.
 
-    with ScriptedChatServer(lambda request: "reply text") as srv:
-        OpenAIChat(base_url=srv.url, model="scripted") ...
-        srv.requests  # every request body (parsed JSON), in arrival order
+A real threaded HTTP server on 127.0.0.1 (a free port) speaking `POST /v1/chat/completions`
+and `GET /v1/models`. Replies are scripted; every request is recorded.
 
-`reply(request)` gets a `ChatRequest` (its texts and images decoded) and returns the reply text.
-Usage is counted the way OpenAI bills it, so token figures are comparable across planners:
-text ~ 4 characters per token (+4 per message), each image by the high-detail tile rule
-(fit in 2048x2048, shortest side down to 768, 85 + 170 per 512-px tile); completion tokens ~
-characters / 4. It serves `POST /v1/chat/completions` only.
+    with ScriptedChatServer(["(120, 340)", Reply.error(429, retry_after=1), "done"]) as srv:
+        OpenAIChat(base_url=srv.url, model="scripted") ...   # srv.url == "http://127.0.0.1:PORT/v1"
+        srv.requests      # list[ChatRequest] in arrival order (failed ones too): .body, .texts,
+                          # .image_urls, .images (decoded), .image_sizes, .headers, .time
+        srv.usage_sent    # TokenUsage summed over the usage blocks the server replied with
+
+`script` is a list of replies consumed in order (a `str` is shorthand for `Reply.text(str)`;
+when it runs out the server answers `default`, HTTP 500 "script exhausted" unless set), or a
+callable `fn(request) -> Reply | str`; `srv.push(*replies)` appends at any time.
+
+Reply kinds: `Reply.text(text, usage=True|False|dict, finish_reason=...)` (usage=False omits
+the usage block, like Ollama), `Reply.error(status, message, retry_after)`, `Reply.hang(s)`,
+`Reply.truncated(text)` (broken JSON of the right length), `Reply.cut_short(text)` (announces
+more bytes than it sends), `Reply.raw(body)`, `Reply.json(obj)`.
+
+Usage is billed the way OpenAI bills it, so token figures are comparable across planners:
+text ~ 4 characters per token (+4 per message), each image by the high-detail tile rule (fit
+in 2048x2048, shortest side down to 768, 85 + 170 per 512-px tile); completion ~ characters / 4.
 """
 
 from __future__ import annotations
@@ -19,10 +31,15 @@ import json
 import logging
 import math
 import threading
-from collections.abc import Callable
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from guiagent.schema import TokenUsage
 
 log = logging.getLogger(__name__)
 
@@ -42,47 +59,154 @@ def text_tokens(text: str) -> int:
 
 @dataclass
 class ChatRequest:
-    body: dict[str, Any]
-    texts: list[str] = field(default_factory=list)
-    image_sizes: list[tuple[int, int]] = field(default_factory=list)
+    """One request as it arrived (also malformed ones: `body` then holds `_unparsed`)."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any] = field(default_factory=dict)
+    time: float = field(default_factory=time.monotonic)  # arrival (time.monotonic())
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        return list(self.body.get("messages") or [])
+
+    def _parts(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for m in self.messages:
+            c = m.get("content") if isinstance(m, dict) else None
+            if isinstance(c, str):
+                out.append({"type": "text", "text": c})
+            elif isinstance(c, list):
+                out.extend(p for p in c if isinstance(p, dict))
+        return out
+
+    @property
+    def texts(self) -> list[str]:
+        return [str(p.get("text", "")) for p in self._parts() if p.get("type") == "text"]
 
     @property
     def text(self) -> str:
         return "\n".join(self.texts)
 
     @property
+    def image_urls(self) -> list[str]:
+        return [str((p.get("image_url") or {}).get("url", "")) for p in self._parts() if p.get("type") == "image_url"]
+
+    @property
+    def images(self) -> list[Any]:
+        """The data-URL images decoded (PIL); raises if one is not a base64 data URL."""
+        from PIL import Image
+
+        out = []
+        for url in self.image_urls:
+            header, _, data = url.partition(",")
+            if not (header.startswith("data:image/") and header.endswith(";base64")):
+                raise ValueError(f"not a base64 image data URL: {url[:60]!r}")
+            out.append(Image.open(io.BytesIO(base64.b64decode(data))))
+        return out
+
+    @cached_property
+    def image_sizes(self) -> list[tuple[int, int]]:
+        from PIL import Image
+
+        sizes = []
+        for url in self.image_urls:
+            try:
+                with Image.open(io.BytesIO(base64.b64decode(url.partition("base64,")[2]))) as im:
+                    sizes.append(im.size)
+            except (OSError, ValueError):
+                sizes.append((512, 512))  # not decodable: bill one tile
+        return sizes
+
+    @property
     def prompt_tokens(self) -> int:
-        messages = self.body.get("messages") or []
-        return (sum(text_tokens(t) for t in self.texts) + 4 * len(messages)
+        return (sum(text_tokens(t) for t in self.texts) + 4 * len(self.messages)
                 + sum(image_tokens(w, h) for w, h in self.image_sizes))
 
 
-def _decode(body: dict[str, Any]) -> ChatRequest:
-    from PIL import Image
+@dataclass
+class Reply:
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0
+    content_length: int | None = None  # announce a different length than sent (cut short)
+    text_value: str | None = None  # a completion, built per request
+    usage: bool | dict[str, int] = True
+    finish_reason: str = "stop"
 
-    req = ChatRequest(body)
-    for m in body.get("messages") or []:
-        content = m.get("content")
-        parts = [{"type": "text", "text": content}] if isinstance(content, str) else (content or [])
-        for p in parts:
-            if p.get("type") == "text":
-                req.texts.append(str(p.get("text", "")))
-            elif p.get("type") == "image_url":
-                url = str((p.get("image_url") or {}).get("url", ""))
-                _, _, data = url.partition("base64,")
-                try:
-                    with Image.open(io.BytesIO(base64.b64decode(data))) as im:
-                        req.image_sizes.append(im.size)
-                except (OSError, ValueError):
-                    req.image_sizes.append((512, 512))  # not decodable: bill one tile
-    return req
+    @classmethod
+    def text(cls, text: str, usage: bool | dict[str, int] = True, finish_reason: str = "stop") -> Reply:
+        return cls(text_value=text, usage=usage, finish_reason=finish_reason)
+
+    @classmethod
+    def error(cls, status: int, message: str = "scripted error", retry_after: float | str | None = None) -> Reply:
+        headers = {"Content-Type": "application/json"}
+        if retry_after is not None:
+            headers["Retry-After"] = str(retry_after)
+        body = json.dumps({"error": {"message": message, "type": "scripted", "code": status}}).encode()
+        return cls(status=status, body=body, headers=headers)
+
+    @classmethod
+    def hang(cls, seconds: float, then: str = "late") -> Reply:
+        r = cls.text(then)
+        r.delay_s = seconds
+        return r
+
+    @classmethod
+    def raw(cls, body: bytes | str, status: int = 200, content_type: str = "application/json") -> Reply:
+        data = body.encode() if isinstance(body, str) else body
+        return cls(status=status, body=data, headers={"Content-Type": content_type})
+
+    @classmethod
+    def json(cls, obj: Any, status: int = 200) -> Reply:
+        return cls.raw(json.dumps(obj), status=status)
+
+    @classmethod
+    def truncated(cls, text: str = "(1, 2)") -> Reply:
+        full = json.dumps(completion_json(text, "scripted", None))
+        return cls.raw(full[: len(full) // 2])
+
+    @classmethod
+    def cut_short(cls, text: str = "(1, 2)") -> Reply:
+        full = json.dumps(completion_json(text, "scripted", None)).encode()
+        r = cls.raw(full[: len(full) // 2])
+        r.content_length = len(full)
+        return r
+
+
+def completion_json(text: str, model: str, usage: dict[str, int] | None, finish_reason: str = "stop") -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": "chatcmpl-scripted", "object": "chat.completion", "created": 0, "model": model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish_reason}],
+    }
+    if usage is not None:
+        out["usage"] = {**usage, "total_tokens": usage["prompt_tokens"] + usage["completion_tokens"]}
+    return out
+
+
+def bill(req: ChatRequest, text: str) -> dict[str, int]:
+    """The usage block the server reports for answering `req` with `text`."""
+    return {"prompt_tokens": req.prompt_tokens, "completion_tokens": text_tokens(text)}
+
+
+Script = Iterable["Reply | str"] | Callable[[ChatRequest], "Reply | str"] | None
 
 
 class ScriptedChatServer:
-    def __init__(self, reply: Callable[[ChatRequest], str]) -> None:
-        self.reply = reply
+    def __init__(self, script: Script = None, default: Reply | str | None = None) -> None:
+        self._fn: Callable[[ChatRequest], Reply | str] | None = None
+        self._queue: deque[Reply | str] = deque()
+        if callable(script):
+            self._fn = script
+        elif script is not None:
+            self._queue.extend(script)
+        self.default = default
         self.requests: list[ChatRequest] = []
+        self.usage_sent = TokenUsage()
         self._lock = threading.Lock()
+        self._stop = threading.Event()
         self._httpd: ThreadingHTTPServer | None = None
 
     def start(self) -> ScriptedChatServer:
@@ -90,51 +214,43 @@ class ScriptedChatServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out in two writes: avoid a 40 ms stall
 
-            def log_message(self, *args: Any) -> None:
+            def log_message(self, *args: Any) -> None:  # quiet: it serves tests and benchmarks
                 pass
 
+            def do_GET(self) -> None:
+                if self.path.rstrip("/").endswith("/models"):
+                    server._send(self, Reply.json({"object": "list", "data": [{"id": "scripted", "object": "model"}]}))
+                else:
+                    server._send(self, Reply.error(404, f"no route {self.path}"))
+
             def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if not self.path.rstrip("/").endswith("/chat/completions"):
-                    self._send(404, {"error": {"message": f"no route {self.path}"}})
-                    return
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
                 try:
-                    req = _decode(json.loads(raw))
-                except (json.JSONDecodeError, AttributeError) as exc:
-                    self._send(400, {"error": {"message": f"bad request body: {exc}"}})
-                    return
+                    body = json.loads(raw) if raw else {}
+                except json.JSONDecodeError:
+                    body = {"_unparsed": raw.decode("utf-8", "replace")}
+                if not isinstance(body, dict):
+                    body = {"_unparsed": raw.decode("utf-8", "replace")}
+                req = ChatRequest("POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body)
                 with server._lock:
                     server.requests.append(req)
-                try:
-                    text = server.reply(req)
-                except Exception as exc:  # a script bug becomes a 500 the client reports
-                    log.exception("scripted reply failed")
-                    self._send(500, {"error": {"message": f"script failed: {exc}"}})
+                if not self.path.rstrip("/").endswith("/chat/completions"):
+                    server._send(self, Reply.error(404, f"no route {self.path}"))
                     return
-                usage = {"prompt_tokens": req.prompt_tokens, "completion_tokens": text_tokens(text)}
-                usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
-                self._send(200, {
-                    "id": "chatcmpl-scripted", "object": "chat.completion", "created": 0,
-                    "model": req.body.get("model", "scripted"), "usage": usage,
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": text}}],
-                })
-
-            def _send(self, status: int, obj: dict[str, Any]) -> None:
-                data = json.dumps(obj).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                server._send(self, server._next(req), req)
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
-        threading.Thread(target=self._httpd.serve_forever, name="scripted-chat", daemon=True).start()
+        httpd = self._httpd
+        threading.Thread(target=lambda: httpd.serve_forever(poll_interval=0.02), name="scripted-chat",
+                         daemon=True).start()
         return self
 
     def stop(self) -> None:
+        self._stop.set()  # wakes hanging replies
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -147,6 +263,62 @@ class ScriptedChatServer:
         self.stop()
 
     @property
-    def url(self) -> str:
+    def port(self) -> int:
         assert self._httpd is not None, "server not started"
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
+        return int(self._httpd.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def push(self, *replies: Reply | str) -> None:
+        with self._lock:
+            self._queue.extend(replies)
+
+    def _next(self, req: ChatRequest) -> Reply:
+        try:
+            with self._lock:
+                if self._fn is not None:
+                    item: Reply | str | None = self._fn(req)
+                elif self._queue:
+                    item = self._queue.popleft()
+                else:
+                    item = self.default
+        except Exception as exc:  # a script bug becomes a 500 the client reports
+            log.exception("scripted reply failed")
+            return Reply.error(500, f"script failed: {exc}")
+        if item is None:
+            return Reply.error(500, "script exhausted: more requests arrived than were scripted")
+        return Reply.text(item) if isinstance(item, str) else item
+
+    def _send(self, h: BaseHTTPRequestHandler, reply: Reply, req: ChatRequest | None = None) -> None:
+        if reply.delay_s and self._stop.wait(reply.delay_s):
+            return
+        body, headers = reply.body, dict(reply.headers)
+        if reply.text_value is not None:
+            usage = None
+            if reply.usage is True and req is not None:
+                usage = bill(req, reply.text_value)
+            elif isinstance(reply.usage, dict):
+                usage = dict(reply.usage)
+            if usage is not None:
+                with self._lock:
+                    self.usage_sent = self.usage_sent + TokenUsage(
+                        prompt_tokens=usage["prompt_tokens"], completion_tokens=usage["completion_tokens"], calls=1)
+            model = str((req.body if req else {}).get("model") or "scripted")
+            body = json.dumps(completion_json(reply.text_value, model, usage, reply.finish_reason)).encode()
+            headers["Content-Type"] = "application/json"
+        try:
+            h.send_response(reply.status)
+            for k, v in headers.items():
+                h.send_header(k, v)
+            h.send_header("Content-Length", str(reply.content_length or len(body)))
+            if reply.content_length:
+                h.send_header("Connection", "close")
+            h.end_headers()
+            h.wfile.write(body)
+            h.wfile.flush()
+            if reply.content_length:
+                h.close_connection = True
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (a timeout test): nothing to do

@@ -16,7 +16,19 @@ from dataclasses import dataclass
 from guiagent.explore.graph import normalize_name
 from guiagent.explore.instructions import MIN_SIDE, label_of
 from guiagent.safety import Guard
-from guiagent.schema import Action, Back, Click, Element, Home, Observation, Point, Role, Scroll, Target
+from guiagent.schema import (
+    Action,
+    ActionClass,
+    Back,
+    Click,
+    Element,
+    Home,
+    Observation,
+    Point,
+    Role,
+    Scroll,
+    Target,
+)
 
 _CLICK_ROLES = frozenset({Role.BUTTON, Role.CHECKBOX, Role.RADIO, Role.SWITCH, Role.LINK, Role.ICON,
                           Role.COMBOBOX, Role.LIST_ITEM, Role.MENU_ITEM, Role.TAB})
@@ -56,11 +68,12 @@ def _where(e: Element, size: tuple[int, int]) -> str:
     return f"@{int(cx * _GRID / max(size[0], 1))},{int(cy * _GRID / max(size[1], 1))}"
 
 
-def enumerate_candidates(obs: Observation, supported: Iterable[str] = ()) -> list[Candidate]:
-    """Every action worth trying on this screen (before the guard), in screen order."""
+def enumerate_candidates(obs: Observation, supported: Iterable[ActionClass] = ()) -> list[Candidate]:
+    """Every action worth trying on this screen (before the guard), in screen order.
+    `supported`: the device's action classes (empty: every action)."""
     can = frozenset(supported)
 
-    def ok(kind: str) -> bool:
+    def ok(kind: ActionClass) -> bool:
         return not can or kind in can
 
     size = obs.screen_size
@@ -75,19 +88,19 @@ def enumerate_candidates(obs: Observation, supported: Iterable[str] = ()) -> lis
     for e in obs.elements:
         app = _app(e, obs.foreground)
         kind = str(e.extras.get("resource_id") or "") or str(e.extras.get("class") or "")
-        if ok("click") and clickable(e):
+        if ok(Click) and clickable(e):
             name = normalize_name(label_of(e))
             point = Point.from_pixels(*e.center, size)
             key = f"click:{e.role.value}:{name or _where(e, size)}"
             add(key, f"click|{app}|{e.role.value}|{kind}", Click(target=Target(point=point)), e)
-        if ok("scroll") and e.extras.get("scrollable") and e.width >= 4 * MIN_SIDE and e.height >= 4 * MIN_SIDE:
+        if ok(Scroll) and e.extras.get("scrollable") and e.width >= 4 * MIN_SIDE and e.height >= 4 * MIN_SIDE:
             anchor = Target(point=Point.from_pixels(*e.center, size))
             for direction in ("down", "up"):
                 add(f"scroll:{direction}:{kind or e.id}", f"scroll|{app}|{direction}|{kind}",
                     Scroll(direction=direction, amount=0.5, anchor=anchor), e)
-    if ok("back"):
+    if ok(Back):
         add("back", "back", Back(), escape=True)
-    if ok("home"):
+    if ok(Home):
         add("home", "home", Home(), escape=True)
     return out
 

@@ -96,10 +96,9 @@ def build_explore_guard(avoid: tuple[str, ...] = (), semantic: bool = True) -> G
 
 def reset_device(device: Device, quiet: float = 0.15) -> None:
     """Back to a comparable start: a virtual phone resets its whole state; other devices go home."""
-    phone = getattr(device, "sim_phone", None)
-    if phone is not None:
-        phone.reset()
-    elif not device.info.supported or "home" in device.info.supported:
+    if device.info.resettable:
+        device.reset()
+    elif device.info.can(Home):
         device.execute(Home())
     device.wait_until_stable(timeout=3.0, quiet=quiet)
 
@@ -118,7 +117,7 @@ class Explorer:
         self.collector = collector
         self.parser = parser
         perception = self.config.perception
-        if parser is None and (perception == "parser" or (perception == "auto" and device.info.platform != "android")):
+        if parser is None and (perception == "parser" or (perception == "auto" and not device.info.trusts_a11y)):
             from guiagent.runner import build_screen_parser
 
             self.parser = build_screen_parser(ocr=True)

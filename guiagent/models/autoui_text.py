@@ -63,7 +63,10 @@ def parse_target(text: str) -> tuple[list[AitwType], AitwAction]:
     fields: dict[str, str] = {}
     for key, value in _FIELD.findall(decision):
         if key not in fields:
-            fields[key] = json.loads(value) if value.startswith('"') else value.strip()
+            try:
+                fields[key] = json.loads(value) if value.startswith('"') else value.strip()
+            except ValueError:  # an opening quote the model never closed: '"[0.2500, ...'
+                raise PlanParseError(f"{key} is an unterminated string: {value.strip()!r}", raw=text) from None
     if "action_type" not in fields:
         raise PlanParseError('no "action_type" in the Auto-UI output (expected \'Action Decision: '
                              '"action_type": ...\')', raw=text)

@@ -13,7 +13,7 @@ Auto-UI model served behind an OpenAI-compatible endpoint): the text is sent wit
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from guiagent.aitw import AitwAction, AitwType, NotRepresentable, from_aitw, to_aitw
@@ -88,9 +88,10 @@ class AutoUIPlanner(Planner):
         self.generate, self.max_tokens = generate, max_tokens
 
     @classmethod
-    def from_options(cls, **options: Any) -> AutoUIPlanner:
+    def from_options(cls, build_model: Callable[..., ChatModel], /, **options: Any) -> AutoUIPlanner:
         """`model_path=DIR` with an Auto-UI checkpoint loads it locally; otherwise the options
-        build a chat model (`grounding.llm.build_chat_model`) expected to answer in Auto-UI form."""
+        build a chat model through `build_model` (the registry's build_chat_model), expected to
+        answer in Auto-UI form."""
         from guiagent.models.autoui_model import is_autoui_checkpoint
 
         mine, rest = split_options(options, _OPTION_KEYS)
@@ -99,9 +100,7 @@ class AutoUIPlanner(Planner):
             from guiagent.models.autoui_model import AutoUIModel
 
             return cls(LocalAutoUI(AutoUIModel.from_pretrained(path)), **mine)
-        from grounding.llm import build_chat_model
-
-        return cls(ChatAutoUI(build_chat_model(**rest)), **mine)
+        return cls(ChatAutoUI(build_model(**rest)), **mine)
 
     def next(self, task: str, observation: Observation, history: Sequence[Step],
              feedback: str | None = None) -> Decision:
@@ -112,7 +111,7 @@ class AutoUIPlanner(Planner):
         try:
             plan, aitw_action = parse_target(raw)
         except PlanParseError as exc:
-            exc.usage = usage  # type: ignore[attr-defined]
+            exc.with_usage(usage)
             raise
         action = from_aitw(aitw_action)
         rest = plan[1:] if plan and plan[0] == aitw_action.action_type else plan

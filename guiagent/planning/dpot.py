@@ -12,7 +12,7 @@ loop's `history`), never the dialogue, so the prompt stays about the same size a
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from grounding.llm import ChatMessage
@@ -53,13 +53,11 @@ class DPoTPlanner(Planner):
         self.platform, self.max_elements = platform, max_elements
 
     @classmethod
-    def from_options(cls, **options: Any) -> DPoTPlanner:
-        """Planner options (marks, max_tokens, temperature, platform, max_elements); the rest
-        build the chat model (`grounding.llm.build_chat_model`: backend, base_url, model, ...)."""
-        from grounding.llm import build_chat_model
-
+    def from_options(cls, build_model: Callable[..., ChatModel], /, **options: Any) -> DPoTPlanner:
+        """Planner options (marks, max_tokens, temperature, platform, max_elements); the rest build
+        the chat model through `build_model` (the registry's build_chat_model)."""
         mine, rest = split_options(options, _OPTION_KEYS)
-        return cls(build_chat_model(**rest), **mine)
+        return cls(build_model(**rest), **mine)
 
     def next(self, task: str, observation: Observation, history: Sequence[Step],
              feedback: str | None = None) -> Decision:

@@ -1,9 +1,9 @@
 """Shared prompt building for the model planners: templates, the screen as image + element
 list, the executed-steps history, JSON decision parsing and token accounting.
 
-Templates live in `assets/prompts/<name>.txt` and use `$name` placeholders (string.Template),
-so the JSON examples inside them need no escaping. A template may hold several sections
-headed by `=== section ===` lines.
+Templates live in `assets/prompts/<name>.txt` (read through guiagent.schema.assets) and use
+`$name` placeholders (string.Template), so the JSON examples inside them need no escaping. A
+template may hold several sections headed by `=== section ===` lines.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import re
 import string
 from collections.abc import Sequence
 from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from guiagent.action_json import extract_json_object, parse_action
@@ -25,6 +24,7 @@ from guiagent.schema import (
     Step,
     TokenUsage,
     action_targets,
+    assets,
     describe_action,
     with_targets,
 )
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PROMPTS_DIR = Path(__file__).resolve().parents[2] / "assets" / "prompts"
 MAX_ELEMENTS = 60  # beyond this the element list is cut (the screenshot still shows everything)
 
 ACTION_SPACE = """\
@@ -55,11 +54,10 @@ ACTION_SPACE = """\
 
 @lru_cache(maxsize=16)
 def _template_text(name: str) -> str:
-    path = PROMPTS_DIR / f"{name}.txt"
     try:
-        return path.read_text(encoding="utf-8")
+        return assets.prompt(name)
     except OSError as exc:
-        raise ConfigError(f"prompt template {path} is missing: {exc}") from exc
+        raise ConfigError(f"prompt template {name!r} is missing: {exc}") from exc
 
 
 def load_sections(name: str) -> dict[str, str]:
@@ -199,8 +197,8 @@ class UsageMeter:
         return reply.text
 
     def fail(self, exc: PlanParseError) -> PlanParseError:
-        """Attach the usage spent so far to a parse error (the loop may count it)."""
-        exc.usage = self.usage  # type: ignore[attr-defined]
+        """Charge a parse error with the usage spent so far (the loop counts it)."""
+        exc.with_usage(self.usage)
         return exc
 
 

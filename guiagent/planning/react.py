@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from grounding.llm import ChatMessage
@@ -54,11 +54,11 @@ class ReActPlanner(Planner):
         self._steps_seen = 0
 
     @classmethod
-    def from_options(cls, **options: Any) -> ReActPlanner:
-        from grounding.llm import build_chat_model
-
+    def from_options(cls, build_model: Callable[..., ChatModel], /, **options: Any) -> ReActPlanner:
+        """Planner options (marks, max_tokens, temperature, platform, max_elements, max_images); the
+        rest build the chat model through `build_model` (the registry's build_chat_model)."""
         mine, rest = split_options(options, _OPTION_KEYS)
-        return cls(build_chat_model(**rest), **mine)
+        return cls(build_model(**rest), **mine)
 
     def reset(self, task: str) -> None:
         self.dialogue, self._task, self._steps_seen = [], task, 0

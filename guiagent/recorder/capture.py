@@ -154,6 +154,16 @@ class FrameRing(_Poller):
         return hit[1] if hit else None  # type: ignore[return-value]
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """One accessibility tree walk. It read the applications' state at some moments between
+    `t0` and `t1` (a walk takes tens of ms, more on a loaded machine)."""
+
+    t0: float
+    t1: float
+    elements: list[Element]
+
+
 class TreeRing(_Poller):
     """Snapshots `ui_tree()` every `interval` seconds (a tree walk costs tens of ms)."""
 
@@ -162,47 +172,86 @@ class TreeRing(_Poller):
         self.ui_tree = ui_tree
         self.ring = _Ring(max(2, int(seconds / interval)))
         self.failures = 0
+        self._walking: float | None = None  # start of the walk in flight
+        self._cond = threading.Condition()
 
     def poll(self) -> None:
         t0 = time.monotonic()
+        with self._cond:
+            self._walking = t0
         try:
             tree = list(self.ui_tree())
         except DeviceError as exc:
             self.failures += 1
             log.debug("a11y snapshot failed: %s", exc)
-            return
-        # Stamp with the START of the walk: the tree describes the screen from then on.
-        self.ring.push(t0, tree)
+        else:  # keyed by the START of the walk: the tree describes the screen from then on
+            self.ring.push(t0, Snapshot(t0, time.monotonic(), tree))
+        finally:
+            with self._cond:
+                self._walking = None
+                self._cond.notify_all()
+
+    def teardown(self) -> None:
+        with self._cond:
+            self._walking = None
+            self._cond.notify_all()
+
+    def _snap(self, hit: tuple[float, object] | None) -> list[Element] | None:
+        return hit[1].elements if hit else None  # type: ignore[attr-defined]
 
     def before(self, t: float) -> list[Element] | None:
-        hit = self.ring.before(t)
-        return hit[1] if hit else None  # type: ignore[return-value]
+        """The tree of the newest walk that STARTED at or before t."""
+        return self._snap(self.ring.before(t))
+
+    def done_before(self, t: float) -> list[Element] | None:
+        """The tree of the newest walk that ENDED before t: unlike a walk that was still
+        running at t, it cannot have read what the input at t did (a dialog closing)."""
+        done = [s for s in self.snapshots() if s.t1 < t]
+        return done[-1].elements if done else None
 
     def latest(self) -> list[Element] | None:
-        hit = self.ring.latest()
-        return hit[1] if hit else None  # type: ignore[return-value]
+        return self._snap(self.ring.latest())
 
     def after(self, t: float) -> list[Element] | None:
-        hit = self.ring.after(t)
-        return hit[1] if hit else None  # type: ignore[return-value]
+        return self._snap(self.ring.after(t))
 
     def between(self, t0: float, t1: float) -> list[list[Element]]:
-        return [x[1] for x in self.ring.between(t0, t1)]  # type: ignore[misc]
+        """Trees of the walks that STARTED in [t0, t1]."""
+        return [x[1].elements for x in self.ring.between(t0, t1)]  # type: ignore[attr-defined]
+
+    def snapshots(self) -> list[Snapshot]:
+        return [x[1] for x in self.ring.between(float("-inf"), float("inf"))]  # type: ignore[misc]
+
+    def settle(self, t: float, wait: float = 5.0) -> bool:
+        """Wait until no walk that started before `t` is still in flight, so every snapshot
+        begun before `t` is in the ring. False when that took longer than `wait` seconds."""
+        deadline = time.monotonic() + wait
+        with self._cond:
+            while self._walking is not None and self._walking < t and self.is_alive():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+        return True
 
     def wait_after(self, t: float, wait: float | None = None) -> list[Element] | None:
-        """The first snapshot taken after t, waiting up to `wait` s (default one interval + 0.5 s)."""
-        deadline = time.monotonic() + (self.interval + 0.5 if wait is None else wait)
+        """The first snapshot taken after t, waiting up to `wait` s for it (default one
+        interval + 3 s: a walk takes over a second on a loaded machine)."""
+        deadline = time.monotonic() + (self.interval + 3.0 if wait is None else wait)
         later = self.after(t)
+        if later is None:
+            self.poke()  # do not wait out the interval as well
         while later is None and self.is_alive() and time.monotonic() < deadline:
-            time.sleep(0.02)
+            with self._cond:  # woken when a walk ends
+                self._cond.wait(max(0.0, min(0.05, deadline - time.monotonic())))
             later = self.after(t)
         return later
 
     def hit_test(self, t: float, x: float, y: float, wait: float | None = None) -> tuple[list[Element], Element | None]:
-        """The element under (x, y) at time t: in the newest snapshot from before t, else (the
-        tree had not caught up with the screen yet) in the first snapshot after t, waiting up
-        to `wait` seconds (default: one interval + 0.5 s) for it to be taken."""
-        before = self.before(t) or []
+        """The element under (x, y) at time t: in the newest snapshot completed before t, else
+        (the tree had not caught up with the screen yet) in the first snapshot after t, waiting
+        up to `wait` seconds (default: one interval + 3 s) for it to be taken."""
+        before = self.done_before(t) or []
         hit = element_at(before, x, y)
         if hit is None:
             later = self.wait_after(t, wait)

@@ -5,7 +5,8 @@ input alike, verified on Xvfb with xdotool) push raw events with their arrival t
 queue; one worker thread turns them into semantic actions (`semantics.ActionRecognizer`),
 pairs each with the newest frame grabbed BEFORE its first raw event (`capture.FrameRing`),
 hit-tests the element under the pointer in the newest accessibility snapshot taken before
-it (`capture.TreeRing`, from the desktop device's `ui_tree()`), and writes the step.
+it (`capture.TreeRing`, from the desktop device's `ui_tree()`), finds the field typed text
+went into (`focus.typing_target`), and writes the step.
 Nothing typed is ever logged; password fields are masked by the writer's redactor.
 """
 
@@ -24,8 +25,9 @@ from typing import Any
 from PIL import Image
 
 from guiagent.errors import DeviceError, RecordingError
-from guiagent.recorder.capture import FrameRing, RawFrame, TreeRing
+from guiagent.recorder.capture import FrameRing, RawFrame, Snapshot, TreeRing
 from guiagent.recorder.episode import EpisodeWriter
+from guiagent.recorder.focus import named, typing_target
 from guiagent.recorder.semantics import (
     ActionRecognizer,
     KeyPress,
@@ -40,6 +42,7 @@ from guiagent.recorder.semantics import (
 from guiagent.recorder.session import RecordingStats, StepRecorder, element_at, focused_element
 from guiagent.recorder.xinput import ServerClock, pynput_key, stop_listener, timed_listener
 from guiagent.schema import (
+    MODIFIERS,
     Back,
     Click,
     Done,
@@ -116,7 +119,8 @@ class DesktopRecorder:
         self._listeners: list[Any] = []
         self._worker: threading.Thread | None = None
         self._pins: dict[float, RawFrame | None] = {}
-        self._last_clicked: Element | None = None
+        self._last_clicked: tuple[Element, list[Element], float] | None = None  # editable, its tree, t_end
+        self._typing_hint = False  # the last key pressed typed a character
         self._last_event = time.monotonic()
         self._origin = (0, 0)
         self._clock = ServerClock()
@@ -151,6 +155,12 @@ class DesktopRecorder:
             if self.opts.a11y:
                 self.trees = TreeRing(self.device.ui_tree, self.opts.a11y_interval)
                 self.trees.start()
+                # The first input must find a completed snapshot to hit-test against.
+                deadline = time.monotonic() + 30
+                while not self.trees.ring.ready.wait(0.1):
+                    if not self.trees.is_alive() or time.monotonic() > deadline:
+                        log.warning("no accessibility snapshot: the first steps may lack their element")
+                        break
         self.recognizer = ActionRecognizer(size, self.opts.thresholds)
         self.steps = StepRecorder(self.writer, size)
         self._worker = threading.Thread(target=self._work, name="recorder", daemon=True)
@@ -169,8 +179,11 @@ class DesktopRecorder:
 
     def _put(self, ev: RawEvent) -> None:
         self._last_event = time.monotonic()
+        # The frame before a press is picked NOW: the worker may get to the event seconds
+        # later (waiting for a11y walks on a loaded machine), when the ring has moved on.
+        pin = self.frames.before(self._mono(ev.t)) if not isinstance(ev, PointerMove | KeyRelease) else None
         try:
-            self._queue.put_nowait(ev)
+            self._queue.put_nowait((ev, pin))
         except queue.Full:
             if self.steps is not None:
                 self.steps.stats.dropped_events += 1
@@ -194,6 +207,7 @@ class DesktopRecorder:
         self._put(PointerMove(self._tm(), *self._xy(x, y)))
 
     def _on_click(self, x: float, y: float, button: Any, pressed: bool, *_: Any) -> None:
+        self._typing_hint = False
         name = getattr(button, "name", "")
         if name in ("left", "right", "middle"):
             self._put(PointerButton(self._tm(), *self._xy(x, y), name, pressed))
@@ -204,6 +218,14 @@ class DesktopRecorder:
     def _on_press(self, key: Any, *_: Any) -> None:
         name, char = pynput_key(key)
         self._put(KeyPress(self._tk(), name or "unknown", char))
+        if name in MODIFIERS:
+            return
+        typing = char is not None and char.isprintable()
+        if typing and not self._typing_hint and self.trees is not None:
+            # A snapshot right at the first keystroke (the worker sees it only after the
+            # reorder delay) shows the field with the focus before a Tab can move it away.
+            self.trees.poke()
+        self._typing_hint = typing
 
     def _on_release(self, key: Any, *_: Any) -> None:
         name, _char = pynput_key(key)
@@ -218,7 +240,7 @@ class DesktopRecorder:
     def _work(self) -> None:
         assert self.recognizer is not None and self.steps is not None
         rec = self.recognizer
-        held: list[tuple[float, int, RawEvent]] = []  # by server stamp: the reorder buffer
+        held: list[tuple[float, int, RawEvent, RawFrame | None]] = []  # by server stamp: the reorder buffer
         seq = 0
         finished = False
         while not finished:
@@ -235,21 +257,18 @@ class DesktopRecorder:
                 if ev is _SENTINEL:
                     finished = True
                     continue
-                assert isinstance(ev, PointerMove | PointerButton | WheelScroll | KeyPress | KeyRelease)
-                heapq.heappush(held, (abs(ev.t), seq, ev))
+                assert isinstance(ev, tuple)
+                heapq.heappush(held, (abs(ev[0].t), seq, *ev))
                 seq += 1
             horizon = float("inf") if finished else time.monotonic() - REORDER_S
             out: list[Recognized] = []
             while held and self._mono(held[0][2].t) <= horizon:
-                _, _, e = heapq.heappop(held)
+                _, _, e, pin = heapq.heappop(held)
                 e = replace(e, t=self._mono(e.t))  # monotonic, with the best clock offset known now
                 self.steps.stats.raw_events += 1
                 if isinstance(e, PointerButton | WheelScroll | KeyPress):
-                    self._pins[e.t] = self.frames.before(e.t)
-                typing = rec.typing_since
+                    self._pins[e.t] = pin or self.frames.before(e.t)
                 out += rec.feed(e)
-                if typing is None and rec.typing_since is not None and self.trees is not None:
-                    self.trees.poke()  # a snapshot while typing shows which field has the focus
             self._held = len(held)
             if not finished:
                 out += rec.tick(horizon)
@@ -271,21 +290,25 @@ class DesktopRecorder:
     def _tree(self, t: float) -> list[Element]:
         if self.trees is None:
             return []
-        return self.trees.before(t) or self.trees.latest() or []
+        return self.trees.done_before(t) or self.trees.latest() or []
 
-    def _typing_target(self, r: Recognized) -> Element | None:
-        """The field typed into: focused in the snapshots taken while typing (one is poked
-        when typing starts; a Tab or Enter moves focus away right after), else the last
-        clicked editable element, else focus before typing. When ANY candidate is a password
-        field, that one is returned: a secret must never be recorded for a stale snapshot."""
-        clicked = self._last_clicked if self._last_clicked and self._last_clicked.editable else None
-        during: list[Element | None] = []
+    def _typing_target(self, r: Recognized) -> tuple[Element | None, list[Element]]:
+        """The field typed into and the snapshot it was found in (see `focus.typing_target`)."""
+        assert isinstance(r.action, TypeText)
+        t_next = r.t_next if r.t_next is not None else time.monotonic()
+        c = self._last_clicked
+        clicked = (c[0], c[1]) if c is not None and r.t_prev is not None and c[2] >= r.t_prev else None
+        snaps: list[Snapshot] = []
         if self.trees is not None:
-            trees = self.trees.between(r.t_start, r.t_end + 0.05) or [self.trees.wait_after(r.t_start) or []]
-            during = [focused_element(t) for t in reversed(trees)]
-        candidates = [*during, clicked, focused_element(self._tree(r.t_start))]
-        secret = next((e for e in candidates if e is not None and e.password), None)
-        return secret or next((e for e in candidates if e is not None), None)
+            self.trees.settle(t_next)  # a walk begun before the next input may not be stored yet
+            if self.trees.after(r.t_start) is None:
+                self.trees.wait_after(r.t_start)  # typed faster than a walk: wait for the next
+            snaps = self.trees.snapshots()
+        found = typing_target(snaps, r.t_prev, r.t_start, t_next, r.action.text, clicked)
+        if found is None:
+            return None, []
+        log.debug("typed text goes to %s %r (%s)", found.element.role.value, found.element.name, found.how)
+        return found.element, found.elements
 
     def _store(self, r: Recognized) -> None:
         assert self.steps is not None
@@ -298,21 +321,26 @@ class DesktopRecorder:
         frame = raw.image() if raw is not None else None
         elements = self._tree(r.t_start)
         target: Element | None = None
+        found_in = elements  # the snapshot the target was found in
         match action:
             case Click() | DoubleClick() | RightClick() | LongPress() | Drag() | Scroll() | Swipe():
                 if r.point is not None:
                     if self.trees is not None:
                         elements, target = self.trees.hit_test(r.t_start, *r.point)
+                        found_in = elements
                     if target is None and not elements and self.opts.ocr and frame is not None:
                         target = self.opts.ocr(frame, r.point)
                 if isinstance(action, Click | DoubleClick | LongPress):
-                    self._last_clicked = target
+                    editable = target is not None and target.editable
+                    self._last_clicked = (target, found_in, r.t_end) if target is not None and editable else None
             case TypeText():
-                target = self._typing_target(r)
+                target, found_in = self._typing_target(r)
             case Key():
                 target = focused_element(self._tree(r.t_start))
             case OpenApp() | Back() | Home() | Wait() | Done():
                 pass
+        if target is not None and found_in:
+            target = named(target, found_in, self.steps.screen_size[0])
         timings = {"lookup": round((time.monotonic() - t0) * 1000, 2)}
         self.steps.record(action, r.t_start, frame=frame, frame_t=raw.t if raw else None,
                           elements=elements, target=target, timings_ms=timings, work_since=t0)

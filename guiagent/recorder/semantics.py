@@ -14,7 +14,7 @@ Caps Lock is applied here, to letters only.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from guiagent.schema import (
@@ -88,6 +88,10 @@ class Recognized:
     t_start: float  # time of the first raw event of this action
     t_end: float
     point: tuple[int, int] | None = None  # pixel where it happened (for the element hit test)
+    # No input between t_prev (the last button/wheel/non-modifier key before typed text) and
+    # t_start, nor between t_end and t_next (the event or tick that emitted it; None: finish).
+    t_prev: float | None = None
+    t_next: float | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,7 @@ class _Typing:
     chars: list[str] = field(default_factory=list)
     t0: float = 0.0
     last: float = 0.0
+    prev: float | None = None  # the last raw input before the first character
 
 
 @dataclass
@@ -142,6 +147,7 @@ class ActionRecognizer:
         self._typing = _Typing()
         self._scroll: _ScrollRun | None = None
         self._lone_mod: str | None = None
+        self._last_input: float | None = None  # time of the last button, wheel or non-modifier key
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -161,7 +167,8 @@ class ActionRecognizer:
             return []
         text = "".join(ty.chars)
         self._typing = _Typing()
-        return [Recognized(TypeText(text=text, submit=submit), ty.t0, t_end if t_end is not None else ty.last)]
+        return [Recognized(TypeText(text=text, submit=submit), ty.t0, t_end if t_end is not None else ty.last,
+                           t_prev=ty.prev)]
 
     def _flush_scroll(self) -> list[Recognized]:
         s = self._scroll
@@ -188,6 +195,12 @@ class ActionRecognizer:
 
     def feed(self, ev: RawEvent) -> list[Recognized]:
         """Process one event; returns the actions it completed, oldest first."""
+        out = self._feed(ev)
+        if isinstance(ev, PointerButton | WheelScroll) or (isinstance(ev, KeyPress) and ev.key not in MODIFIERS):
+            self._last_input = ev.t
+        return [r if r.t_next is not None else replace(r, t_next=ev.t) for r in out]
+
+    def _feed(self, ev: RawEvent) -> list[Recognized]:
         out = self.tick(ev.t)
         match ev:
             case PointerMove():
@@ -294,6 +307,7 @@ class ActionRecognizer:
             ty = self._typing
             if not ty.chars:
                 ty.t0 = self._since_mods(ev.t, self.mods & {"shift"})
+                ty.prev = self._last_input
             ty.chars.append(char)
             ty.last = ev.t
             return out
@@ -329,7 +343,7 @@ class ActionRecognizer:
             out += self._flush_typing()
         if self._scroll is not None and now - self._scroll.last > self.th.scroll_merge_s:
             out += self._flush_scroll()
-        return sorted(out, key=lambda r: r.t_start)
+        return sorted((replace(r, t_next=now) for r in out), key=lambda r: r.t_start)
 
     def finish(self) -> list[Recognized]:
         """End of recording: emit everything pending (a button still held is dropped)."""

@@ -20,8 +20,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from guiagent.actions import (  # noqa: F401 - re-exported vocabulary
     ACTION_ADAPTER,
     ACTION_TYPES,
+    ALL_ACTIONS,
+    DESKTOP_ACTIONS,
     POINTER_ACTIONS,
+    TOUCH_ONLY_ACTIONS,
     Action,
+    ActionClass,
     Back,
     Click,
     Done,
@@ -40,6 +44,7 @@ from guiagent.actions import (  # noqa: F401 - re-exported vocabulary
     TypeText,
     Wait,
     action_targets,
+    action_type_of,
     describe_action,
     with_targets,
 )

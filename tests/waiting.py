@@ -1,0 +1,41 @@
+"""The one way tests wait: poll a condition until it holds or a generous deadline passes.
+
+Tests never sleep to let something happen; they wait for the thing itself. This module holds
+the only polling pause in the suite (ruff bans `time.sleep` under tests/ everywhere else).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def wait_until(
+    predicate: Callable[[], T],
+    timeout: float = 30.0,
+    what: str = "condition",
+    interval: float = 0.02,
+) -> T:
+    """Return the first truthy value of `predicate()`; fail naming `what` after `timeout` s.
+
+    Deadlines are generous on purpose: a loaded 2-core machine can be 10x slower than an
+    idle one, and a wait that returns as soon as the condition holds costs nothing on a fast
+    one.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(interval)  # noqa: TID251 - the polling pause of the one condition waiter
+
+
+def pause(seconds: float) -> None:
+    """Let real time pass where time passing is itself the point (pacing real input like a
+    person, keeping a process idle so an idle timeout can fire). Never to wait for a result."""
+    time.sleep(seconds)  # noqa: TID251 - deliberate pacing, see the docstring
