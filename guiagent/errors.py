@@ -7,7 +7,7 @@ that no model output and no device hiccup ever crashes it.
 
 from __future__ import annotations
 
-from guiagent.schema import TokenUsage
+from guiagent.schema.trace import TokenUsage
 
 
 class GuiAgentError(Exception):
