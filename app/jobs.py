@@ -13,7 +13,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from guiagent.errors import (
+from guiagent.schema.errors import (
     ConfigError,
     DeviceDisconnected,
     DeviceError,

@@ -21,7 +21,6 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from app.jobs import explain
-from guiagent.errors import DeviceError
 from guiagent.recorder.episode import EpisodeWriter
 from guiagent.recorder.redact import Redactor
 from guiagent.recorder.session import StepRecorder, element_at, focused_element
@@ -46,6 +45,7 @@ from guiagent.schema import (
     TypeText,
     Wait,
 )
+from guiagent.schema.errors import DeviceError
 
 log = logging.getLogger(__name__)
 

@@ -25,9 +25,9 @@ from PySide6.QtWidgets import (
 
 from app.jobs import explain
 from app.plan_panel import PlanState, PlanTracker
-from guiagent.errors import RecordingError
 from guiagent.recorder.episode import list_episodes, read_meta
 from guiagent.schema import Trajectory
+from guiagent.schema.errors import RecordingError
 
 log = logging.getLogger(__name__)
 

@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
 
 from app.device_picker import DeviceChoice
 from app.settings import AppSettings
-from guiagent.errors import ConfigError
 from guiagent.runner import RunOptions, new_episode_id
+from guiagent.schema.errors import ConfigError
 
 PLANNER_LABELS = {
     "rule": ("Rule (no model)", False),

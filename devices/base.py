@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Literal, assert_never
 import numpy as np
 from PIL import Image
 
-from guiagent.errors import DeviceError, UnsupportedAction
 from guiagent.schema import (
     Action,
     ActionClass,
@@ -43,6 +42,7 @@ from guiagent.schema import (
     Wait,
     action_targets,
 )
+from guiagent.schema.errors import DeviceError, UnsupportedAction
 
 if TYPE_CHECKING:
     from devices.killswitch import KillSwitch

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from guiagent.errors import ConfigError
+from guiagent.schema.errors import ConfigError
 
 
 @dataclass(frozen=True)

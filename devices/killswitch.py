@@ -18,7 +18,7 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
-from guiagent.errors import StopRequested
+from guiagent.schema.errors import StopRequested
 
 log = logging.getLogger(__name__)
 

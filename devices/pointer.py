@@ -25,8 +25,14 @@ from PIL import Image
 
 from devices.base import Device, Spot
 from devices.coords import Monitor, ScreenMap
-from guiagent.errors import ConfigError, DeviceDisconnected, DeviceError, StopRequested, UnsupportedAction
 from guiagent.schema import Action, Key, ScrollDirection
+from guiagent.schema.errors import (
+    ConfigError,
+    DeviceDisconnected,
+    DeviceError,
+    StopRequested,
+    UnsupportedAction,
+)
 
 log = logging.getLogger(__name__)
 

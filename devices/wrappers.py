@@ -14,8 +14,8 @@ from PIL import Image
 
 from devices.base import Device, DeviceInfo, SettleResult
 from devices.killswitch import KillSwitch
-from guiagent.errors import StopRequested
 from guiagent.schema import Action, Element, Outcome
+from guiagent.schema.errors import StopRequested
 
 
 class DeviceWrapper(Device):

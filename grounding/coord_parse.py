@@ -31,8 +31,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from guiagent.errors import PlanParseError
 from guiagent.schema import Point
+from guiagent.schema.errors import PlanParseError
 
 CoordFormat = Literal["pixels", "norm1000", "unit"]
 COORD_FORMATS: tuple[str, ...] = get_args(CoordFormat)

@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 from grounding.coord_parse import Size, smart_resize
 from grounding.llm import ChatMessage, ChatModel, ChatReply
-from guiagent.errors import ConfigError, ModelError
 from guiagent.schema import TokenUsage
+from guiagent.schema.errors import ConfigError, ModelError
 
 if TYPE_CHECKING:
     from PIL.Image import Image

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from guiagent.errors import ConfigError
+from guiagent.schema.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

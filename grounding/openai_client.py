@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from grounding.llm import ChatMessage, ChatModel, ChatReply, estimate_tokens
-from guiagent.errors import ConfigError, ModelError
 from guiagent.schema import TokenUsage
+from guiagent.schema.errors import ConfigError, ModelError
 
 if TYPE_CHECKING:
     from PIL.Image import Image

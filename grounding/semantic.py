@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from guiagent.errors import ModelError
+from guiagent.schema.errors import ModelError
 
 log = logging.getLogger(__name__)
 

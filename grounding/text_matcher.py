@@ -19,8 +19,8 @@ from typing import Any
 from grounding import semantic
 from grounding.base import Grounder, GroundingResult
 from grounding.query import CONTROLS, Query, lexical_score, normalize, parse_query
-from guiagent.errors import GroundingError
 from guiagent.schema import Element, Observation, Role
+from guiagent.schema.errors import GroundingError
 
 log = logging.getLogger(__name__)
 

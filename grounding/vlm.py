@@ -24,8 +24,8 @@ from typing import Any
 from grounding.base import Grounder, GroundingResult
 from grounding.coord_parse import COORD_FORMATS, CoordFormat, Size, parse_point, smart_resize
 from grounding.llm import ChatMessage, ChatModel, ChatReply
-from guiagent.errors import ConfigError, GroundingError, PlanParseError
 from guiagent.schema import Element, Observation, Point, TokenUsage, assets
+from guiagent.schema.errors import ConfigError, GroundingError, PlanParseError
 
 log = logging.getLogger(__name__)
 

@@ -17,16 +17,6 @@ from PIL import Image
 
 from devices.base import Device
 from grounding.base import Grounder
-from guiagent.errors import (
-    DeviceDisconnected,
-    DeviceError,
-    GroundingError,
-    GuiAgentError,
-    InstructionNotUnderstood,
-    ModelError,
-    PlannerError,
-    StopRequested,
-)
 from guiagent.events import (
     Acted,
     Decided,
@@ -57,6 +47,16 @@ from guiagent.schema import (
     action_targets,
     describe_action,
     with_targets,
+)
+from guiagent.schema.errors import (
+    DeviceDisconnected,
+    DeviceError,
+    GroundingError,
+    GuiAgentError,
+    InstructionNotUnderstood,
+    ModelError,
+    PlannerError,
+    StopRequested,
 )
 
 log = logging.getLogger(__name__)

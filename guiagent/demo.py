@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from devices.xvfb import VirtualDisplay
-from guiagent.errors import DeviceError
+from devices.x11.xvfb import VirtualDisplay
 from guiagent.events import RunResult, Subscriber
 from guiagent.runner import RunOptions, run_task
 from guiagent.schema import Step, assets
+from guiagent.schema.errors import DeviceError
 
 DEMO_TASK = "Type 'Ada Lovelace' into Name, tick Subscribe, then click Submit"
 EXPECTED = {"name": "Ada Lovelace", "subscribe": True}

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from guiagent.errors import ConfigError
+from guiagent.schema.errors import ConfigError
 
 if TYPE_CHECKING:
     from devices.base import Device
@@ -82,13 +82,13 @@ GROUNDERS: dict[str, Entry] = {
 # `kill_switch` (a devices.killswitch.KillSwitch), applied as a wrapper by `build_device`.
 _ANDROID = frozenset({"adb_host", "adb_port", "timeout", "screenshot_mode", "reconnect_timeout", "ime_settle_s"})
 DEVICES: dict[str, Entry] = {
-    "desktop": Entry("devices.desktop:open_desktop", "this X11 desktop (or Xvfb)", frozenset({"monitor"}),
-                     options_of=("devices.desktop:DesktopDevice",)),
-    "android": Entry("devices.android:open_android", "an Android phone over adb", _ANDROID),
+    "desktop": Entry("devices.x11.device:open_desktop", "this X11 desktop (or Xvfb)", frozenset({"monitor"}),
+                     options_of=("devices.x11.device:DesktopDevice",)),
+    "android": Entry("devices.android.device:open_android", "an Android phone over adb", _ANDROID),
     "sim": Entry("devices.simphone.launch:open_sim_phone", "a virtual phone behind a real adb endpoint",
                  _ANDROID | {"port", "host", "size", "density", "adb_keyboard", "connect_timeout"}),
-    "windows": Entry("devices.windows:open_windows", "this Windows desktop (UI Automation)", frozenset({"monitor"}),
-                     options_of=("devices.windows:WindowsDevice",)),
+    "windows": Entry("devices.windows.device:open_windows", "this Windows desktop (UI Automation)", frozenset({"monitor"}),
+                     options_of=("devices.windows.device:WindowsDevice",)),
 }
 WRAPPER_OPTIONS = frozenset({"kill_switch"})
 

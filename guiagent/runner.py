@@ -13,12 +13,12 @@ from typing import Any, Literal
 from devices.base import Device
 from grounding.base import Grounder
 from guiagent.agent import Agent, AgentConfig, ScreenParserLike
-from guiagent.errors import GuiAgentError
 from guiagent.events import RunResult, Subscriber
 from guiagent.planning.base import Planner
 from guiagent.registry import build_device, build_grounder, build_planner, check_run
 from guiagent.safety import DEFAULT_SENSITIVE_WORDS, Approver, Guard, SafetyPolicy, refuse_all
 from guiagent.schema import EpisodeMeta
+from guiagent.schema.errors import GuiAgentError
 
 log = logging.getLogger(__name__)
 

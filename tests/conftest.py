@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from devices.xvfb import VirtualDisplay
+from devices.x11.xvfb import VirtualDisplay
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"

@@ -389,7 +389,7 @@ def demo_desktop(size: tuple[int, int] = (1280, 800)) -> FakeUIAutomation:
 
 def make_fake_windows_device(**options: Any) -> Any:
     """The Windows device on the fake desktop, capturing and typing on the current X display."""
-    from devices.windows import WindowsDevice
+    from devices.windows.device import WindowsDevice
 
     desk = options.pop("uia", None) or demo_desktop()
     return WindowsDevice(uia=desk, display=options.pop("display", os.environ.get("DISPLAY")), **options)

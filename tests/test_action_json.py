@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from guiagent.action_json import action_to_json, extract_json_object, parse_action
-from guiagent.errors import PlanParseError
+from guiagent.formats.action_json import action_to_json, extract_json_object, parse_action
 from guiagent.schema import Click, Done, Key, Point, Target, TypeText
+from guiagent.schema.errors import PlanParseError
 
 
 def test_fenced_and_wrapped_forms() -> None:

@@ -15,12 +15,12 @@ from scripted import ScriptedPlanner
 from waiting import wait_until
 
 from guiagent.agent import Agent, AgentConfig
-from guiagent.errors import PlanParseError
 from guiagent.events import AgentEvent, StepFinished
 from guiagent.recorder.episode import EpisodeWriter, read_episode
 from guiagent.runner import build_screen_parser
 from guiagent.safety import approve_all, refuse_all
 from guiagent.schema import Click, Done, EpisodeMeta, Target, Wait
+from guiagent.schema.errors import PlanParseError
 
 pytestmark = pytest.mark.usefixtures("xdisplay")
 HERE = Path(__file__).parent
@@ -28,7 +28,7 @@ HERE = Path(__file__).parent
 
 @pytest.fixture(scope="module")
 def desktop(xdisplay):
-    from devices.desktop import open_desktop
+    from devices.x11.device import open_desktop
 
     dev = open_desktop("")
     yield dev

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from guiagent.aitw import AitwAction, AitwType, NotRepresentable, from_aitw, is_tap, to_aitw
+from guiagent.formats.aitw import AitwAction, AitwType, NotRepresentable, from_aitw, is_tap, to_aitw
 from guiagent.schema import Back, Click, Done, Home, Key, OpenApp, Scroll, Swipe, Target, TypeText
 
 

@@ -11,9 +11,9 @@ import pytest
 from openai_server import OpenAIServer
 from PIL import Image
 
-from guiagent.aitw import AitwAction, AitwEpisodeStep, AitwType
 from guiagent.cli import Cli
 from guiagent.eval.aitw_metric import AitwReport, actions_match, enlarge_box, score_step, taps_match
+from guiagent.formats.aitw import AitwAction, AitwEpisodeStep, AitwType
 
 T = AitwType
 

@@ -20,9 +20,8 @@ import numpy as np
 import pytest
 from waiting import wait_until
 
-from devices.android import AndroidDevice, open_android
+from devices.android.device import AndroidDevice, open_android
 from devices.simphone import SimPhone
-from guiagent.errors import ConfigError, DeviceDisconnected, DeviceError, DeviceTimeout
 from guiagent.schema import (
     ALL_ACTIONS,
     Back,
@@ -44,6 +43,7 @@ from guiagent.schema import (
     TypeText,
     Wait,
 )
+from guiagent.schema.errors import ConfigError, DeviceDisconnected, DeviceError, DeviceTimeout
 
 pytestmark = pytest.mark.timeout(180)
 LAUNCHER = "com.android.launcher3"

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from devices.android_screencap import (
+from devices.android.screencap import (
     decode_png_screencap,
     decode_raw_screencap,
     encode_raw_screencap,
     is_black,
 )
-from guiagent.errors import DeviceError
+from guiagent.schema.errors import DeviceError
 
 
 def picture(w: int = 36, h: int = 64) -> Image.Image:

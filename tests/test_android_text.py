@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from devices.adb_text import (
+from devices.android.text import (
     ADB_KEYBOARD_IME,
     KEYCODE_ENTER,
     KEYCODE_TAB,
@@ -23,7 +23,7 @@ from devices.adb_text import (
     is_plain_ascii,
     keycode_for,
 )
-from guiagent.errors import DeviceError
+from guiagent.schema.errors import DeviceError
 
 
 def android_input_text(arg: str) -> str:

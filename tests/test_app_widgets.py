@@ -16,7 +16,6 @@ from PIL import Image
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from guiagent.errors import ConfigError, DeviceDisconnected, InstructionNotUnderstood, ModelError
 from guiagent.schema import (
     Click,
     Decision,
@@ -32,6 +31,7 @@ from guiagent.schema import (
     Target,
     TypeText,
 )
+from guiagent.schema.errors import ConfigError, DeviceDisconnected, InstructionNotUnderstood, ModelError
 
 
 @pytest.fixture(scope="session")

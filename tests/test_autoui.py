@@ -14,13 +14,13 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 from tiny_models import build_tiny_t5
 
-from guiagent.aitw import AitwAction, AitwEpisodeStep, AitwType
 from guiagent.cli import Cli
-from guiagent.errors import ConfigError, PlanParseError, RecordingError
+from guiagent.formats.aitw import AitwAction, AitwEpisodeStep, AitwType
 from guiagent.models.autoui_text import format_source, format_target, parse_target
 from guiagent.models.vision import build_image_encoder
 from guiagent.registry import build_planner
 from guiagent.schema import Click, Observation, Point, Target
+from guiagent.schema.errors import ConfigError, PlanParseError, RecordingError
 
 T = AitwType
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"

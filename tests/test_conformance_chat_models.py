@@ -14,7 +14,7 @@ from PIL import Image
 from tiny_models import build_tiny_qwen2_vl
 
 from grounding.llm import ChatMessage, ChatModel, ChatReply
-from guiagent.errors import ModelError
+from guiagent.schema.errors import ModelError
 
 Factory = Callable[[], ChatModel]
 

@@ -19,7 +19,6 @@ from PIL import Image
 from devices.base import Device, SettleResult
 from devices.killswitch import KillSwitch
 from devices.wrappers import DeviceWrapper, KillSwitchDevice
-from guiagent.errors import DeviceError, StopRequested, UnsupportedAction
 from guiagent.schema import (
     ACTION_TYPES,
     ALL_ACTIONS,
@@ -43,10 +42,11 @@ from guiagent.schema import (
     TypeText,
     Wait,
 )
+from guiagent.schema.errors import DeviceError, StopRequested, UnsupportedAction
 
 
 def _desktop() -> tuple[Device, Callable[[], None]]:
-    from devices.desktop import open_desktop
+    from devices.x11.device import open_desktop
 
     dev = open_desktop("")
     return dev, lambda: None

@@ -13,8 +13,8 @@ from openai_server import OpenAIServer
 from PIL import Image, ImageDraw, ImageFont
 
 from grounding.base import Grounder, GroundingResult
-from guiagent.errors import GroundingError
 from guiagent.schema import Element, Observation, Role
+from guiagent.schema.errors import GroundingError
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 SUBMIT = (140, 200, 280, 244)

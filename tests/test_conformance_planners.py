@@ -13,9 +13,9 @@ import pytest
 from openai_server import OpenAIServer
 from test_conformance_grounders import screen
 
-from guiagent.errors import PlannerError, PlanParseError
 from guiagent.planning.base import Planner
 from guiagent.schema import ACTION_ADAPTER, Decision
+from guiagent.schema.errors import PlannerError, PlanParseError
 
 TASK = "Type 'Ada' into Name, then click Submit"
 BAD_TASK = "make it pretty"

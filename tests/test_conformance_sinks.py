@@ -13,10 +13,10 @@ import pytest
 from PIL import Image
 
 from guiagent.agent import StepSink
-from guiagent.errors import RecordingError
 from guiagent.recorder.episode import EpisodeWriter, read_episode
 from guiagent.recorder.redact import Redactor
 from guiagent.schema import Click, Element, EpisodeMeta, Outcome, Role, Step, Target, TokenUsage
+from guiagent.schema.errors import RecordingError
 
 SinkFactory = Callable[[Path], EpisodeWriter]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from grounding.coord_parse import ImageResize, extract_numbers, parse_point, smart_resize
-from guiagent.errors import PlanParseError
 from guiagent.schema import Point
+from guiagent.schema.errors import PlanParseError
 
 
 def close(p: Point, x: float, y: float, tol: float = 1e-6) -> bool:

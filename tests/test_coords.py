@@ -7,7 +7,7 @@ import math
 import pytest
 
 from devices.coords import Monitor, ScreenMap, bounding_box
-from guiagent.errors import ConfigError
+from guiagent.schema.errors import ConfigError
 
 
 @pytest.mark.parametrize("scale", [1.0, 1.25, 1.5, 2.0])

@@ -23,7 +23,7 @@ from waiting import wait_until
 from guiagent.daemon.config import DaemonConfig, is_loopback
 from guiagent.daemon.fleet import AdbServer
 from guiagent.daemon.server import Daemon
-from guiagent.errors import ConfigError
+from guiagent.schema.errors import ConfigError
 
 pytest.importorskip("fastapi")
 pytest.importorskip("adbutils")

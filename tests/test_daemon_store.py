@@ -15,7 +15,7 @@ from waiting import wait_until
 from guiagent.daemon.fleet import overlapping_attempts
 from guiagent.daemon.models import RunRecord, TaskResult
 from guiagent.daemon.store import TaskStore
-from guiagent.errors import ConfigError
+from guiagent.schema.errors import ConfigError
 
 
 def add(store: TaskStore, n: int = 1, **kw) -> list[str]:

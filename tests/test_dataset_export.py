@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from guiagent.aitw import AitwEpisodeStep, AitwType
-from guiagent.errors import ConfigError
+from guiagent.formats.aitw import AitwEpisodeStep, AitwType
 from guiagent.recorder import EpisodeWriter, read_episode
 from guiagent.recorder.export import dataset_stats, export
 from guiagent.schema import (
@@ -27,6 +26,7 @@ from guiagent.schema import (
     Target,
     TypeText,
 )
+from guiagent.schema.errors import ConfigError
 
 
 def _frame(seed: int) -> Image.Image:

@@ -14,10 +14,9 @@ import pytest
 from test_desktop_probe import GEOM, GREEN, RED, Probe, at, keysym
 from waiting import wait_until
 
-from devices.desktop import DesktopDevice, open_desktop
-from devices.x11 import WindowInfo
-from devices.xvfb import VirtualDisplay
-from guiagent.errors import ConfigError, DeviceError, UnsupportedAction
+from devices.x11.device import DesktopDevice, open_desktop
+from devices.x11.session import WindowInfo
+from devices.x11.xvfb import VirtualDisplay
 from guiagent.schema import (
     Back,
     Click,
@@ -34,6 +33,7 @@ from guiagent.schema import (
     TypeText,
     Wait,
 )
+from guiagent.schema.errors import ConfigError, DeviceError, UnsupportedAction
 
 ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture

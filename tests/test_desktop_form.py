@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 from waiting import wait_until
 
-from devices.atspi import AtspiReader
-from devices.desktop import DesktopDevice, open_desktop
-from devices.xvfb import VirtualDisplay
+from devices.x11.atspi import AtspiReader
+from devices.x11.device import DesktopDevice, open_desktop
+from devices.x11.xvfb import VirtualDisplay
 from guiagent.schema import Click, Element, Point, Role, Target, TypeText
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from devices.desktop import DesktopDevice, open_desktop
 from devices.killswitch import DEFAULT_HOTKEY, KillSwitch
-from devices.xvfb import VirtualDisplay
-from guiagent.errors import StopRequested
+from devices.x11.device import DesktopDevice, open_desktop
+from devices.x11.xvfb import VirtualDisplay
 from guiagent.schema import Click, Target, TypeText, Wait
+from guiagent.schema.errors import StopRequested
 
 ROOT = Path(__file__).resolve().parents[1]
 

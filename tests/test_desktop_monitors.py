@@ -13,8 +13,8 @@ from collections.abc import Iterator
 import pytest
 from test_desktop_probe import RED, Probe, at
 
-from devices.desktop import open_desktop
-from devices.xvfb import VirtualDisplay
+from devices.x11.device import open_desktop
+from devices.x11.xvfb import VirtualDisplay
 from guiagent.schema import Click, Point, Target
 
 MONITORS = {"GA_TEST_LEFT": (0, 100, 640, 700), "GA_TEST_RIGHT": (640, 100, 640, 700)}

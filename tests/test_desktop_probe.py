@@ -18,7 +18,7 @@ from typing import Any
 
 from waiting import wait_until
 
-from devices.desktop import DesktopDevice
+from devices.x11.device import DesktopDevice
 from guiagent.schema import Point, Target
 
 RED, GREEN = (255, 0, 0), (0, 255, 0)

@@ -11,7 +11,7 @@ from fake_uia import FakeUIAutomation, make_fake_windows_device
 from test_desktop_probe import Probe
 
 from devices.coords import Monitor, ScreenMap
-from devices.uia_dpi import (
+from devices.windows.dpi import (
     PER_MONITOR,
     SYSTEM_AWARE,
     UNAWARE,
@@ -20,8 +20,8 @@ from devices.uia_dpi import (
     pick_capture,
     rect_to_screenshot,
 )
-from guiagent.errors import ConfigError
 from guiagent.schema import Click, Point, Target
+from guiagent.schema.errors import ConfigError
 
 SCALES = [1.0, 1.25, 1.5, 2.0]
 

@@ -16,7 +16,6 @@ import pytest
 from PIL import Image
 from waiting import wait_until
 
-from guiagent.errors import RecordingError
 from guiagent.recorder import EpisodeWriter, Redactor, list_episodes, read_episode, repair_episode
 from guiagent.recorder.episode import INTERRUPTED, writer_alive
 from guiagent.recorder.redact import MASK, parse_region
@@ -35,6 +34,7 @@ from guiagent.schema import (
     TokenUsage,
     TypeText,
 )
+from guiagent.schema.errors import RecordingError
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -14,9 +14,9 @@ from grounding import ocr, semantic
 from grounding.base import GroundingResult
 from grounding.query import lexical_score, normalize, parse_query
 from grounding.text_matcher import TextGrounder
-from guiagent.errors import GroundingError
 from guiagent.registry import build_grounder
 from guiagent.schema import Element, Observation, Role
+from guiagent.schema.errors import GroundingError
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "perception"
 SIZE = (800, 600)

@@ -9,9 +9,9 @@ import pytest
 from PIL import Image
 
 from grounding.base import Grounder, GroundingResult
-from guiagent.errors import ConfigError, GroundingError, ModelError
 from guiagent.eval.grounding_eval import load_set, point_in_box, samples_from_dom, score, summarize
 from guiagent.schema import Observation, Point
+from guiagent.schema.errors import ConfigError, GroundingError, ModelError
 
 
 def test_point_in_box_counts_edges_and_rejects_outside() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from guiagent.errors import InstructionNotUnderstood, PlannerError
 from guiagent.planning.instructions import (
     BackGoal,
     ClickGoal,
@@ -22,6 +21,7 @@ from guiagent.planning.instructions import (
     describe_goal,
     parse_instructions,
 )
+from guiagent.schema.errors import InstructionNotUnderstood, PlannerError
 
 FIELD = Ref("", "field")
 

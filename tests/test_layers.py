@@ -77,12 +77,12 @@ def _only_planted(found: list[Violation], before: set[str], marks: list[str]) ->
 def test_the_checker_reports_imports_that_break_the_floors(tmp_path: Path) -> None:
     before = _copy_library(tmp_path)
     # floor 1 importing floor 3, inside a function, absolute and `from pkg import module` forms
-    l_agent = _plant(tmp_path, "guiagent/actions.py",
+    l_agent = _plant(tmp_path, "guiagent/schema/actions.py",
                      "\n\ndef _planted():\n    from guiagent.agent import Agent\n\n    return Agent\n") + 3
-    l_mod = _plant(tmp_path, "guiagent/errors.py", "\n\ndef _planted():\n    from guiagent import registry\n") + 3
-    # relative `from . import module`, and importlib with a literal name
-    l_rel = _plant(tmp_path, "guiagent/keys.py", "\n\ndef _planted():\n    from . import runner\n") + 3
-    l_lib = _plant(tmp_path, "guiagent/action_json.py",
+    l_mod = _plant(tmp_path, "guiagent/schema/errors.py", "\n\ndef _planted():\n    from guiagent import registry\n") + 3
+    # relative `from .. import module`, and importlib with a literal name
+    l_rel = _plant(tmp_path, "guiagent/schema/keys.py", "\n\ndef _planted():\n    from .. import runner\n") + 3
+    l_lib = _plant(tmp_path, "guiagent/formats/action_json.py",
                    "\n\ndef _planted():\n    import importlib\n\n    return importlib.import_module('guiagent.cli.run')\n") + 5
     # the package __init__ runs before every guiagent.* module: it stays on floor 1
     l_init = _plant(tmp_path, "guiagent/__init__.py", "from guiagent.planning.base import Planner\n")
@@ -97,10 +97,10 @@ def test_the_checker_reports_imports_that_break_the_floors(tmp_path: Path) -> No
     _plant(tmp_path, "guiagent/stray.py", "X = 1\n")
 
     found = check(tmp_path)
-    _find(found, "floor", f"guiagent/actions.py:{l_agent}", "guiagent.actions (floor 1", "guiagent.agent (floor 3")
-    _find(found, "floor", f"guiagent/errors.py:{l_mod}", "guiagent.registry (floor 3")
-    _find(found, "floor", f"guiagent/keys.py:{l_rel}", "guiagent.runner (floor 3")
-    _find(found, "floor", f"guiagent/action_json.py:{l_lib}", "guiagent.cli.run (floor 4")
+    _find(found, "floor", f"guiagent/schema/actions.py:{l_agent}", "guiagent.schema.actions (floor 1", "guiagent.agent (floor 3")
+    _find(found, "floor", f"guiagent/schema/errors.py:{l_mod}", "guiagent.registry (floor 3")
+    _find(found, "floor", f"guiagent/schema/keys.py:{l_rel}", "guiagent.runner (floor 3")
+    _find(found, "floor", f"guiagent/formats/action_json.py:{l_lib}", "guiagent.cli.run (floor 4")
     _find(found, "floor", f"guiagent/__init__.py:{l_init}", "guiagent (floor 1", "guiagent.planning.base (floor 3")
     _find(found, "apart", f"devices/coords.py:{l_dg}", "devices.coords", "grounding.base", "never import each other")
     _find(found, "apart", f"grounding/links.py:{l_gd}", "grounding.links", "devices.base")
@@ -108,8 +108,8 @@ def test_the_checker_reports_imports_that_break_the_floors(tmp_path: Path) -> No
     _find(found, "floor", f"guiagent/runner.py:{l_face}", "app.settings (floor 4")
     _find(found, "unplaced", "guiagent/stray.py:1", "guiagent.stray has no floor")
     _only_planted(found, before, [
-        f"guiagent/actions.py:{l_agent}", f"guiagent/errors.py:{l_mod}", f"guiagent/keys.py:{l_rel}",
-        f"guiagent/action_json.py:{l_lib}", f"guiagent/__init__.py:{l_init}", f"devices/coords.py:{l_dg}",
+        f"guiagent/schema/actions.py:{l_agent}", f"guiagent/schema/errors.py:{l_mod}", f"guiagent/schema/keys.py:{l_rel}",
+        f"guiagent/formats/action_json.py:{l_lib}", f"guiagent/__init__.py:{l_init}", f"devices/coords.py:{l_dg}",
         f"grounding/links.py:{l_gd}", f"devices/simphone/fonts.py:{l_up}", f"guiagent/runner.py:{l_face}",
         "guiagent/stray.py:1"])
 

@@ -10,9 +10,9 @@ from collections.abc import Sequence
 import pytest
 
 from grounding.llm import ChatMessage, ChatModel, ChatReply, estimate_tokens
-from guiagent.errors import ConfigError
 from guiagent.registry import build_chat_model
 from guiagent.schema import TokenUsage
+from guiagent.schema.errors import ConfigError
 
 
 def test_importing_the_model_layer_pulls_no_heavy_dependency() -> None:
@@ -61,7 +61,7 @@ def test_backend_selection(tmp_path: object, monkeypatch: pytest.MonkeyPatch) ->
     model.close()
     with pytest.raises(ConfigError, match="unknown chat backend"):
         build_chat_model(backend="onnx")
-    from guiagent.errors import ModelError
+    from guiagent.schema.errors import ModelError
 
     with pytest.raises(ModelError, match="no config.json"):
         build_chat_model(model_path=str(tmp_path))  # model_path implies the hf backend

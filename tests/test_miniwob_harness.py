@@ -110,7 +110,7 @@ def _css_to_point(area: TaskArea, dom: list[dict], el: dict, size: tuple[int, in
 
 
 def test_harness_scores_a_correct_and_a_wrong_click(browser) -> None:
-    from devices.desktop import open_desktop
+    from devices.x11.device import open_desktop
     from guiagent.eval.miniwob_env import MiniWoBTask, wait_for_task_area
 
     env = MiniWoBTask("click-test-2")  # "Click button ONE.": ONE scores 1, TWO scores -1
@@ -228,7 +228,7 @@ def test_cli_registers_the_two_suites() -> None:
     assert eval_miniwob._tasks(args.tasks) == ("click-test", "enter-text")
     args = parser.parse_args(["eval", "grounding", "--grounder", "text", "--screens", "2"])
     assert args.func is eval_miniwob.cmd_grounding and args.screens == 2
-    from guiagent.errors import ConfigError
+    from guiagent.schema.errors import ConfigError
 
     with pytest.raises(ConfigError, match="episodes"):
         eval_miniwob.cmd_miniwob(parser.parse_args(["eval", "miniwob", "--episodes", "0"]))

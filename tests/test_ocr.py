@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw
 
 from grounding import ocr
 from grounding.ocr import IncrementalOcr, OcrBox, OcrEngine, dirty_regions, split_line
-from guiagent.errors import ConfigError
+from guiagent.schema.errors import ConfigError
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "perception"
 pytestmark = pytest.mark.skipif(not ocr.available(), reason="rapidocr/onnxruntime not installed")

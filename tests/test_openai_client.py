@@ -11,9 +11,9 @@ from PIL import Image, ImageDraw
 
 from grounding.llm import ChatMessage
 from grounding.openai_client import OpenAIChat, normalize_base_url, parse_retry_after
-from guiagent.errors import ConfigError, ModelError
 from guiagent.registry import build_chat_model
 from guiagent.schema import TokenUsage
+from guiagent.schema.errors import ConfigError, ModelError
 
 
 @pytest.fixture

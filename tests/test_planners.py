@@ -12,7 +12,6 @@ from openai_server import OpenAIServer
 from PIL import Image, ImageDraw, ImageFont
 
 from grounding.openai_client import OpenAIChat
-from guiagent.errors import PlanParseError
 from guiagent.planning.autoui import AutoUIPlanner, ChatAutoUI
 from guiagent.planning.dpot import DPoTPlanner
 from guiagent.planning.react import ReActPlanner
@@ -31,6 +30,7 @@ from guiagent.schema import (
     Target,
     TypeText,
 )
+from guiagent.schema.errors import PlanParseError
 
 TASK = "Sign up as Ada with the newsletter"
 

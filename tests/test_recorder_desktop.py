@@ -106,7 +106,7 @@ def form(a11y: Any, tmp_path: Path) -> Iterator[tuple[dict[str, list[int]], Path
 
 @pytest.fixture
 def desktop(a11y: Any) -> Iterator[Any]:
-    from devices.desktop import open_desktop
+    from devices.x11.device import open_desktop
 
     dev = open_desktop("")
     try:

@@ -45,7 +45,7 @@ def a11y(xdisplay: Any) -> Iterator[A11yBus]:
 
 @pytest.fixture
 def desktop(a11y: Any) -> Iterator[Any]:
-    from devices.desktop import open_desktop
+    from devices.x11.device import open_desktop
 
     dev = open_desktop("")
     try:

@@ -10,7 +10,6 @@ import sys
 import pytest
 
 from guiagent.cli import COMMAND_MODULES, build_parser
-from guiagent.errors import ConfigError
 from guiagent.registry import (
     CHAT_MODELS,
     DEVICES,
@@ -23,6 +22,7 @@ from guiagent.registry import (
     options_of,
     resolve,
 )
+from guiagent.schema.errors import ConfigError
 
 TABLES = {"device": DEVICES, "planner": PLANNERS, "grounder": GROUNDERS, "chat": CHAT_MODELS}
 ENTRIES = sorted((kind, name) for kind, table in TABLES.items() for name in table)

@@ -81,7 +81,7 @@ def tree_with(dev: Any, names: set[str], timeout: float = 20) -> dict[str, Eleme
 
 @pytest.fixture
 def desktop(a11y: None) -> Iterator[Any]:
-    from devices.desktop import open_desktop
+    from devices.x11.device import open_desktop
 
     dev = open_desktop("")
     try:

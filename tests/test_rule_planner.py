@@ -8,7 +8,6 @@ from collections.abc import Iterable
 import pytest
 from PIL import Image
 
-from guiagent.errors import ConfigError, InstructionNotUnderstood
 from guiagent.planning.rule import RulePlanner
 from guiagent.registry import build_planner
 from guiagent.schema import (
@@ -26,6 +25,7 @@ from guiagent.schema import (
     Target,
     TypeText,
 )
+from guiagent.schema.errors import ConfigError, InstructionNotUnderstood
 
 SIZE = (400, 300)
 

@@ -3,7 +3,7 @@ AT-SPI + OCR perception and the text grounder; the form's own submission is the 
 
 from __future__ import annotations
 
-from devices.xvfb import VirtualDisplay
+from devices.x11.xvfb import VirtualDisplay
 from guiagent.demo import run_demo
 from guiagent.events import AgentEvent, Decided
 from guiagent.schema import Decision

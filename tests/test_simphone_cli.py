@@ -59,7 +59,7 @@ def test_sim_phone_rejects_a_bad_scenario() -> None:
 
 
 def test_open_sim_phone_returns_an_android_device_that_stops_the_phone_on_close() -> None:
-    pytest.importorskip("devices.android")
+    pytest.importorskip("devices.android.device")
     from devices.simphone.launch import open_sim_phone
 
     device = open_sim_phone("default", size="540x960", density=240)

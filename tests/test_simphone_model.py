@@ -15,7 +15,7 @@ from devices.simphone import SimPhone, load_scenario
 from devices.simphone.commands_input import decode_input_text
 from devices.simphone.scenario import parse_scenario
 from devices.simphone.shell import ShellSyntaxError, parse
-from guiagent.errors import ConfigError
+from guiagent.schema.errors import ConfigError
 
 
 @pytest.fixture(scope="module")

@@ -6,15 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from devices.uiautomator import (
+from devices.android.uiautomator import (
     UiDumpError,
     extract_hierarchy,
     hierarchy_rotation,
     parse_uiautomator,
     role_for,
 )
-from guiagent.errors import DeviceError
 from guiagent.schema import Role
+from guiagent.schema.errors import DeviceError
 
 FIX = Path(__file__).parent / "fixtures" / "uiautomator"
 

@@ -12,10 +12,10 @@ from openai_server import OpenAIServer
 
 from grounding.openai_client import OpenAIChat
 from grounding.vlm import OpenAIGrounder
-from guiagent.errors import GroundingError, PlanParseError
 from guiagent.planning.react import ReActPlanner
 from guiagent.runner import Run, RunOptions
 from guiagent.schema import TokenUsage
+from guiagent.schema.errors import GroundingError, PlanParseError
 
 pytestmark = pytest.mark.usefixtures("xdisplay")
 
@@ -25,7 +25,7 @@ DONE = 'Thought: finished\nAction: {"type": "done", "status": "success"}'
 
 @pytest.fixture(scope="module")
 def desktop(xdisplay):
-    from devices.desktop import open_desktop
+    from devices.x11.device import open_desktop
 
     dev = open_desktop("", a11y=False)
     yield dev

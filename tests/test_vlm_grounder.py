@@ -20,9 +20,9 @@ from grounding.vlm import (
     PromptTemplate,
     clean_description,
 )
-from guiagent.errors import ConfigError, GroundingError, ModelError
 from guiagent.registry import build_grounder
 from guiagent.schema import Element, Observation, Role, assets
+from guiagent.schema.errors import ConfigError, GroundingError, ModelError
 
 BUTTONS = {"ok": ("OK", (0.70, 0.80, 0.80, 0.86)), "cancel": ("Cancel", (0.55, 0.80, 0.65, 0.86)),
            "name": ("Name", (0.20, 0.20, 0.60, 0.26))}

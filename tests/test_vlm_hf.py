@@ -15,9 +15,9 @@ from grounding.coord_parse import ImageResize
 from grounding.hf_vlm import HfVlmChat, load_processor, processor_class
 from grounding.llm import ChatMessage, ChatModel, ChatReply
 from grounding.vlm import VlmGrounder
-from guiagent.errors import ConfigError, GroundingError, ModelError
 from guiagent.registry import build_chat_model, build_grounder
 from guiagent.schema import Element, Observation, Role
+from guiagent.schema.errors import ConfigError, GroundingError, ModelError
 
 SEEN_1280x800 = (280, 168)  # smart_resize(1280x800) under the tiny builders' max_pixels = 28*28*64
 

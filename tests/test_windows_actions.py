@@ -14,9 +14,9 @@ import pytest
 from fake_uia import demo_desktop, make_fake_windows_device
 from test_desktop_probe import Probe, keysym
 
-from devices.windows import WindowsDevice
-from guiagent.errors import DeviceError, UnsupportedAction
+from devices.windows.device import WindowsDevice
 from guiagent.schema import Click, Home, Key, Point, Scroll, Swipe, Target, TypeText
+from guiagent.schema.errors import DeviceError, UnsupportedAction
 
 PLAIN = (700, 150, 900, 350)  # the fake "Plain" button (no patterns) == the probe's window
 

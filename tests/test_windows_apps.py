@@ -13,9 +13,9 @@ from fake_uia import demo_desktop, make_fake_windows_device
 from test_desktop_probe import Probe, keysym
 from waiting import wait_until
 
-from devices.windows import WindowsDevice
-from guiagent.errors import DeviceError
+from devices.windows.device import WindowsDevice
 from guiagent.schema import OpenApp
+from guiagent.schema.errors import DeviceError
 
 
 @pytest.fixture

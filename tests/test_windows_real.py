@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.windows,
 
 @pytest.fixture
 def dev() -> Iterator:
-    from devices.windows import open_windows
+    from devices.windows.device import open_windows
 
     d = open_windows("", app_timeout=20.0)
     yield d
@@ -27,7 +27,7 @@ def dev() -> Iterator:
 
 
 def test_per_monitor_dpi_awareness(dev) -> None:
-    from devices.uia_dpi import PER_MONITOR, current_awareness
+    from devices.windows.dpi import PER_MONITOR, current_awareness
 
     assert dev.awareness == current_awareness() == PER_MONITOR
     assert dev.screenshot().size == dev.info.screen_size

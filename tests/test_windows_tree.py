@@ -18,11 +18,11 @@ from fake_uia import (
 )
 
 from devices.coords import Monitor, ScreenMap
-from devices.uia_tree import TreeCache, UiaWalker, WalkLimits
-from devices.windows import WindowsDevice, open_windows
-from guiagent.errors import ConfigError
+from devices.windows.device import WindowsDevice, open_windows
+from devices.windows.tree import TreeCache, UiaWalker, WalkLimits
 from guiagent.registry import build_device
 from guiagent.schema import Click, Role, Target, Wait
+from guiagent.schema.errors import ConfigError
 
 SCREEN = ScreenMap([Monitor(0, 0, 1280, 800)])
 
@@ -109,7 +109,7 @@ def test_depth_budget_on_a_very_deep_tree(caplog: pytest.LogCaptureFixture) -> N
     node = desk.add_window("Deep", (0, 0, 800, 600))
     for i in range(1500):  # deeper than Python's recursion limit
         node = node.add("GroupControl", f"level {i + 1}", (0, 0, 800, 600))
-    with caplog.at_level(logging.WARNING, logger="devices.uia_tree"):
+    with caplog.at_level(logging.WARNING, logger="devices.windows.tree"):
         snap = UiaWalker(desk, SCREEN, WalkLimits(max_depth=25)).walk()
     depths = [n.element.extras["depth"] for n in snap.nodes]
     assert max(depths) == 25 and len(snap.nodes) == 26 and snap.truncated == "depth"
@@ -122,7 +122,7 @@ def test_time_budget_returns_what_was_found(caplog: pytest.LogCaptureFixture) ->
     for i in range(400):
         win.add("ButtonControl", f"b{i}", (i % 40 * 20, i // 40 * 20, i % 40 * 20 + 18, i // 40 * 20 + 18),
                 patterns={"invoke"}, delay=0.002)  # every property read costs 2 ms, like a busy app
-    with caplog.at_level(logging.WARNING, logger="devices.uia_tree"):
+    with caplog.at_level(logging.WARNING, logger="devices.windows.tree"):
         snap = UiaWalker(desk, SCREEN, WalkLimits(time_budget=0.25)).walk()
     assert snap.truncated == "time" and 1 < len(snap.nodes) < 401
     assert [n.element.name for n in snap.nodes[1:4]] == ["b0", "b1", "b2"]  # document order kept

@@ -2,7 +2,7 @@
 
 `open_sim_phone("default")` is the registry's "sim" device: a SimPhone on a free port, `adb
 connect`ed, waited for until the adb server lists it as `device`, wrapped by
-`devices.android.AndroidDevice`. Closing the device disconnects it and stops the phone.
+`devices.android.device.AndroidDevice`. Closing the device disconnects it and stops the phone.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from devices.simphone.phone import SimPhone
-from guiagent.errors import ConfigError, DeviceDisconnected
+from guiagent.schema.errors import ConfigError, DeviceDisconnected
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ def open_sim_phone(arg: str = "", **options: Any) -> Any:
     try:
         client = _client(options.get("adb_host", "127.0.0.1"), int(options.get("adb_port", 5037)))
         adb_connect(phone.serial, float(sim.get("connect_timeout", 10.0)), client)
-        from devices.android import open_android
+        from devices.android.device import open_android
 
         device = open_android(phone.serial, **options)
     except BaseException:

@@ -29,7 +29,7 @@ from devices.simphone.state import PhoneState
 from devices.simphone.touch import TouchPanel
 from devices.simphone.transport import Connection, ServiceFn
 from devices.simphone.uixml import dump_xml
-from guiagent.errors import DeviceError
+from guiagent.schema.errors import DeviceError
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from guiagent.errors import ConfigError
 from guiagent.schema import assets
+from guiagent.schema.errors import ConfigError
 
 _STRICT = ConfigDict(extra="forbid")
 

@@ -9,7 +9,7 @@ import logging
 import sys
 from dataclasses import dataclass
 
-from guiagent.errors import GuiAgentError
+from guiagent.schema.errors import GuiAgentError
 
 # Modules under guiagent.cli that add commands (each imports its heavy dependencies lazily).
 COMMAND_MODULES = (

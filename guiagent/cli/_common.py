@@ -10,11 +10,11 @@ from typing import Any
 
 from rich.console import Console
 
-from guiagent.errors import ConfigError
 from guiagent.events import AgentEvent, RunFinished, StepFinished
 from guiagent.runner import RunOptions
 from guiagent.safety import Approval, approve_all, refuse_all
 from guiagent.schema import Action, GuardDecision, Observation, Step, describe_action
+from guiagent.schema.errors import ConfigError
 
 # Piped output (CI logs) gets a readable width instead of rich's 80 columns.
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 132)

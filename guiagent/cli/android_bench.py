@@ -13,7 +13,7 @@ from typing import Any
 from rich.table import Table
 
 from guiagent.cli._common import console
-from guiagent.errors import ConfigError
+from guiagent.schema.errors import ConfigError
 
 
 def register(cli) -> None:
@@ -59,7 +59,7 @@ def cmd_bench_android(args: argparse.Namespace) -> int:
     if args.repeat < 1:
         raise ConfigError("--repeat must be at least 1")
     if args.serial:
-        from devices.android import open_android
+        from devices.android.device import open_android
 
         device = open_android(args.serial)
         where = f"phone {args.serial}"

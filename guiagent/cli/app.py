@@ -40,7 +40,7 @@ def register(cli) -> None:
 
 
 def cmd_app(args: argparse.Namespace) -> int:
-    from guiagent.errors import ConfigError
+    from guiagent.schema.errors import ConfigError
 
     try:
         from app.launcher import LaunchOptions, run_app

@@ -64,8 +64,8 @@ def _measure(device: Device, steps: int) -> list[Step]:
 
 
 def cmd_bench_loop(args: argparse.Namespace) -> int:
-    from devices.desktop import open_desktop
-    from devices.xvfb import VirtualDisplay
+    from devices.x11.device import open_desktop
+    from devices.x11.xvfb import VirtualDisplay
     from guiagent.demo import demo_form
 
     display = VirtualDisplay.ensure(1280, 800)

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from guiagent.errors import ConfigError
+from guiagent.schema.errors import ConfigError
 
 
 def _steps(text: str) -> list[int]:

@@ -27,8 +27,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from guiagent.errors import ConfigError, DeviceError
 from guiagent.schema import assets
+from guiagent.schema.errors import ConfigError, DeviceError
 
 console = Console(highlight=False, width=140)
 
@@ -116,7 +116,7 @@ def _one(device: Any, widgets: dict[str, list[int]], args: argparse.Namespace, a
 
 
 def cmd_bench_record(args: argparse.Namespace) -> int:
-    from devices.xvfb import VirtualDisplay
+    from devices.x11.xvfb import VirtualDisplay
     from guiagent.recorder.a11y_bus import A11yBus
 
     if args.rate <= 0 or args.actions < 2 or args.repeats < 1:
@@ -132,7 +132,7 @@ def cmd_bench_record(args: argparse.Namespace) -> int:
     results: dict[str, list[dict[str, Any]]] = {"frames + a11y": [], "frames only (baseline)": []}
     try:
         widgets = _ready(form)
-        from devices.desktop import open_desktop
+        from devices.x11.device import open_desktop
 
         device = open_desktop("")
         try:

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from guiagent.cli._common import _kv, console
-from guiagent.errors import ConfigError
+from guiagent.schema.errors import ConfigError
 
 DEFAULT_DB = Path.home() / ".local" / "share" / "guiagent" / "daemon.db"
 

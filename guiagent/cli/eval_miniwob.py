@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from guiagent.errors import ConfigError
+from guiagent.schema.errors import ConfigError
 
 
 def register(cli: Any) -> None:
@@ -73,7 +73,7 @@ def _display() -> Iterator[None]:
     if os.environ.get("DISPLAY"):
         yield
         return
-    from devices.xvfb import VirtualDisplay
+    from devices.x11.xvfb import VirtualDisplay
 
     vd = VirtualDisplay(1280, 800).start()
     try:

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from guiagent.errors import ConfigError
+from guiagent.schema.errors import ConfigError
 
 
 def register(cli: Any) -> None:

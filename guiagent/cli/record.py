@@ -12,9 +12,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from guiagent.errors import ConfigError, GuiAgentError
 from guiagent.registry import build_device
 from guiagent.schema import EpisodeMeta, Key, TypeText
+from guiagent.schema.errors import ConfigError, GuiAgentError
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 
-from guiagent.errors import ConfigError
+from guiagent.schema.errors import ConfigError
 
 CONSOLE_HELP = "commands: drop SECONDS | stall SECONDS | black on|off | clear | rotate 0-3 | state | quit"
 

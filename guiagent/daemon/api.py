@@ -38,8 +38,8 @@ from guiagent.daemon.models import (
     TaskStatus,
 )
 from guiagent.daemon.store import TaskStore
-from guiagent.errors import ConfigError, RecordingError
 from guiagent.registry import PLANNERS
+from guiagent.schema.errors import ConfigError, RecordingError
 
 FRAME_NAME = re.compile(r"^\d{6}\.(png|jpg|webp)$")
 VERSION = "1"

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from guiagent.daemon.models import TaskRecord
-from guiagent.errors import ConfigError
 from guiagent.registry import GROUNDERS, PLANNERS
 from guiagent.runner import RunOptions
+from guiagent.schema.errors import ConfigError
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from guiagent.errors import ConfigError
+from guiagent.schema.errors import ConfigError
 
 SCHEMA_VERSION = 1
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from guiagent.daemon.models import TERMINAL, RunRecord, TaskRecord
-from guiagent.errors import DeviceError
+from guiagent.schema.errors import DeviceError
 
 
 def free_port() -> int:

@@ -11,7 +11,7 @@ import uuid
 from guiagent.daemon.config import DaemonConfig
 from guiagent.daemon.store import TaskStore
 from guiagent.daemon.worker import DeviceWorker
-from guiagent.errors import ConfigError
+from guiagent.schema.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from typing import IO, Any
 from guiagent.daemon.config import DaemonConfig
 from guiagent.daemon.pool import DevicePool, new_daemon_id
 from guiagent.daemon.store import TaskStore
-from guiagent.errors import ConfigError
+from guiagent.schema.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

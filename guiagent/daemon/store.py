@@ -30,7 +30,7 @@ from guiagent.daemon.models import (
     TaskResult,
     TaskStatus,
 )
-from guiagent.errors import ConfigError
+from guiagent.schema.errors import ConfigError
 
 _TASK_STATUS = {"succeeded": "succeeded", "failed": "failed", "cancelled": "cancelled"}
 

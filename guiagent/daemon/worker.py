@@ -14,14 +14,14 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from devices.adb_transport import HOST_PORT
+from devices.android.transport import HOST_PORT
 from guiagent.daemon.approvals import StoreApprover
 from guiagent.daemon.models import Claim, RunEnd, TaskResult
-from guiagent.errors import DeviceDisconnected, DeviceError, GuiAgentError
 from guiagent.events import AgentEvent, RunResult, StepFinished
 from guiagent.registry import build_device
 from guiagent.safety import refuse_all
 from guiagent.schema import describe_action
+from guiagent.schema.errors import DeviceDisconnected, DeviceError, GuiAgentError
 
 if TYPE_CHECKING:
     from guiagent.daemon.config import DaemonConfig

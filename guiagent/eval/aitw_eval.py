@@ -2,7 +2,7 @@
 
 Each step is scored on its own, with the gold history (the data's previous actions), as Auto-UI
 and AITW evaluate: the planner sees the goal, the screenshot and the previous actions and its
-action is compared with the reference. Data: JSONL/JSON of `guiagent.aitw.AitwEpisodeStep` plus
+action is compared with the reference. Data: JSONL/JSON of `guiagent.formats.aitw.AitwEpisodeStep` plus
 optional `annotations` (or AITW's `ui_positions`): UI boxes as normalized (top, left, height,
 width) for the enlarged-box tap rule.
 
@@ -22,11 +22,11 @@ from typing import Any
 
 from pydantic import AliasChoices, Field
 
-from guiagent.aitw import AitwAction, AitwEpisodeStep, NotRepresentable, from_aitw, to_aitw
-from guiagent.errors import GroundingError, PlannerError, PlanParseError
 from guiagent.eval.aitw_metric import AitwReport, StepScore, score_step
+from guiagent.formats.aitw import AitwAction, AitwEpisodeStep, NotRepresentable, from_aitw, to_aitw
 from guiagent.planning.base import Planner
 from guiagent.schema import Action, Observation, Step, Target, TokenUsage, action_targets, with_targets
+from guiagent.schema.errors import GroundingError, PlannerError, PlanParseError
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from guiagent.aitw import AitwAction, AitwType
+from guiagent.formats.aitw import AitwAction, AitwType
 
 TAP_MATCH_DISTANCE = 0.14
 BOX_ENLARGE = 2.4  # an annotation box grows to 2.4x its height and width around its centre

@@ -24,7 +24,7 @@ from typing import Any
 
 from PIL import Image
 
-from guiagent.errors import ConfigError, GroundingError, GuiAgentError, ModelError
+from guiagent.schema.errors import ConfigError, GroundingError, GuiAgentError, ModelError
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ def build_set(tasks: Sequence[str], screens_per_task: int, seed: int, out_dir: P
               scale: float = 2.0, on_screen: Callable[[str, int], None] | None = None) -> list[dict[str, Any]]:
     """Open each task in Chromium, capture `screens_per_task` screens of the work area from the
     real display and write the images plus `miniwob_screenspot.json` into `out_dir`."""
-    from devices.desktop import open_desktop
+    from devices.x11.device import open_desktop
     from guiagent.eval.miniwob_env import MiniWoBTask, area_signature, configure_browser, wait_for_task_area
 
     configure_browser(scale)

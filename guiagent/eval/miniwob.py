@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from guiagent.errors import GuiAgentError
 from guiagent.eval.miniwob_env import (
     MiniWoBTask,
     TaskArea,
@@ -32,6 +31,7 @@ from guiagent.eval.miniwob_env import (
 )
 from guiagent.events import AgentEvent, Observed, StepFinished, Subscriber
 from guiagent.schema import Done, Element, describe_action
+from guiagent.schema.errors import GuiAgentError
 
 log = logging.getLogger(__name__)
 
@@ -206,8 +206,8 @@ class MiniWoBBench:
 
     def warm_up(self) -> None:
         """Load the OCR models (and the grounder's) before any episode clock runs."""
-        from guiagent.errors import GroundingError
         from guiagent.schema import Observation, Role
+        from guiagent.schema.errors import GroundingError
 
         engine = self._ocr_engine()
         engine.read(Image.new("RGB", (64, 32), "white"))
@@ -227,7 +227,7 @@ class MiniWoBBench:
     # -- the run ---------------------------------------------------------------------------
 
     def run(self) -> dict[str, Any]:
-        from devices.desktop import open_desktop
+        from devices.x11.device import open_desktop
 
         configure_browser(self.config.scale)
         self.warm_up()
@@ -259,7 +259,7 @@ class MiniWoBBench:
                     obs = env.reset(seed)
                     area_now, _ = wait_for_task_area(screen.screenshot, cached=area, previous=before)
                     if area_now != area or device is None:
-                        from devices.desktop import open_desktop
+                        from devices.x11.device import open_desktop
 
                         if device is not None:
                             device.close()

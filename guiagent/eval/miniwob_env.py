@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from guiagent.errors import ConfigError, DeviceError
+from guiagent.schema.errors import ConfigError, DeviceError
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ class TaskArea:
         return (self.area[2] - self.area[0]) / TASK_SIZE[0]
 
     def region(self, box: Box | None = None) -> str:
-        """"X,Y,W,H" for `devices.desktop` (default: the work area)."""
+        """"X,Y,W,H" for `devices.x11.device` (default: the work area)."""
         left, top, right, bottom = box or self.work
         return f"{left},{top},{right - left},{bottom - top}"
 

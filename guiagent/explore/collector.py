@@ -25,11 +25,11 @@ from typing import IO, Any
 
 from PIL import Image
 
-from guiagent.errors import ConfigError
 from guiagent.explore.graph import ExplorationGraph, ScreenNode
 from guiagent.explore.instructions import box_xywh, data_type_for, functional_instruction, screen_targets
 from guiagent.recorder.episode import atomic_write
 from guiagent.schema import Element, Observation
+from guiagent.schema.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

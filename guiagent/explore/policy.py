@@ -191,7 +191,7 @@ class NoveltyQPolicy:
 
 
 def make_policy(name: str, seed: int = 0, config: QConfig | None = None) -> NoveltyQPolicy | RandomPolicy:
-    from guiagent.errors import ConfigError
+    from guiagent.schema.errors import ConfigError
 
     if name == "novelty":
         return NoveltyQPolicy(config, seed)

@@ -16,7 +16,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from devices.base import Device
-from guiagent.errors import DeviceDisconnected, DeviceError, DeviceTimeout
 from guiagent.explore.actions import Candidate, GuardFilter, enumerate_candidates
 from guiagent.explore.collector import GroundingCollector
 from guiagent.explore.graph import ActionInfo, ExplorationGraph, ScreenNode, signature_of
@@ -24,6 +23,7 @@ from guiagent.explore.instructions import screen_title
 from guiagent.explore.policy import Outcome, Policy, QConfig, make_policy
 from guiagent.safety import Guard, SafetyPolicy
 from guiagent.schema import Home, Observation
+from guiagent.schema.errors import DeviceDisconnected, DeviceError, DeviceTimeout
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from guiagent.errors import ConfigError, ModelError
 from guiagent.models.vision import DEFAULT_ENCODER, ImageEncoder, build_image_encoder
+from guiagent.schema.errors import ConfigError, ModelError
 
 if TYPE_CHECKING:
     from PIL.Image import Image

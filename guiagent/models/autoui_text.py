@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from guiagent.aitw import NO_POINT, AitwAction, AitwType
-from guiagent.errors import PlanParseError
+from guiagent.formats.aitw import NO_POINT, AitwAction, AitwType
+from guiagent.schema.errors import PlanParseError
 
 HISTORY_LENGTH = 8
 PLAN_LENGTH = 4

@@ -1,6 +1,6 @@
 """Training the Auto-UI model on an AITW-format export (the recorder's `dataset export --format aitw`).
 
-The export is JSONL (or a JSON list) of `guiagent.aitw.AitwEpisodeStep`: goal, image path
+The export is JSONL (or a JSON list) of `guiagent.formats.aitw.AitwEpisodeStep`: goal, image path
 (absolute, or relative to the file), previous actions, the action, and future_plan. Each step
 becomes one (source text, screenshot) -> target text pair in the Auto-UI chain-of-action format;
 the loss is teacher-forced cross-entropy on the target, optimized with AdamW. CPU is fine for
@@ -20,10 +20,10 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from guiagent.aitw import AitwEpisodeStep
-from guiagent.errors import ConfigError, RecordingError
+from guiagent.formats.aitw import AitwEpisodeStep
 from guiagent.models.autoui_text import format_source, format_target
 from guiagent.models.vision import DEFAULT_ENCODER
+from guiagent.schema.errors import ConfigError, RecordingError
 
 log = logging.getLogger(__name__)
 

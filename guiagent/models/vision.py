@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from guiagent.errors import ConfigError, ModelError
+from guiagent.schema.errors import ConfigError, ModelError
 
 if TYPE_CHECKING:
     from PIL.Image import Image

@@ -3,7 +3,7 @@
 Input: `Previous Actions: <the last 8 actions in AITW form> Goal: <goal>` + the screenshot.
 Output: `Action Plan: [<types of this and the next 3 actions>] ; Action Decision: "action_type": ...,
 "touch_point": "[y, x]", "lift_point": "[y, x]", "typed_text": ...`, converted to our actions by
-`guiagent.aitw.from_aitw` (taps become clicks at points, swipes stay swipes).
+`guiagent.formats.aitw.from_aitw` (taps become clicks at points, swipes stay swipes).
 
 Backends: a local Auto-UI checkpoint (`model_path` holding `autoui_config.json`, see
 `guiagent.models.autoui_model`), or any ChatModel that answers in the Auto-UI format (e.g. an
@@ -16,12 +16,12 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from guiagent.aitw import AitwAction, AitwType, NotRepresentable, from_aitw, to_aitw
-from guiagent.errors import PlanParseError
+from guiagent.formats.aitw import AitwAction, AitwType, NotRepresentable, from_aitw, to_aitw
 from guiagent.models.autoui_text import format_source, parse_target
 from guiagent.planning.base import Planner
 from guiagent.planning.prompting import executed_action, split_options
 from guiagent.schema import Decision, Observation, Step, TokenUsage
+from guiagent.schema.errors import PlanParseError
 
 if TYPE_CHECKING:
     from PIL.Image import Image

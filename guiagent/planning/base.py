@@ -1,7 +1,7 @@
 """The planner protocol: task + observation + history -> one Decision.
 
 Planners return typed actions only. Model output is parsed and validated
-(`guiagent.action_json`), never evaluated. A planner that cannot parse its model's reply
+(`guiagent.formats.action_json`), never evaluated. A planner that cannot parse its model's reply
 raises `PlanParseError`; the loop feeds the error back through `feedback` and retries.
 """
 

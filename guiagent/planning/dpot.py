@@ -16,7 +16,6 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from grounding.llm import ChatMessage
-from guiagent.errors import PlanParseError
 from guiagent.planning.base import Planner
 from guiagent.planning.prompting import (
     ACTION_SPACE,
@@ -33,6 +32,7 @@ from guiagent.planning.prompting import (
     split_options,
 )
 from guiagent.schema import Decision, Observation, Step
+from guiagent.schema.errors import PlanParseError
 
 if TYPE_CHECKING:
     from grounding.llm import ChatModel

@@ -15,8 +15,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from guiagent.action_json import extract_json_object, parse_action
-from guiagent.errors import ConfigError, PlanParseError
+from guiagent.formats.action_json import extract_json_object, parse_action
 from guiagent.schema import (
     Action,
     Element,
@@ -28,6 +27,7 @@ from guiagent.schema import (
     describe_action,
     with_targets,
 )
+from guiagent.schema.errors import ConfigError, PlanParseError
 
 if TYPE_CHECKING:
     from PIL.Image import Image

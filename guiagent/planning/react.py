@@ -12,7 +12,6 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from grounding.llm import ChatMessage
-from guiagent.errors import PlanParseError
 from guiagent.planning.base import Planner
 from guiagent.planning.prompting import (
     ACTION_SPACE,
@@ -29,6 +28,7 @@ from guiagent.planning.prompting import (
     step_result,
 )
 from guiagent.schema import Decision, Observation, Step, describe_action
+from guiagent.schema.errors import PlanParseError
 
 if TYPE_CHECKING:
     from grounding.llm import ChatModel

@@ -17,7 +17,6 @@ import re
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 
-from guiagent.errors import ConfigError
 from guiagent.planning.base import Planner
 from guiagent.planning.instructions import (
     BackGoal,
@@ -59,6 +58,7 @@ from guiagent.schema import (
     Wait,
     describe_action,
 )
+from guiagent.schema.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

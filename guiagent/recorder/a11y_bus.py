@@ -15,7 +15,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from guiagent.errors import DeviceError
+from guiagent.schema.errors import DeviceError
 
 log = logging.getLogger(__name__)
 LAUNCHER = Path("/usr/libexec/at-spi-bus-launcher")

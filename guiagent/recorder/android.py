@@ -17,19 +17,19 @@ import threading
 import time
 from typing import Any
 
-from guiagent.errors import DeviceError, RecordingError
 from guiagent.recorder.capture import ImagePoller, TreeRing
 from guiagent.recorder.episode import EpisodeWriter
 from guiagent.recorder.getevent import GestureTracker, parse_event_line, parse_getevent_p, touchscreen
 from guiagent.recorder.semantics import Recognized, TouchThresholds
 from guiagent.recorder.session import RecordingStats, StepRecorder, focused_element
 from guiagent.schema import Action, Click, Element, LongPress, Outcome, TypeText
+from guiagent.schema.errors import DeviceError, RecordingError
 
 log = logging.getLogger(__name__)
 
 
 class AndroidRecorder:
-    """Records one Android device until `stop()`. `device` is a devices.android.AndroidDevice."""
+    """Records one Android device until `stop()`. `device` is a devices.android.device.AndroidDevice."""
 
     def __init__(
         self, writer: EpisodeWriter, device: Any, *, screenshot_interval: float = 0.5, a11y: bool = True,

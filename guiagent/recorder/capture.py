@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from guiagent.errors import DeviceError
 from guiagent.recorder.session import element_at
 from guiagent.schema import Element
+from guiagent.schema.errors import DeviceError
 
 log = logging.getLogger(__name__)
 

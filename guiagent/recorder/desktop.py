@@ -24,7 +24,6 @@ from typing import Any
 
 from PIL import Image
 
-from guiagent.errors import DeviceError, RecordingError
 from guiagent.recorder.capture import FrameRing, RawFrame, Snapshot, TreeRing
 from guiagent.recorder.episode import EpisodeWriter
 from guiagent.recorder.focus import named, typing_target
@@ -59,6 +58,7 @@ from guiagent.schema import (
     TypeText,
     Wait,
 )
+from guiagent.schema.errors import DeviceError, RecordingError
 
 log = logging.getLogger(__name__)
 

@@ -22,9 +22,9 @@ from typing import IO, Any
 from PIL import Image
 from pydantic import ValidationError
 
-from guiagent.errors import ConfigError, RecordingError
 from guiagent.recorder.redact import Redactor
 from guiagent.schema import EpisodeMeta, RunStatus, Step, TokenUsage, Trajectory
+from guiagent.schema.errors import ConfigError, RecordingError
 
 log = logging.getLogger(__name__)
 

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from guiagent.aitw import AitwAction, AitwEpisodeStep, AitwType, NotRepresentable, to_aitw
-from guiagent.errors import ConfigError, RecordingError
+from guiagent.formats.aitw import AitwAction, AitwEpisodeStep, AitwType, NotRepresentable, to_aitw
 from guiagent.recorder.episode import list_episodes, read_episode
 from guiagent.schema import Step, Trajectory, TypeText, action_targets, describe_action
+from guiagent.schema.errors import ConfigError, RecordingError
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 from PIL import Image, ImageDraw
 
-from guiagent.errors import ConfigError
 from guiagent.schema import Element, Step, TypeText
+from guiagent.schema.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

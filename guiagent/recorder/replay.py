@@ -20,7 +20,6 @@ from typing import Any, Literal
 import numpy as np
 from PIL import Image
 
-from guiagent.errors import DeviceError, GroundingError
 from guiagent.recorder.episode import read_episode
 from guiagent.schema import (
     Action,
@@ -47,6 +46,7 @@ from guiagent.schema import (
     describe_action,
     with_targets,
 )
+from guiagent.schema.errors import DeviceError, GroundingError
 
 log = logging.getLogger(__name__)
 OnMissing = Literal["stop", "point", "skip"]

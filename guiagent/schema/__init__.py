@@ -13,7 +13,7 @@ converts normalized points to its own pixels.
 
 from __future__ import annotations
 
-from guiagent.actions import (
+from guiagent.schema.actions import (
     ACTION_ADAPTER,
     ACTION_TYPES,
     ALL_ACTIONS,
@@ -44,7 +44,7 @@ from guiagent.actions import (
     describe_action,
     with_targets,
 )
-from guiagent.keys import KEY_ALIASES, MODIFIERS, NAMED_KEYS, normalize_key
+from guiagent.schema.keys import KEY_ALIASES, MODIFIERS, NAMED_KEYS, normalize_key
 from guiagent.schema.screen import Box, Element, Observation, Role
 from guiagent.schema.trace import (
     Decision,

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from guiagent.actions import Point
+from guiagent.schema.actions import Point
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 

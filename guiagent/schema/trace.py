@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from guiagent.actions import Action
+from guiagent.schema.actions import Action
 from guiagent.schema.screen import Element
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from guiagent.errors import InstructionNotUnderstood
 from guiagent.planning.instructions.clauses import KNOWN, Browse, Parsed, Submit, parse_clause, split_clauses
 from guiagent.planning.instructions.goals import (
     BackGoal,
@@ -38,6 +37,7 @@ from guiagent.planning.instructions.goals import (
     ordinal_text,
 )
 from guiagent.planning.instructions.phrases import PRONOUN, Masked
+from guiagent.schema.errors import InstructionNotUnderstood
 
 __all__ = [
     "KNOWN", "BackGoal", "ClickGoal", "ClickKind", "FocusGoal", "HomeGoal", "KeyGoal", "OpenAppGoal", "Ref",

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 
-from guiagent.errors import InstructionNotUnderstood
 from guiagent.planning.instructions.goals import Ref
+from guiagent.schema.errors import InstructionNotUnderstood
 
 _QUOTES = {'"': '"', "“": "”", "„": "“", "'": "'", "‘": "’", "«": "»"}
 PLACEHOLDER = re.compile("\ue000(\\d+)\ue001")

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
-from guiagent.keys import MODIFIERS, normalize_key
+from guiagent.schema.keys import MODIFIERS, normalize_key
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 

@@ -7,7 +7,7 @@
 Input goes through pyautogui (devices.pointer, shared with Windows: FAILSAFE stays on, a pointer
 in a screen corner raises `StopRequested`, and the `kill_switch` option wraps the device so that
 this trips the switch); text that pyautogui cannot type (anything
-beyond ASCII) goes through XTest with keysym remapping (`devices.x11`). Before every pointer
+beyond ASCII) goes through XTest with keysym remapping (`devices.x11.session`). Before every pointer
 action the device asks the X server whose window is under the point, and before every key
 action whose window has the focus: it refuses to act on windows of `exclude_pids` (default:
 this process, so the agent never clicks its own UI).
@@ -29,7 +29,6 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-from devices.atspi import AtspiReader, nodes_to_elements
 from devices.base import Device, DeviceInfo
 from devices.coords import Monitor, ScreenMap
 from devices.pointer import (
@@ -42,9 +41,10 @@ from devices.pointer import (
     wheel_notches,
 )
 from devices.wrappers import wrap_device
-from devices.x11 import X11Session
-from guiagent.errors import ConfigError, DeviceDisconnected, DeviceError
+from devices.x11.atspi import AtspiReader, nodes_to_elements
+from devices.x11.session import X11Session
 from guiagent.schema import DESKTOP_ACTIONS, Element, Home, Scroll
+from guiagent.schema.errors import ConfigError, DeviceDisconnected, DeviceError
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ class DesktopDevice(PointerDevice):
     ) -> None:
         self.display_name = display or os.environ.get("DISPLAY") or ""
         if not self.display_name:
-            raise DeviceDisconnected("no X display: set DISPLAY, or start one (devices.xvfb.VirtualDisplay)")
+            raise DeviceDisconnected("no X display: set DISPLAY, or start one (devices.x11.xvfb.VirtualDisplay)")
         self.exclude_pids = parse_pids(exclude_pids)
         self.home_key = parse_home_key(home_key)
         self.input = PointerInput(self.display_name, via="pyautogui", fallback=self._type_unicode, pause=pause,

@@ -14,7 +14,7 @@ import struct
 import numpy as np
 from PIL import Image
 
-from guiagent.errors import DeviceError
+from guiagent.schema.errors import DeviceError
 
 _RAW_BPP = {1: 4, 2: 4, 3: 3, 4: 2, 5: 4}  # pixel formats: RGBA_8888, RGBX_8888, RGB_888, RGB_565, BGRA_8888
 BLACK_MEAN = 2.0  # mean grey level under which a frame counts as blacked out (FLAG_SECURE)

@@ -24,14 +24,27 @@ from typing import Any
 
 from PIL import Image
 
-from devices.adb_text import KEYCODE_DEL, KEYCODE_ENTER, KEYCODE_MOVE_END, KEYCODES, TextTyper, keycode_for
-from devices.adb_transport import AdbTransport, make_client, resolve_serial
-from devices.android_apps import AppResolver
-from devices.android_screencap import decode_png_screencap, decode_raw_screencap, is_black
+from devices.android.apps import AppResolver
+from devices.android.screencap import decode_png_screencap, decode_raw_screencap, is_black
+from devices.android.text import (
+    KEYCODE_DEL,
+    KEYCODE_ENTER,
+    KEYCODE_MOVE_END,
+    KEYCODES,
+    TextTyper,
+    keycode_for,
+)
+from devices.android.transport import AdbTransport, make_client, resolve_serial
+from devices.android.uiautomator import hierarchy_rotation, parse_uiautomator
 from devices.base import Device, DeviceInfo, SettleResult, Spot
-from devices.uiautomator import hierarchy_rotation, parse_uiautomator
-from guiagent.errors import ConfigError, DeviceDisconnected, DeviceError, DeviceTimeout, UnsupportedAction
 from guiagent.schema import ALL_ACTIONS, Element, ScrollDirection, Target
+from guiagent.schema.errors import (
+    ConfigError,
+    DeviceDisconnected,
+    DeviceError,
+    DeviceTimeout,
+    UnsupportedAction,
+)
 
 log = logging.getLogger(__name__)
 
@@ -259,7 +272,7 @@ class AndroidDevice(Device):
     # -- the primitives (devices.base dispatches every action to these) -------------------
 
     def tap(self, at: Spot | Target) -> str:
-        """A tap at a spot, or at a grounded target (how devices.android_apps and the bench call it)."""
+        """A tap at a spot, or at a grounded target (how devices.android.apps and the bench call it)."""
         x, y = self.input_xy(at if isinstance(at, Spot) else self.spot(at))
         self.run_input(f"input tap {x} {y}")
         return "input"

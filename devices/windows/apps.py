@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from guiagent.errors import DeviceError
+from guiagent.schema.errors import DeviceError
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ class AppLauncher:
     def __init__(self, windows: WindowManager, input: Any, guard_keyboard: Callable[[], None],
                  app_timeout: float = 10.0, start_menu_timeout: float = 2.0) -> None:
         self.windows = windows
-        self.input = input  # devices.uia_input.Input
+        self.input = input  # devices.windows.input.Input
         self.guard_keyboard = guard_keyboard
         self.app_timeout, self.start_menu_timeout = float(app_timeout), float(start_menu_timeout)
         self.launched: list[subprocess.Popen[bytes]] = []

@@ -30,8 +30,8 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-from guiagent.errors import DeviceError
 from guiagent.schema import Element, Role
+from guiagent.schema.errors import DeviceError
 
 log = logging.getLogger(__name__)
 

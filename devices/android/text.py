@@ -22,7 +22,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from guiagent.errors import DeviceError
+from guiagent.schema.errors import DeviceError
 
 log = logging.getLogger(__name__)
 

@@ -31,8 +31,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from devices.coords import Monitor, ScreenMap
-from guiagent.errors import ConfigError
 from guiagent.schema import Box
+from guiagent.schema.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

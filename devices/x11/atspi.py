@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from devices.coords import ScreenMap
-from guiagent.errors import DeviceTimeout
 from guiagent.schema import Element, Role
+from guiagent.schema.errors import DeviceTimeout
 
 log = logging.getLogger(__name__)
 

@@ -9,15 +9,15 @@ Options: `scope` "foreground" (default) or "all" top-level windows; walk budgets
 default on); `exclude_pids` (default: this process; its windows are neither walked nor acted
 on); `kill_switch` (see open_windows); `pause` (pyautogui.PAUSE); `home_key`; `app_timeout` (s to wait for a
 launched app's window); `monitors` "L,T,W,H@SCALE;..." and `awareness` 0/1/2 (only for hosts
-that made the process DPI-unaware before us, see devices.uia_dpi); `uia` (a module with the
+that made the process DPI-unaware before us, see devices.windows.dpi); `uia` (a module with the
 `uiautomation` API: the tests pass their fake, since uiautomation cannot run off Windows) and
 `display` (an X display for those tests).
 
 Coordinates: the device makes the process per-monitor DPI aware (`SetProcessDpiAwareness(2)`)
 before importing mss, pyautogui or uiautomation, so all three speak physical pixels; every
-conversion goes through devices.coords.ScreenMap (see devices.uia_dpi).
+conversion goes through devices.coords.ScreenMap (see devices.windows.dpi).
 
-Actions use UIA patterns where they are reliable (devices.uia_actions) and fall back to input
+Actions use UIA patterns where they are reliable (devices.windows.actions) and fall back to input
 at the element's point; `Outcome.via` says which ("uia:invoke", "uia:toggle", "uia:select",
 "uia:expand", "uia:collapse", "uia:value", "uia:scroll", "input"). `open_app` brings an
 existing window to the front, runs an executable (PATH or a path), or types the name into the
@@ -32,12 +32,12 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from devices import uia_actions
 from devices.base import Device, DeviceInfo, Spot
 from devices.coords import Monitor, ScreenMap
 from devices.pointer import Owner, PointerDevice, PointerInput, ScreenCapture, parse_home_key, parse_pids
-from devices.uia_apps import AppLauncher, WindowManager
-from devices.uia_dpi import (
+from devices.windows import actions as uia_actions
+from devices.windows.apps import AppLauncher, WindowManager
+from devices.windows.dpi import (
     PER_MONITOR,
     describe,
     input_layout,
@@ -46,8 +46,8 @@ from devices.uia_dpi import (
     parse_monitors,
     pick_capture,
 )
-from devices.uia_input import SendKeysTyper
-from devices.uia_tree import (
+from devices.windows.input import SendKeysTyper
+from devices.windows.tree import (
     TreeCache,
     TreeSnapshot,
     UiaNode,
@@ -57,8 +57,8 @@ from devices.uia_tree import (
     load_uiautomation,
 )
 from devices.wrappers import wrap_device
-from guiagent.errors import ConfigError, DeviceError
 from guiagent.schema import DESKTOP_ACTIONS, Action, Done, Element, Home, ScrollDirection, Target, Wait
+from guiagent.schema.errors import ConfigError, DeviceError
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from devices.uia_tree import TreeSnapshot, UiaNode, pattern
+from devices.windows.tree import TreeSnapshot, UiaNode, pattern
 from guiagent.schema import Role, ScrollDirection
 
 log = logging.getLogger(__name__)

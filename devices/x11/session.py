@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from guiagent.errors import DeviceDisconnected, DeviceError
+from guiagent.schema.errors import DeviceDisconnected, DeviceError
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from guiagent.errors import PlanParseError
 from guiagent.schema import ACTION_ADAPTER, ACTION_TYPES, Action
+from guiagent.schema.errors import PlanParseError
 
 _TYPE_ALIASES = {
     "tap": "click", "press": "click", "left_click": "click", "doubleclick": "double_click",

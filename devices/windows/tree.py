@@ -2,7 +2,7 @@
 
 One walk visits the foreground window (`scope="foreground"`) or every top-level window
 (`scope="all"`, topmost first) depth-first and keeps, per element, the live control and the
-patterns it supports, so that actions can use them (devices.uia_actions).
+patterns it supports, so that actions can use them (devices.windows.actions).
 
 UIA walks are slow on big windows (every property is a cross-process COM call), so a walk has
 budgets: a depth limit, an element limit and a time limit; hitting one stops the walk, keeps
@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from devices.coords import ScreenMap
-from devices.uia_dpi import rect_to_screenshot
-from guiagent.errors import ConfigError
+from devices.windows.dpi import rect_to_screenshot
 from guiagent.schema import Element, Role
+from guiagent.schema.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

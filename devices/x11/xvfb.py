@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import time
 
-from guiagent.errors import DeviceError
+from guiagent.schema.errors import DeviceError
 
 log = logging.getLogger(__name__)
 

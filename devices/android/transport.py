@@ -15,7 +15,7 @@ import threading
 import time
 from typing import Any
 
-from guiagent.errors import DeviceDisconnected, DeviceError, DeviceTimeout
+from guiagent.schema.errors import DeviceDisconnected, DeviceError, DeviceTimeout
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ import re
 import time
 from typing import Protocol
 
-from guiagent.errors import DeviceError
 from guiagent.schema import Element, Point, Target
+from guiagent.schema.errors import DeviceError
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class _ScreenInfo(Protocol):
 
 
 class Phone(Protocol):
-    """What opening an app needs of a phone (`devices.android.AndroidDevice` is one)."""
+    """What opening an app needs of a phone (`devices.android.device.AndroidDevice` is one)."""
 
     @property
     def serial(self) -> str: ...

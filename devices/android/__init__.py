@@ -1,0 +1,1 @@
+"""Android phones through adbutils and the adb server (floor 2)."""
