@@ -10,7 +10,12 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
+
+    from app.main_window import ApproveMode
 
 log = logging.getLogger(__name__)
 
@@ -36,15 +41,16 @@ class LaunchOptions:
     settings_file: Path | None = None
     runs_dir: Path | None = None
     theme: str | None = None
-    approve: str = "ask"
+    approve: ApproveMode = "ask"
     open_episode: Path | None = None
     size: tuple[int, int] | None = None
 
 
-def make_application(argv: list[str] | None = None) -> Any:
+def make_application(argv: list[str] | None = None) -> QApplication:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(argv or [sys.argv[0]])
+    assert isinstance(app, QApplication)  # the window needs a widget application
     app.setApplicationName("guiagent")
     app.setOrganizationName("guiagent")
     app.setApplicationDisplayName("guiagent")
@@ -63,7 +69,7 @@ def build_window(opts: LaunchOptions) -> Any:
     if opts.theme:
         settings.theme = opts.theme
     style.apply_theme(make_application(), settings.theme)
-    window = MainWindow(settings, approve=opts.approve, out=opts.out)  # type: ignore[arg-type]
+    window = MainWindow(settings, approve=opts.approve, out=opts.out)
     window.run_panel.apply_overrides(device=opts.device, planner=opts.planner, grounder=opts.grounder,
                                      ocr=opts.ocr, max_steps=opts.max_steps, base_url=opts.base_url,
                                      model=opts.model, model_path=opts.model_path, api_key=opts.api_key,

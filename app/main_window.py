@@ -51,7 +51,7 @@ class MainWindow(RunControlMixin, ModesMixin, QMainWindow):
         self.session = DeviceSession(self)
         self.bridge = ApprovalBridge(self)
         self.worker: AgentWorker | None = None
-        self.thread: QThread | None = None
+        self.worker_thread: QThread | None = None
         self.state = "idle"
         self.result: RunResult | None = None
         self.errors: list[dict[str, str]] = []
@@ -196,8 +196,8 @@ class MainWindow(RunControlMixin, ModesMixin, QMainWindow):
 
     def _found_android(self, found: list[Any]) -> None:
         # our own virtual phone is listed by adb too; it is already "Virtual phone"
-        sim = getattr(self.session.device, "sim_phone", None)
-        own = f"android:{sim.serial}" if sim is not None else None
+        device = self.session.device
+        own = f"android:{device.info.id}" if device is not None and device.info.resettable else None
         self.run_panel.set_choices(local_choices() + [c for c in found if c.spec != own])
 
     def connect_device(self, spec: str) -> None:
@@ -218,7 +218,7 @@ class MainWindow(RunControlMixin, ModesMixin, QMainWindow):
         self.run_panel.set_busy(False)
         self.status_device.setText(status)
         info = self.session.device.info
-        self.live.canvas.touch = info.platform == "android"
+        self.live.canvas.touch = info.touch
         self.live.set_subtitle(f"{self.run_panel.device_box.currentText()} · {info.screen_size[0]}×{info.screen_size[1]}")
         self.live.set_placeholder("Waiting for the first frame…")
         self.settings.device = spec
@@ -303,7 +303,7 @@ class MainWindow(RunControlMixin, ModesMixin, QMainWindow):
         if plan.get("quit"):
             code = 0 if result is not None and result.ok else (1 if result is not None else 2)
             self.close()
-            QGuiApplication.instance().exit(code)
+            QGuiApplication.exit(code)  # static: ends the running event loop
 
     def summary(self) -> dict[str, Any]:
         r = self.result
@@ -324,7 +324,7 @@ class MainWindow(RunControlMixin, ModesMixin, QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.worker is not None:
             self.worker.request_stop("the window was closed")
-            if self.thread is not None and not self.thread.wait(15000):
+            if self.worker_thread is not None and not self.worker_thread.wait(15000):
                 log.warning("the agent thread did not stop within 15 s")
         self.stop_recording()
         self.stop_device_replay(wait=True)

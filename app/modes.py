@@ -23,6 +23,8 @@ class ModesMixin:
     replay_traj: Trajectory | None
     replay_folder: Path | None
     device_replay: DeviceReplay | None
+    last_live: tuple[Any, Any] | None  # owned by MainWindow
+    run_folder: str | None  # owned by MainWindow
 
     def init_modes(self: Any) -> None:
         self.recorder = None

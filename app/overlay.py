@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, assert_never
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPainterPath, QPen, QPolygonF
@@ -215,6 +215,8 @@ def paint_action(p: QPainter, frame: Frame, action: Action, target_box: Box | No
         case Done():
             color = QColor(style.color("success")) if action.status == "success" else warn
             _chip(p, top, label, color, bounds)
+        case _:
+            assert_never(action)
     p.restore()
 
 

@@ -116,7 +116,7 @@ class PlanPanel(QFrame):
     def _render(self) -> None:
         while self.rows.count():
             item = self.rows.takeAt(0)
-            old = item.widget()
+            old = item.widget() if item is not None else None
             if old is not None:  # hidden and detached now; deleteLater only frees it later
                 old.hide()
                 old.setParent(None)

@@ -15,7 +15,7 @@ import queue
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, assert_never
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
@@ -40,6 +40,7 @@ from guiagent.schema import (
     OpenApp,
     Outcome,
     RightClick,
+    RunStatus,
     Scroll,
     Swipe,
     TypeText,
@@ -61,6 +62,8 @@ def attach_element(action: Action, element: Element | None) -> Action:
             return action.model_copy(update={"start": action.start.model_copy(update={"element": element.id})})
         case TypeText() | Scroll() | Key() | OpenApp() | Back() | Home() | Wait() | Done():
             return action
+        case _:
+            assert_never(action)
 
 
 def _anchor_px(action: Action, size: tuple[int, int]) -> tuple[int, int] | None:
@@ -71,6 +74,8 @@ def _anchor_px(action: Action, size: tuple[int, int]) -> tuple[int, int] | None:
             return action.start.point.to_pixels(size) if action.start.point else None
         case TypeText() | Scroll() | Key() | OpenApp() | Back() | Home() | Wait() | Done():
             return None
+        case _:
+            assert_never(action)
 
 
 class RecordController(QObject):
@@ -105,12 +110,12 @@ class RecordController(QObject):
         if not self.writer.closed:
             self._queue.put(action)
 
-    def stop(self, status: str = "success", timeout: float = 15.0) -> str:
+    def stop(self, status: RunStatus = "success", timeout: float = 15.0) -> str:
         """Finish the queued actions, close the episode; returns its folder."""
         self._queue.put(None)
         self._thread.join(timeout)
         reason = "demonstration recorded in the app" if status == "success" else "recording stopped"
-        self.writer.close(status, reason=reason)  # type: ignore[arg-type]
+        self.writer.close(status, reason=reason)
         self.stopped.emit(str(self.folder))
         return str(self.folder)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any, assert_never
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QThread
 
 from app.approval import ApprovalDialog, ApprovalRequest
 from app.jobs import explain
@@ -31,6 +31,15 @@ log = logging.getLogger(__name__)
 
 
 class RunControlMixin:
+    # The run's state, owned by MainWindow (set in its __init__), declared here for the checker.
+    worker: AgentWorker | None
+    worker_thread: QThread | None
+    result: RunResult | None
+    run_folder: str | None
+    last_live: tuple[Any, Any] | None
+    _pending_start: bool | None  # step_mode of a run waiting for the device
+    _dialog: ApprovalDialog | None
+
     # -- runs ---------------------------------------------------------------------------------
 
     def on_run(self: Any) -> None:
@@ -91,12 +100,12 @@ class RunControlMixin:
             return
         self.worker = AgentWorker(self.task_run, options, device=self.session.device, approver=approver,
                                   step_mode=step_mode)
-        self.worker.event.connect(self._on_event)
+        self.worker.agent_event.connect(self._on_event)
         self.worker.started_run.connect(self._on_started)
         self.worker.done.connect(self._on_done)
         self.worker.failed.connect(self._on_failed)
         self.worker.finished.connect(self._on_worker_finished)
-        self.thread = start_worker(self.worker)
+        self.worker_thread = start_worker(self.worker)
         self.elapsed.start()
         self.tick.start()
 
@@ -168,12 +177,12 @@ class RunControlMixin:
         self.set_state("error")
 
     def _on_worker_finished(self: Any) -> None:
-        if self.thread is not None:
-            self.thread.quit()
-            if not self.thread.wait(10000):
+        if self.worker_thread is not None:
+            self.worker_thread.quit()
+            if not self.worker_thread.wait(10000):
                 log.warning("the agent thread is still busy; keeping it referenced")
-                self._old_threads = [*getattr(self, "_old_threads", []), self.thread]
-        self.worker, self.thread = None, None
+                self._old_threads = [*getattr(self, "_old_threads", []), self.worker_thread]
+        self.worker, self.worker_thread = None, None
         self.tick.stop()
         self._update_time()
         if self.state in ("stopping", "running", "paused", "starting"):

@@ -7,6 +7,11 @@ read it from `current()`, so that the dark and the light theme stay consistent.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # Qt is imported where it is used: the palettes are readable without it
+    from PySide6.QtGui import QFont
+    from PySide6.QtWidgets import QApplication
 
 FONT_FAMILIES = ["Inter", "Noto Sans", "Noto Sans CJK SC", "DejaVu Sans", "Sans Serif"]
 MONO_FAMILIES = ["JetBrains Mono", "DejaVu Sans Mono", "Monospace"]
@@ -138,14 +143,14 @@ QGroupBox {{ border: none; margin-top: 6px; font-weight: 700; color: {t.muted}; 
 """
 
 
-def apply_theme(app: object, name: str = "dark") -> Theme:
+def apply_theme(app: QApplication, name: str = "dark") -> Theme:
     """Set the palette, the font and the style sheet of the QApplication `app`."""
     from PySide6.QtGui import QColor, QFont, QPalette
 
     global _current
     theme = THEMES.get(name, DARK)
     _current = theme
-    app.setStyle("Fusion")  # type: ignore[attr-defined]
+    app.setStyle("Fusion")
     pal = QPalette()
     for role, value in ((QPalette.ColorRole.Window, theme.bg), (QPalette.ColorRole.WindowText, theme.text),
                         (QPalette.ColorRole.Base, theme.surface2), (QPalette.ColorRole.AlternateBase, theme.surface),
@@ -155,16 +160,16 @@ def apply_theme(app: object, name: str = "dark") -> Theme:
                         (QPalette.ColorRole.ToolTipBase, theme.surface2), (QPalette.ColorRole.ToolTipText, theme.text),
                         (QPalette.ColorRole.PlaceholderText, theme.muted)):
         pal.setColor(role, QColor(value))
-    app.setPalette(pal)  # type: ignore[attr-defined]
+    app.setPalette(pal)
     font = QFont()
     font.setFamilies(FONT_FAMILIES)
     font.setPointSizeF(10)
-    app.setFont(font)  # type: ignore[attr-defined]
-    app.setStyleSheet(stylesheet(theme))  # type: ignore[attr-defined]
+    app.setFont(font)
+    app.setStyleSheet(stylesheet(theme))
     return theme
 
 
-def mono_font(size: float = 9.0) -> object:
+def mono_font(size: float = 9.0) -> QFont:
     from PySide6.QtGui import QFont
 
     f = QFont()

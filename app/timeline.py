@@ -104,7 +104,7 @@ class StepCard(QWidget):
         col.addWidget(self.thought)
         self.timings = QLabel(timing_text(step.timings_ms))
         self.timings.setObjectName("mono")
-        self.timings.setFont(style.mono_font(8.5))  # type: ignore[arg-type]
+        self.timings.setFont(style.mono_font(8.5))
         self.timings.setWordWrap(True)
         self.timings.setVisible(bool(step.timings_ms))
         col.addWidget(self.timings)

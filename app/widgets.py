@@ -60,7 +60,9 @@ class TopBar(QFrame):
         self.task_box.setObjectName("taskBox")
         self.task_box.setEditable(True)
         self.task_box.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.task_box.lineEdit().setPlaceholderText(TASK_PLACEHOLDER)
+        editor = self.task_box.lineEdit()
+        assert editor is not None  # an editable combo box has its line edit
+        editor.setPlaceholderText(TASK_PLACEHOLDER)
         self.task_box.setMinimumWidth(260)
         lay.addWidget(self.task_box, 1)
         self.run_button = QPushButton("▶  Run")
@@ -83,7 +85,7 @@ class TopBar(QFrame):
         self.pause_button.clicked.connect(self.pause_clicked.emit)
         self.step_button.clicked.connect(self.step_clicked.emit)
         self.stop_button.clicked.connect(self.stop_clicked.emit)
-        self.task_box.lineEdit().returnPressed.connect(self.run_clicked.emit)
+        editor.returnPressed.connect(self.run_clicked.emit)
 
     @property
     def task(self) -> str:

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 class AgentWorker(QObject):
     """Runs one task. Lives in its own QThread (see `start_worker`)."""
 
-    event = Signal(object)  # AgentEvent
+    agent_event = Signal(object)  # AgentEvent (not `event`: that would shadow QObject.event)
     started_run = Signal(object)  # dict: keeps_plan, planner, folder
     done = Signal(object)  # RunResult
     failed = Signal(str, str)  # message, what to do
@@ -123,7 +123,7 @@ class AgentWorker(QObject):
         self.done.emit(result)
 
     def _forward(self, event: AgentEvent) -> None:
-        self.event.emit(event)
+        self.agent_event.emit(event)
 
 
 def start_worker(worker: AgentWorker) -> QThread:

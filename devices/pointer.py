@@ -50,12 +50,11 @@ def parse_pids(value: int | str | Iterable[int] | None) -> set[int]:
         return {os.getpid()}
     if isinstance(value, int):
         return {value}
-    if isinstance(value, str):
-        value = [p for p in value.replace(" ", "").split(",") if p]
+    items: Iterable[int | str] = [p for p in value.replace(" ", "").split(",") if p] if isinstance(value, str) else value
     try:
-        return {int(p) for p in value}
+        return {int(p) for p in items}
     except ValueError:
-        raise ConfigError(f"exclude_pids must be process ids, got {value!r}") from None
+        raise ConfigError(f"exclude_pids must be process ids, got {items!r}") from None
 
 
 def wheel_notches(direction: ScrollDirection, amount: float, span_px: int, scale: float, wheel_px: float) -> int:
@@ -125,7 +124,7 @@ def _open_mss(display: str | None, attempts: int) -> Any:
 
     for attempt in range(attempts):
         try:
-            return mss.MSS(**({"display": display} if display else {}))
+            return mss.MSS(display=display) if display else mss.MSS()
         except Exception as exc:
             if attempt == attempts - 1:
                 raise DeviceDisconnected(f"cannot capture the screen{' on ' + display if display else ''}: {exc}") from exc
@@ -197,7 +196,7 @@ class PointerInput:
             import ctypes
 
             gui.moveTo(x, y)
-            ctypes.windll.user32.mouse_event(MOUSEEVENTF_HWHEEL, 0, 0, notches * WHEEL_DELTA, 0)  # type: ignore[attr-defined]
+            ctypes.windll.user32.mouse_event(MOUSEEVENTF_HWHEEL, 0, 0, notches * WHEEL_DELTA, 0)
 
 
 @dataclass(frozen=True)
@@ -349,6 +348,6 @@ class PointerDevice(Device):
 def parse_home_key(value: str | None) -> Key | None:
     """The `home_key` option: the chord a desktop sends for `home` (None: home unsupported)."""
     try:
-        return Key(keys=value) if value else None
+        return Key.model_validate({"keys": value}) if value else None  # the validator splits "ctrl+s"
     except ValueError as exc:
         raise ConfigError(f"home_key {value!r} is not a key chord: {exc}") from None

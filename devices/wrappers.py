@@ -24,9 +24,14 @@ class DeviceWrapper(Device):
     def __init__(self, device: Device) -> None:
         self.device = device
 
-    @property  # type: ignore[override]  # the wrapped device's, live (Android re-reads it on rotation)
+    @property
     def info(self) -> DeviceInfo:
+        """The wrapped device's, live (Android re-reads it on rotation)."""
         return self.device.info
+
+    @info.setter
+    def info(self, value: DeviceInfo) -> None:
+        self.device.info = value
 
     @property
     def unwrapped(self) -> Device:
@@ -73,6 +78,8 @@ class KillSwitchDevice(DeviceWrapper):
 
     The switch is lent to the innermost device as well: its waits, long presses and long
     typing then end as soon as the switch trips, not when they finish."""
+
+    kill_switch: KillSwitch  # always set here (Device's is optional)
 
     def __init__(self, device: Device, kill_switch: KillSwitch) -> None:
         super().__init__(device)

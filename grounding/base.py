@@ -1,4 +1,5 @@
-"""The grounder protocol: a text description + the current observation -> a point.
+"""The protocols of the eyes: a Grounder (a text description + the current observation -> a
+point) and a ScreenParser (a screenshot + a11y nodes -> the observation's elements).
 
 Grounders never act and never import devices. They raise `GroundingError` when nothing on
 the screen matches well enough; they never return a guess dressed up as an answer.
@@ -7,7 +8,11 @@ the screen matches well enough; they never return a guess dressed up as an answe
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
+
+from PIL import Image
 
 from guiagent.schema import Element, Observation, Point
 from guiagent.schema import TokenUsage as TokenUsage  # re-exported for backends
@@ -33,3 +38,10 @@ class Grounder(abc.ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release models and connections."""
+
+
+class ScreenParser(Protocol):
+    """Perception: OCR, pixel detectors and the a11y nodes merged into elements with stable ids
+    (grounding.parse.ScreenParser is the implementation)."""
+
+    def parse(self, image: Image.Image, a11y: Sequence[Element]) -> list[Element]: ...

@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Literal, TypeGuard, get_args
 
 from guiagent.schema import Point
 from guiagent.schema.errors import PlanParseError
@@ -37,6 +37,10 @@ from guiagent.schema.errors import PlanParseError
 CoordFormat = Literal["pixels", "norm1000", "unit"]
 COORD_FORMATS: tuple[str, ...] = get_args(CoordFormat)
 Size = tuple[int, int]  # (width, height)
+
+
+def is_coord_format(value: object) -> TypeGuard[CoordFormat]:
+    return value in COORD_FORMATS
 
 # How far past the edge a coordinate may stray (rounding, a box edge on the border) before
 # we call it garbage rather than clamp it.

@@ -245,7 +245,7 @@ def dirty_regions(prev: np.ndarray, cur: np.ndarray, cell: int = 32, threshold: 
     gh, gw = -(-h // cell), -(-w // cell)
     padded = np.zeros((gh * cell, gw * cell), dtype=bool)
     padded[:h, :w] = changed
-    grid = padded.reshape(gh, cell, gw, cell).any(axis=(1, 3))
+    grid = np.asarray(padded.reshape(gh, cell, gw, cell).any(axis=(1, 3)))  # an array (numpy types any() as maybe a scalar)
     seen = np.zeros_like(grid)
     rects: list[Box] = []
     for gy, gx in zip(*np.nonzero(grid), strict=True):

@@ -226,7 +226,7 @@ def _name_from_label(el: Element, labels: Sequence[Element]) -> Element:
         lab_l, _, lab_r, lab_b = lab.bbox
         if el.role in _BOXES:
             gap = lab_l - r0
-            d = gap if _same_row(el.bbox, lab.bbox) and -4 <= gap <= 3 * h + 10 else None
+            d: float | None = gap if _same_row(el.bbox, lab.bbox) and -4 <= gap <= 3 * h + 10 else None
         else:
             left = l0 - lab_r if _same_row(el.bbox, lab.bbox) and -4 <= l0 - lab_r <= 4 * h + 40 else None
             above_gap = t0 - lab_b

@@ -3,6 +3,7 @@ compact text, so that a model can answer "click 7" instead of guessing coordinat
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
@@ -69,7 +70,7 @@ def tag_boxes(elements: Sequence[Element], size: tuple[int, int], font_size: int
     for el in elements:
         left, top, right, bottom = el.bbox
         tb = font.getbbox(el.id)
-        tw, th = tb[2] - tb[0] + 4, tb[3] - tb[1] + 4
+        tw, th = math.ceil(tb[2] - tb[0]) + 4, math.ceil(tb[3] - tb[1]) + 4  # whole pixels (FreeType's are)
         spots = [(left, top - th), (left, top), (left, bottom), (right - tw, top - th), (right, top),
                  (left - tw, top)]
         tag: Box | None = None

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from grounding.base import Grounder, GroundingResult
-from grounding.coord_parse import COORD_FORMATS, CoordFormat, Size, parse_point, smart_resize
-from grounding.llm import ChatMessage, ChatModel, ChatReply
+from grounding.coord_parse import COORD_FORMATS, CoordFormat, Size, is_coord_format, parse_point, smart_resize
+from grounding.models.base import ChatMessage, ChatModel, ChatReply
 from guiagent.schema import Element, Observation, Point, TokenUsage, assets
 from guiagent.schema.errors import ConfigError, GroundingError, PlanParseError
 
@@ -132,11 +132,11 @@ class VlmGrounder(Grounder):
         if coord_format is None:
             is_qwen25 = getattr(model, "model_type", "") == "qwen2_5_vl"
             coord_format = fam.qwen25_format if is_qwen25 and fam.qwen25_format else fam.coord_format
-        if coord_format not in COORD_FORMATS:
+        if not is_coord_format(coord_format):
             raise ConfigError(f"unknown coord_format {coord_format!r}; choose one of: {', '.join(COORD_FORMATS)}")
         self.model = model
         self.family = family
-        self.coord_format: CoordFormat = coord_format  # type: ignore[assignment]
+        self.coord_format: CoordFormat = coord_format
         self.template = PromptTemplate.load(prompt or family)
         self.max_tokens = int(max_tokens)
         # Remote Qwen-family servers resize images themselves, out of our sight: send an image

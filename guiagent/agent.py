@@ -9,14 +9,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from PIL import Image
 
 from devices.base import Device
-from grounding.base import Grounder
+from grounding.base import Grounder, ScreenParser
 from guiagent.events import (
     Acted,
     Decided,
@@ -62,10 +62,6 @@ from guiagent.schema.errors import (
 log = logging.getLogger(__name__)
 
 
-class ScreenParserLike(Protocol):
-    def parse(self, image: Image.Image, a11y: Sequence[Element]) -> list[Element]: ...
-
-
 @runtime_checkable
 class StepSink(Protocol):
     """Where steps go (an episode folder, the daemon's store)."""
@@ -91,7 +87,7 @@ class Agent:
         planner: Planner,
         grounder: Grounder,
         *,
-        parser: ScreenParserLike | None = None,
+        parser: ScreenParser | None = None,
         guard: Guard | None = None,
         approver: Approver = refuse_all,
         config: AgentConfig | None = None,
@@ -144,6 +140,7 @@ class Agent:
     def run(self, task: str) -> RunResult:
         t0 = time.monotonic()
         self.history = []
+        status: RunStatus
         try:
             self.planner.reset(task)
         except InstructionNotUnderstood as exc:  # said plainly, recorded as a failed run

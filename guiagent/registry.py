@@ -23,7 +23,7 @@ from guiagent.schema.errors import ConfigError
 if TYPE_CHECKING:
     from devices.base import Device
     from grounding.base import Grounder
-    from grounding.llm import ChatModel
+    from grounding.models.base import ChatModel
     from guiagent.planning.base import Planner
 
 
@@ -42,12 +42,12 @@ class Entry:
     chat: bool = False
 
 
-# Chat-model backends, called as factory(**options) -> grounding.llm.ChatModel.
+# Chat-model backends, called as factory(**options) -> grounding.models.base.ChatModel.
 CHAT_MODELS: dict[str, Entry] = {
-    "openai": Entry("grounding.openai_client:OpenAIChat", "any OpenAI-compatible /v1/chat/completions endpoint",
+    "openai": Entry("grounding.models.openai_client:OpenAIChat", "any OpenAI-compatible /v1/chat/completions endpoint",
                     frozenset({"base_url", "api_key", "model", "timeout_s", "max_retries", "backoff_s",
                                "image_format"})),
-    "hf": Entry("grounding.hf_vlm:HfVlmChat", "a local Qwen2-VL-family checkpoint through transformers",
+    "hf": Entry("grounding.models.hf_vlm:HfVlmChat", "a local Qwen2-VL-family checkpoint through transformers",
                 frozenset({"model_path", "device", "dtype", "max_pixels", "min_pixels"})),
 }
 CHAT_OPTIONS: frozenset[str] = frozenset({"backend"}).union(*(e.options for e in CHAT_MODELS.values()))

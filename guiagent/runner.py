@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from devices.base import Device
-from grounding.base import Grounder
-from guiagent.agent import Agent, AgentConfig, ScreenParserLike
+from grounding.base import Grounder, ScreenParser
+from guiagent.agent import Agent, AgentConfig
 from guiagent.events import RunResult, Subscriber
 from guiagent.planning.base import Planner
 from guiagent.registry import build_device, build_grounder, build_planner, check_run
@@ -47,16 +47,16 @@ class RunOptions:
         return replace(self, **changes)
 
 
-def build_screen_parser(ocr: bool = True, trust_a11y: int = 0) -> ScreenParserLike | None:
+def build_screen_parser(ocr: bool = True, trust_a11y: int = 0) -> ScreenParser | None:
     """The perception stack: a11y + OCR + pixel detectors, or a11y only when OCR is off or
-    not installed (the daemon on a phone has no onnxruntime). `trust_a11y`: see ScreenParser."""
+    not installed (the daemon on a phone has no onnxruntime). `trust_a11y`: see grounding.parse.ScreenParser."""
     try:
         from grounding.ocr import available as ocr_available
-        from grounding.parse import ScreenParser
+        from grounding.parse import ScreenParser as Perception
     except ImportError as exc:
         log.info("screen parser unavailable (%s); using the a11y tree alone", exc)
         return None
-    return ScreenParser(ocr=ocr and ocr_available(), trust_a11y=trust_a11y)
+    return Perception(ocr=ocr and ocr_available(), trust_a11y=trust_a11y)
 
 
 def build_guard(options: RunOptions) -> Guard:

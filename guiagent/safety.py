@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal, Protocol, assert_never
 
 from guiagent.schema import (
     Action,
@@ -101,6 +101,8 @@ class Guard:
                 return GuardDecision(verdict="allow")
             case Scroll() | Swipe() | Drag() | Back() | Home() | Wait() | Done():
                 return GuardDecision(verdict="allow")
+            case _:
+                assert_never(action)
 
     def _judge_target(self, description: str | None, element: Element | None) -> GuardDecision:
         texts = [t for t in (element.label if element else None, description) if t]

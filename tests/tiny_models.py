@@ -6,11 +6,11 @@ through the REAL `from_pretrained` path. Weights are random: generated text is g
 every shape, file and code path is the real one. Each build takes well under a second once
 transformers is imported.
 
-API (import as `from tiny_models import ...`; pytest puts tests/ on sys.path):
+API (import as `from tiny_models import ...`; pytest puts tests/ on sys.path: pythonpath in pyproject.toml):
     build_tiny_qwen2_vl(path, *, variant="qwen2_vl"|"qwen2_5_vl", max_pixels=28*28*64,
                         legacy_layout=False, seed=0) -> Path
         A Qwen2-VL (or Qwen2.5-VL) checkpoint with a torchvision-free processor
-        (grounding.hf_vlm.GuiVlProcessor). `legacy_layout=True` writes the transformers-4
+        (grounding.models.hf_vlm.GuiVlProcessor). `legacy_layout=True` writes the transformers-4
         layout real hub checkpoints have (preprocessor_config.json + chat_template.json,
         no processor_config.json). `max_pixels` keeps the image token count small.
     build_tiny_t5(path, *, seed=0) -> Path
@@ -85,7 +85,7 @@ def build_tiny_qwen2_vl(
     from transformers import PreTrainedTokenizerFast
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
-    from grounding.hf_vlm import processor_class
+    from grounding.models.hf_vlm import processor_class
 
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)

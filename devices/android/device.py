@@ -19,6 +19,7 @@ import hashlib
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -81,6 +82,7 @@ class AndroidDevice(Device):
         self.typer = TextTyper(self.shell, ime_settle_s=ime_settle_s)
         self.apps = AppResolver(self)
         self._sim_phone: Any = None
+        self.on_close: list[Callable[[], None]] = []  # run by close(), e.g. a virtual phone's shutdown
         self.refresh_info()
 
     @property
@@ -92,6 +94,10 @@ class AndroidDevice(Device):
     def sim_phone(self, phone: Any) -> None:
         self._sim_phone = phone
         self.info = replace(self.info, resettable=phone is not None)
+
+    def close(self) -> None:
+        for fn in self.on_close:
+            fn()
 
     def reset(self) -> None:
         if self._sim_phone is None:

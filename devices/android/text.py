@@ -128,7 +128,8 @@ def input_text_commands(text: str, max_chunk: int = MAX_CHUNK) -> list[str]:
 def ime_chunks(text: str, max_bytes: int = MAX_IME_CHUNK) -> list[str]:
     """Base64 payloads for ADB_INPUT_B64, cut on character boundaries."""
     chunks: list[str] = []
-    current, size = [], 0
+    current: list[str] = []
+    size = 0
     for c in text:
         n = len(c.encode("utf-8"))
         if current and size + n > max_bytes:

@@ -23,7 +23,7 @@ INPUT_SOURCES = {"keyboard", "mouse", "joystick", "touchscreen", "touchpad", "tr
 
 
 def _phone(inv: Invocation) -> PhoneContext:
-    return inv.shell.context  # type: ignore[no-any-return]
+    return inv.shell.context
 
 
 async def _java_error(inv: Invocation, command: str, exc: str) -> int:
@@ -101,7 +101,8 @@ async def cmd_input(inv: Invocation) -> int:
                 await inv.error(f"Error: {command} takes X1 Y1 X2 Y2 [DURATION(ms)]\n")
                 return 1
             duration = nums[4] / 1000.0 if len(nums) == 5 else 0.3
-            await phone.panel.swipe(*nums[:4], duration_s=min(max(duration, 0.0), 30.0))
+            x1, y1, x2, y2 = nums[:4]
+            await phone.panel.swipe(x1, y1, x2, y2, duration_s=min(max(duration, 0.0), 30.0))
         case "motionevent":
             action = rest[0].upper() if rest else ""
             if action not in ("DOWN", "UP", "MOVE", "CANCEL") or len(nums) != 2:

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 
 def _phone(inv: Invocation) -> PhoneContext:
-    return inv.shell.context  # type: ignore[no-any-return]
+    return inv.shell.context
 
 
 def properties(phone: PhoneContext) -> dict[str, str]:

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 def _phone(inv: Invocation) -> PhoneContext:
-    return inv.shell.context  # type: ignore[no-any-return]
+    return inv.shell.context
 
 
 async def _echo(inv: Invocation) -> int:

@@ -92,15 +92,13 @@ def open_sim_phone(arg: str = "", **options: Any) -> Any:
             adb_disconnect(phone.serial, client)
         phone.stop()
         raise
-    original_close = device.close
 
-    def close() -> None:
+    def close_phone() -> None:
         try:
-            original_close()
-        finally:
             adb_disconnect(phone.serial, client)
+        finally:
             phone.stop()
 
-    device.close = close
+    device.on_close.append(close_phone)
     device.sim_phone = phone
     return device

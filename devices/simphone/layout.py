@@ -73,7 +73,7 @@ class LayoutInput:
     toast: str | None = None
 
 
-class _Vars(dict):  # type: ignore[type-arg]
+class _Vars(dict[str, str]):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
 

@@ -12,7 +12,7 @@ import concurrent.futures
 import logging
 import threading
 from collections.abc import Coroutine
-from typing import Any
+from typing import Any, TypeVar
 
 from PIL import Image
 
@@ -32,6 +32,7 @@ from devices.simphone.uixml import dump_xml
 from guiagent.schema.errors import DeviceError
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 FEATURES = ["shell_v2", "cmd", "fixed_push_mkdir"]
 COMMANDS: dict[str, CommandFn] = {**commands_toybox.COMMANDS, **commands_sys.COMMANDS, **commands_input.COMMANDS}
@@ -241,7 +242,7 @@ class SimPhone:
     def rotate(self, rotation: int) -> None:
         self.model.set_rotation(rotation)
 
-    def _call(self, coro: Coroutine[Any, Any, Any], timeout: float = 30.0) -> Any:
+    def _call(self, coro: Coroutine[Any, Any, _T], timeout: float = 30.0) -> _T:
         if self._loop is None or not self._loop.is_running():
             coro.close()
             raise DeviceError("the virtual phone is not running")
@@ -249,10 +250,10 @@ class SimPhone:
 
     def tap(self, x: float, y: float) -> str:
         """A finger tap at display pixel (x, y), seen by getevent like any touch."""
-        return self._call(self.panel.tap(x, y))  # type: ignore[no-any-return]
+        return self._call(self.panel.tap(x, y))
 
     def swipe(self, x1: float, y1: float, x2: float, y2: float, duration_s: float = 0.3) -> str:
-        return self._call(self.panel.swipe(x1, y1, x2, y2, duration_s))  # type: ignore[no-any-return]
+        return self._call(self.panel.swipe(x1, y1, x2, y2, duration_s))
 
     def shell(self, command: str) -> tuple[int, str]:
         """Run a command in the phone's shell without adb: (exit status, stdout + stderr)."""
@@ -263,4 +264,4 @@ class SimPhone:
             status = await self.new_shell().run(command, buf, buf)
             return status, bytes(buf.data).decode("utf-8", "replace")
 
-        return self._call(run())  # type: ignore[no-any-return]
+        return self._call(run())

@@ -368,6 +368,8 @@ class Shell:
             else:
                 status = await fn(Invocation(argv, stdin, out, err, self))
         for path, buf, append in files:
+            if fs is None:  # no filesystem behind this shell: the output goes nowhere, as `<` reads nothing
+                continue
             try:
                 fs.write(path, bytes(buf.data), append=append)
             except FsError as exc:

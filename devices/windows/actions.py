@@ -145,8 +145,8 @@ def scroll(uia: Any, node: UiaNode, direction: ScrollDirection, amount: float, s
                     return None
             return "uia:scroll"
         # amount is in screens; one viewport of content = view / (100 - view) * 100 percent
-        pages = amount * screen_span / span
-        target = min(100.0, max(0.0, percent + sign * pages * view / (100.0 - view) * 100.0))
+        screens = amount * screen_span / span
+        target = min(100.0, max(0.0, percent + sign * screens * view / (100.0 - view) * 100.0))
         args2 = (NO_SCROLL, target) if vertical else (target, NO_SCROLL)
         return "uia:scroll" if _call(errors, "SetScrollPercent", sp.SetScrollPercent, *args2) else None
     except errors as exc:

@@ -179,11 +179,11 @@ def find_executable(argv: list[str]) -> str | None:
 
 def launch(exe: str, args: list[str]) -> subprocess.Popen[bytes]:
     """Start a program detached from us (its own process group / session)."""
+    quiet = subprocess.DEVNULL
     if sys.platform == "win32":
-        flags = {"creationflags": subprocess.DETACHED_PROCESS | subprocess.CREATE_NEW_PROCESS_GROUP}
+        proc = subprocess.Popen([exe, *args], stdin=quiet, stdout=quiet, stderr=quiet,
+                                creationflags=subprocess.DETACHED_PROCESS | subprocess.CREATE_NEW_PROCESS_GROUP)
     else:
-        flags = {"start_new_session": True}
-    proc = subprocess.Popen([exe, *args], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, **flags)  # type: ignore[call-overload]
+        proc = subprocess.Popen([exe, *args], stdin=quiet, stdout=quiet, stderr=quiet, start_new_session=True)
     log.info("launched %s (pid %d)", exe, proc.pid)
     return proc

@@ -36,7 +36,8 @@ class FixedSleepDevice(Device):
     def execute(self, action: Action) -> Outcome:
         return self.inner.execute(action)
 
-    def wait_until_stable(self, reference: Image.Image | None = None, timeout: float = 3.0, **_: object) -> SettleResult:
+    def wait_until_stable(self, reference: Image.Image | None = None, timeout: float = 3.0, quiet: float = 0.1,
+                          poll: float = 0.02, min_wait: float = 0.0, react: float = 0.5) -> SettleResult:
         time.sleep(self.sleep_s)
         return SettleResult(True, True, self.sleep_s, 1, None)
 

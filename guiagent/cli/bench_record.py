@@ -100,7 +100,7 @@ def _one(device: Any, widgets: dict[str, list[int]], args: argparse.Namespace, a
         stats = rec.stop()
         writer.close("success")
     traj = read_episode(folder / "ep")
-    got = [s.action.type for s in traj.steps if s.action]
+    got: list[str] = [s.action.type for s in traj.steps if s.action]
     want = [t for t, _ in script]
     missing = sum(max(0, want.count(t) - got.count(t)) for t in set(want))
     size = sum(p.stat().st_size for p in (folder / "ep").rglob("*") if p.is_file())

@@ -52,8 +52,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"{'text accuracy':<22} {d['text_accuracy']:>8.2%}  (over {d['text_steps']} TYPE steps)")
     print(f"{'steps / no prediction':<22} {d['steps']:>4} / {d['errors']}")
     print(f"\n{'reference type':<16} {'matched':>8} {'total':>6}")
-    for kind, cell in d["per_type"].items():  # type: ignore[union-attr]
-        print(f"{kind:<16} {cell['matched']:>8} {cell['total']:>6}")
+    for kind, (matched, total) in sorted(report.per_type.items()):
+        print(f"{kind:<16} {matched:>8} {total:>6}")
     print(f"tokens: {usage.prompt_tokens:,} prompt + {usage.completion_tokens:,} completion in {usage.calls} calls")
     if args.json_out:
         out = {"planner": args.planner, "data": str(args.data), "scores": d,

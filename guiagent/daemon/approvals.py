@@ -36,7 +36,8 @@ def get_approval(store: TaskStore, approval_id: str) -> ApprovalRecord | None:
 
 def list_approvals(store: TaskStore, status: ApprovalStatus | None = "pending", task_id: str | None = None,
                    limit: int = 100) -> list[ApprovalRecord]:
-    sql, params = "SELECT * FROM approvals WHERE 1 = 1", []
+    sql = "SELECT * FROM approvals WHERE 1 = 1"
+    params: list[str] = []
     if status is not None:
         sql, params = sql + " AND status = ?", [*params, status]
     if task_id is not None:
@@ -65,7 +66,7 @@ def _expire(store: TaskStore, approval_id: str) -> ApprovalStatus:
                     (time.time(), approval_id))
         row = con.execute("SELECT status FROM approvals WHERE id = ?", (approval_id,)).fetchone()
         con.execute("UPDATE tasks SET approval = NULL WHERE approval = ?", (approval_id,))
-    return row["status"]  # type: ignore[no-any-return]
+    return row["status"]
 
 
 class StoreApprover:

@@ -121,7 +121,8 @@ class TaskStore:
             cur = con.execute(
                 "INSERT INTO runs (task_id, attempt, owner, device, ready_at, claimed, heartbeat)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)", (row["id"], row["attempts"], owner, device, ready, now, now))
-            run_id = int(cur.lastrowid)  # type: ignore[arg-type]
+            assert cur.lastrowid is not None  # set by the INSERT just run
+            run_id = cur.lastrowid
             con.execute("UPDATE tasks SET run_id = ? WHERE id = ?", (run_id, row["id"]))
             self._event(con, "task_started", row["id"], device=device, attempt=row["attempts"], run=run_id)
         task = TaskRecord.from_row(row).model_copy(update={"status": "running"})

@@ -20,11 +20,16 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
 from guiagent.schema.errors import ConfigError, GroundingError, GuiAgentError, ModelError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from guiagent.eval.miniwob_env import TaskArea
 
 log = logging.getLogger(__name__)
 
@@ -122,10 +127,10 @@ def build_set(tasks: Sequence[str], screens_per_task: int, seed: int, out_dir: P
     try:
         for task in tasks:
             env = MiniWoBTask(task)
-            area = None
+            area: TaskArea | None = None
             try:
                 for i in range(screens_per_task):
-                    before = area_signature(screen.screenshot(), area) if area is not None else None
+                    before: np.ndarray | None = area_signature(screen.screenshot(), area) if area is not None else None
                     env.reset(seed + i)
                     area, shot = wait_for_task_area(screen.screenshot, cached=area, previous=before)
                     dom = env.dom_elements()

@@ -212,6 +212,7 @@ class MiniWoBTask:
         try:
             import gymnasium
             import miniwob
+            from miniwob.environment import MiniWoBEnvironment
         except ImportError as exc:
             raise ConfigError(f"MiniWoB is not installed ({exc}): pip install 'guiagent[miniwob]'") from exc
         gymnasium.register_envs(miniwob)
@@ -223,7 +224,9 @@ class MiniWoBTask:
             self.env: Any = gymnasium.make(env_id, render_mode="human")
         except Exception as exc:
             raise DeviceError(f"could not start Chromium for {task}: {exc}") from exc
-        self.instance: Any = self.env.unwrapped.instance
+        env = self.env.unwrapped
+        assert isinstance(env, MiniWoBEnvironment)  # what the miniwob/ ids make
+        self.instance: Any = env.instance
         self.area: TaskArea | None = None
 
     def reset(self, seed: int) -> dict[str, Any]:

@@ -128,7 +128,7 @@ def run_episode(planner: Planner, n_steps: int, state: dict[str, int], screens: 
 def bench_planners(steps: Sequence[int] = (2, 5, 10, 15), repeats: int = 3, n_elements: int = 20,
                    on_row: Callable[[BenchRow], None] | None = None) -> list[BenchRow]:
     """Run both planners on N-step episodes for each N; tokens are deterministic, times are medians."""
-    from grounding.openai_client import OpenAIChat
+    from grounding.models.openai_client import OpenAIChat
     from guiagent.planning.dpot import DPoTPlanner
     from guiagent.planning.react import ReActPlanner
 

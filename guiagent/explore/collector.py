@@ -50,7 +50,9 @@ def iou(a: list[int], b: list[int]) -> float:
 
 def is_blank(img: Image.Image) -> bool:
     """All (nearly) black: what screencap returns for a FLAG_SECURE window."""
-    return img.convert("L").getextrema()[1] < 8
+    high = img.convert("L").getextrema()[1]  # one band: (min, max)
+    assert not isinstance(high, tuple)
+    return high < 8
 
 
 def _element_json(e: Element) -> dict[str, Any]:

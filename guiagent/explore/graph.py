@@ -16,7 +16,7 @@ import hashlib
 import re
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from PIL import Image
@@ -29,6 +29,7 @@ CHROME_PACKAGES = ("com.android.systemui",)
 _DIGITS = re.compile(r"\d+")
 _SPACE = re.compile(r"\s+")
 _GRID = 8  # unnamed controls are placed on an 8x8 grid of the screen
+VisitKind = Literal["new_template", "new_screen", "known"]
 
 
 def is_chrome(e: Element) -> bool:
@@ -182,14 +183,14 @@ class ExplorationGraph:
         return best
 
     def visit(self, sig: ScreenSignature, step: int, *, title: str = "", foreground: str | None = None,
-              depth: int = 0) -> tuple[ScreenNode, str]:
+              depth: int = 0) -> tuple[ScreenNode, VisitKind]:
         """Count a visit; returns the node and what it was: "new_template" (a new kind of
         screen), "new_screen" (new, of a known kind) or "known"."""
         node = self.match(sig)
         if node is not None:
             node.visits += 1
             return node, "known"
-        kind = "new_screen" if sig.template in self.templates else "new_template"
+        kind: VisitKind = "new_screen" if sig.template in self.templates else "new_template"
         node = ScreenNode(id=f"s{len(self.nodes):04d}", key=sig.key, tokens=sig.tokens, template=sig.template,
                           title=title, foreground=foreground, depth=depth, visits=1, first_step=step)
         self.nodes[node.id] = node

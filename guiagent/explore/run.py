@@ -18,7 +18,7 @@ from typing import Any, Literal
 from devices.base import Device
 from guiagent.explore.actions import Candidate, GuardFilter, enumerate_candidates
 from guiagent.explore.collector import GroundingCollector
-from guiagent.explore.graph import ActionInfo, ExplorationGraph, ScreenNode, signature_of
+from guiagent.explore.graph import ActionInfo, ExplorationGraph, ScreenNode, VisitKind, signature_of
 from guiagent.explore.instructions import screen_title
 from guiagent.explore.policy import Outcome, Policy, QConfig, make_policy
 from guiagent.safety import Guard, SafetyPolicy
@@ -77,17 +77,20 @@ def build_explore_guard(avoid: tuple[str, ...] = (), semantic: bool = True) -> G
     """The guard with sensitive actions blocked (nobody approves during exploration); the
     MiniLM paraphrase matcher on top when installed (labels embedded in one batch per
     screen); `avoid` adds words blocked outright."""
-    matcher = prewarm = None
+    matcher: Callable[[str, tuple[str, ...]], float] | None = None
+    prewarm: Callable[[list[str]], None] | None = None
     if semantic:
         try:
             from grounding import semantic as minilm
 
             if minilm.available():
-                def matcher(text: str, words: tuple[str, ...]) -> float:
+                def similarity(text: str, words: tuple[str, ...]) -> float:
                     return float(minilm.similarity(text, words).max())
 
-                def prewarm(labels: list[str]) -> None:
+                def embed(labels: list[str]) -> None:
                     minilm.embed([t for t in labels if len(t) <= 40])
+
+                matcher, prewarm = similarity, embed
         except ImportError:
             matcher = prewarm = None
     guard = Guard(SafetyPolicy(sensitive_action="block", extra_blocked_words=tuple(avoid)), semantic=matcher)
@@ -149,7 +152,7 @@ class Explorer:
             time.sleep(0.3)
             return self.observe()
 
-    def _identify(self, obs: Observation, step: int, depth: int) -> tuple[ScreenNode, str]:
+    def _identify(self, obs: Observation, step: int, depth: int) -> tuple[ScreenNode, VisitKind]:
         sig = signature_of(obs.elements, obs.screenshot, obs.screen_size)
         title = screen_title(obs.elements, obs.screen_size, obs.foreground)
         node, kind = self.graph.visit(sig, step, title=title, foreground=obs.foreground, depth=depth)
@@ -226,7 +229,7 @@ class Explorer:
             except DeviceError as exc:
                 res.reason = f"device lost: {exc}"
                 break
-            outcome: Outcome = ("failed" if failed else kind if kind != "known"  # type: ignore[assignment]
+            outcome: Outcome = ("failed" if failed else kind if kind != "known"
                                 else "noop" if node2.id == node.id else "known")
             self.graph.add_transition(node.id, key, None if failed else node2.id)
             self.policy.learn(node.id, key, cand.group, outcome, node2.id, self.graph, first_try)

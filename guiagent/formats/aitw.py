@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from enum import IntEnum
-from typing import Any
+from typing import Any, assert_never
 
 from pydantic import BaseModel, Field
 
@@ -110,6 +110,8 @@ def to_aitw(action: Action) -> AitwAction:
             return AitwAction(action_type=kind)
         case RightClick() | Key() | OpenApp() | Wait():
             raise NotRepresentable(f"AITW has no equivalent of a {action.type} action")
+        case _:
+            assert_never(action)
 
 
 def from_aitw(data: AitwAction | dict[str, Any]) -> Action:
@@ -133,6 +135,8 @@ def from_aitw(data: AitwAction | dict[str, Any]) -> Action:
             return Done(status="success")
         case AitwType.STATUS_TASK_IMPOSSIBLE:
             return Done(status="impossible")
+        case _:
+            assert_never(a.action_type)
 
 
 def _clamped(x: float, y: float) -> Point:

@@ -16,7 +16,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from pydantic import ValidationError
 
@@ -48,10 +48,14 @@ def export_files(path: Path) -> list[Path]:
     raise RecordingError(f"no AITW export at {path} (expected a .jsonl/.json file or a folder holding one)")
 
 
-def load_aitw_steps(path: Path, model: type[StepT] = AitwEpisodeStep) -> list[tuple[StepT, Path]]:  # type: ignore[assignment]
+@overload
+def load_aitw_steps(path: Path) -> list[tuple[AitwEpisodeStep, Path]]: ...
+@overload
+def load_aitw_steps(path: Path, model: type[StepT]) -> list[tuple[StepT, Path]]: ...
+def load_aitw_steps(path: Path, model: type[AitwEpisodeStep] = AitwEpisodeStep) -> list[tuple[Any, Path]]:
     """Every step (validated as `model`) with its resolved image path. Bad lines raise
     RecordingError naming file:line."""
-    out: list[tuple[StepT, Path]] = []
+    out: list[tuple[Any, Path]] = []  # of `model`: the overloads above give callers the type
     for file in export_files(Path(path)):
         text = file.read_text(encoding="utf-8")
         rows: list[tuple[int, Any]]

@@ -10,10 +10,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TypedDict
 
 log = logging.getLogger(__name__)
 
-SIZES: dict[str, dict[str, int]] = {
+
+class T5Size(TypedDict):
+    d_model: int
+    d_kv: int
+    d_ff: int
+    num_layers: int
+    num_heads: int
+
+
+SIZES: dict[str, T5Size] = {
     "tiny": {"d_model": 64, "d_kv": 16, "d_ff": 128, "num_layers": 2, "num_heads": 4},
     "small": {"d_model": 256, "d_kv": 32, "d_ff": 1024, "num_layers": 4, "num_heads": 8},
 }
@@ -37,7 +47,8 @@ def build_scratch_t5(out: Path, texts: Iterable[str], size: str = "tiny", vocab_
     tok.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 1)])
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>")
     torch.manual_seed(seed)
-    config = T5Config(vocab_size=len(fast), pad_token_id=0, eos_token_id=1, decoder_start_token_id=0, **SIZES[size])
+    config = T5Config(vocab_size=len(fast), pad_token_id=0, eos_token_id=1, decoder_start_token_id=0,  # type: ignore[call-arg]  # transformers' dataclass_transform hides the extra kwargs its configs accept
+                      **SIZES[size])
     out.mkdir(parents=True, exist_ok=True)
     T5ForConditionalGeneration(config).save_pretrained(out)
     fast.save_pretrained(out)

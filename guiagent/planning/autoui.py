@@ -26,7 +26,7 @@ from guiagent.schema.errors import PlanParseError
 if TYPE_CHECKING:
     from PIL.Image import Image
 
-    from grounding.llm import ChatModel
+    from grounding.models.base import ChatModel
     from guiagent.models.autoui_model import AutoUIModel
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ class ChatAutoUI:
         self.model = model
 
     def __call__(self, text: str, image: Image, max_tokens: int) -> tuple[str, TokenUsage]:
-        from grounding.llm import ChatMessage
+        from grounding.models.base import ChatMessage
 
         reply = self.model.chat([ChatMessage("user", text, (image,))], max_tokens=max_tokens, temperature=0.0)
         usage = reply.usage if reply.usage.calls else reply.usage.model_copy(update={"calls": 1})

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from grounding.llm import ChatMessage
+from grounding.models.base import ChatMessage
 from guiagent.planning.base import Planner
 from guiagent.planning.prompting import (
     ACTION_SPACE,
@@ -35,7 +35,7 @@ from guiagent.schema import Decision, Observation, Step
 from guiagent.schema.errors import PlanParseError
 
 if TYPE_CHECKING:
-    from grounding.llm import ChatModel
+    from grounding.models.base import ChatModel
 
 log = logging.getLogger(__name__)
 

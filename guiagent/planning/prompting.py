@@ -32,7 +32,7 @@ from guiagent.schema.errors import ConfigError, PlanParseError
 if TYPE_CHECKING:
     from PIL.Image import Image
 
-    from grounding.llm import ChatMessage, ChatModel
+    from grounding.models.base import ChatMessage, ChatModel
 
 log = logging.getLogger(__name__)
 

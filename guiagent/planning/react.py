@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from grounding.llm import ChatMessage
+from grounding.models.base import ChatMessage
 from guiagent.planning.base import Planner
 from guiagent.planning.prompting import (
     ACTION_SPACE,
@@ -31,7 +31,7 @@ from guiagent.schema import Decision, Observation, Step, describe_action
 from guiagent.schema.errors import PlanParseError
 
 if TYPE_CHECKING:
-    from grounding.llm import ChatModel
+    from grounding.models.base import ChatModel
 
 log = logging.getLogger(__name__)
 

@@ -331,6 +331,7 @@ class RulePlanner(Planner):
     def _typing(self, goal: TypeGoal, obs: Observation) -> _Attempt:
         field: Element | None = None
         if goal.field is not None:
+            targets: tuple[Target | None, ...]
             targets, field = _field_targets(goal.field, obs)
             why = ""
         else:
@@ -355,7 +356,8 @@ class RulePlanner(Planner):
             return _Attempt(tuple(Click(target=t) for t in _targets(option, toggle)))
         boxes = [e for e in _visible(obs) if e.role == Role.COMBOBOX]
         if goal.in_list is not None and goal.in_list.text:
-            boxes.sort(key=lambda e: _norm(e.name) != _norm(goal.in_list.text))  # type: ignore[union-attr]
+            wanted = _norm(goal.in_list.text)
+            boxes.sort(key=lambda e: _norm(e.name) != wanted)
         if boxes and _norm(boxes[0].value or "") == _norm(option.text):
             return None
         shown = _named(obs, option, exclude=boxes)

@@ -11,6 +11,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from PIL import Image
 
@@ -18,7 +19,11 @@ from guiagent.recorder.session import element_at
 from guiagent.schema import Element
 from guiagent.schema.errors import DeviceError
 
+if TYPE_CHECKING:
+    from mss.base import MSSBase
+
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -31,20 +36,20 @@ class RawFrame:
         return Image.frombytes("RGB", self.size, self.bgra, "raw", "BGRX")
 
 
-class _Ring:
+class _Ring(Generic[_T]):
     """A time-ordered ring of (t, item) with lookup of the latest item at or before t."""
 
     def __init__(self, maxlen: int) -> None:
-        self._items: deque[tuple[float, object]] = deque(maxlen=maxlen)
+        self._items: deque[tuple[float, _T]] = deque(maxlen=maxlen)
         self._lock = threading.Lock()
         self.ready = threading.Event()
 
-    def push(self, t: float, item: object) -> None:
+    def push(self, t: float, item: _T) -> None:
         with self._lock:
             self._items.append((t, item))
         self.ready.set()
 
-    def before(self, t: float) -> tuple[float, object] | None:
+    def before(self, t: float) -> tuple[float, _T] | None:
         with self._lock:
             times = [x[0] for x in self._items]
             i = bisect.bisect_right(times, t)
@@ -52,16 +57,16 @@ class _Ring:
                 return None
             return self._items[i - 1]
 
-    def latest(self) -> tuple[float, object] | None:
+    def latest(self) -> tuple[float, _T] | None:
         with self._lock:
             return self._items[-1] if self._items else None
 
-    def after(self, t: float) -> tuple[float, object] | None:
+    def after(self, t: float) -> tuple[float, _T] | None:
         """The earliest item at or after t."""
         with self._lock:
             return next((x for x in self._items if x[0] >= t), None)
 
-    def between(self, t0: float, t1: float) -> list[tuple[float, object]]:
+    def between(self, t0: float, t1: float) -> list[tuple[float, _T]]:
         with self._lock:
             return [x for x in self._items if t0 <= x[0] <= t1]
 
@@ -124,10 +129,10 @@ class FrameRing(_Poller):
         if fps <= 0 or fps > 60:
             raise DeviceError(f"--fps must be in (0, 60], got {fps}")
         super().__init__("frame-ring", 1.0 / fps)
-        self.ring = _Ring(min(60, max(2, int(fps * seconds))))  # raw frames are 4 MB each
+        self.ring: _Ring[RawFrame] = _Ring(min(60, max(2, int(fps * seconds))))  # raw frames are 4 MB each
         self.monitor = monitor
         self.grabs = 0
-        self._sct: object | None = None
+        self._sct: MSSBase | None = None
 
     def setup(self) -> None:
         import mss  # lazily: needs a display
@@ -135,11 +140,12 @@ class FrameRing(_Poller):
         sct = mss.MSS() if hasattr(mss, "MSS") else mss.mss()
         self._sct = sct
         if self.monitor is None:
-            mons = sct.monitors  # type: ignore[attr-defined]
+            mons = sct.monitors
             self.monitor = dict(mons[1] if len(mons) > 1 else mons[0])
 
     def poll(self) -> None:
-        shot = self._sct.grab(self.monitor)  # type: ignore[union-attr]
+        assert self._sct is not None and self.monitor is not None  # set by setup()
+        shot = self._sct.grab(self.monitor)
         t = time.monotonic()
         self.ring.push(t, RawFrame(t, shot.size, bytes(shot.raw)))
         self.grabs += 1
@@ -151,7 +157,7 @@ class FrameRing(_Poller):
 
     def before(self, t: float) -> RawFrame | None:
         hit = self.ring.before(t)
-        return hit[1] if hit else None  # type: ignore[return-value]
+        return hit[1] if hit else None
 
 
 @dataclass(frozen=True)
@@ -170,7 +176,7 @@ class TreeRing(_Poller):
     def __init__(self, ui_tree: Callable[[], list[Element]], interval: float = 0.3, seconds: float = 5.0) -> None:
         super().__init__("a11y-ring", interval)
         self.ui_tree = ui_tree
-        self.ring = _Ring(max(2, int(seconds / interval)))
+        self.ring: _Ring[Snapshot] = _Ring(max(2, int(seconds / interval)))
         self.failures = 0
         self._walking: float | None = None  # start of the walk in flight
         self._cond = threading.Condition()
@@ -196,8 +202,8 @@ class TreeRing(_Poller):
             self._walking = None
             self._cond.notify_all()
 
-    def _snap(self, hit: tuple[float, object] | None) -> list[Element] | None:
-        return hit[1].elements if hit else None  # type: ignore[attr-defined]
+    def _snap(self, hit: tuple[float, Snapshot] | None) -> list[Element] | None:
+        return hit[1].elements if hit else None
 
     def before(self, t: float) -> list[Element] | None:
         """The tree of the newest walk that STARTED at or before t."""
@@ -217,10 +223,10 @@ class TreeRing(_Poller):
 
     def between(self, t0: float, t1: float) -> list[list[Element]]:
         """Trees of the walks that STARTED in [t0, t1]."""
-        return [x[1].elements for x in self.ring.between(t0, t1)]  # type: ignore[attr-defined]
+        return [x[1].elements for x in self.ring.between(t0, t1)]
 
     def snapshots(self) -> list[Snapshot]:
-        return [x[1] for x in self.ring.between(float("-inf"), float("inf"))]  # type: ignore[misc]
+        return [x[1] for x in self.ring.between(float("-inf"), float("inf"))]
 
     def settle(self, t: float, wait: float = 5.0) -> bool:
         """Wait until no walk that started before `t` is still in flight, so every snapshot
@@ -268,7 +274,7 @@ class ImagePoller(_Poller):
     def __init__(self, grab: Callable[[], Image.Image], interval: float = 0.5, keep: int = 8) -> None:
         super().__init__("image-poller", interval)
         self.grab = grab
-        self.ring = _Ring(keep)
+        self.ring: _Ring[Image.Image] = _Ring(keep)
         self.failures = 0
 
     def poll(self) -> None:
@@ -281,4 +287,4 @@ class ImagePoller(_Poller):
         self.ring.push(time.monotonic(), img)
 
     def before(self, t: float) -> tuple[float, Image.Image] | None:
-        return self.ring.before(t)  # type: ignore[return-value]
+        return self.ring.before(t)

@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, assert_never
 
 from PIL import Image
 
@@ -29,6 +29,7 @@ from guiagent.recorder.episode import EpisodeWriter
 from guiagent.recorder.focus import named, typing_target
 from guiagent.recorder.semantics import (
     ActionRecognizer,
+    Button,
     KeyPress,
     KeyRelease,
     PointerButton,
@@ -63,6 +64,7 @@ from guiagent.schema.errors import DeviceError, RecordingError
 log = logging.getLogger(__name__)
 
 _SENTINEL = object()
+_BUTTONS: dict[str, Button] = {"left": "left", "right": "right", "middle": "middle"}  # pynput Button.name
 REORDER_S = 0.04  # events are held this long, so late arrivals from the other listener sort in
 
 OcrLookup = Callable[[Image.Image, tuple[int, int]], Element | None]
@@ -151,7 +153,7 @@ class DesktopRecorder:
         self._origin = (int(mon.get("left", 0)), int(mon.get("top", 0)))
         size = (int(mon.get("width", 0)), int(mon.get("height", 0)))
         if self.device is not None:
-            size = tuple(self.device.info.screen_size)  # type: ignore[assignment]
+            size = tuple(self.device.info.screen_size)
             if self.opts.a11y:
                 self.trees = TreeRing(self.device.ui_tree, self.opts.a11y_interval)
                 self.trees.start()
@@ -208,8 +210,8 @@ class DesktopRecorder:
 
     def _on_click(self, x: float, y: float, button: Any, pressed: bool, *_: Any) -> None:
         self._typing_hint = False
-        name = getattr(button, "name", "")
-        if name in ("left", "right", "middle"):
+        name = _BUTTONS.get(getattr(button, "name", ""))
+        if name is not None:
             self._put(PointerButton(self._tm(), *self._xy(x, y), name, pressed))
 
     def _on_scroll(self, x: float, y: float, dx: int, dy: int, *_: Any) -> None:
@@ -339,6 +341,8 @@ class DesktopRecorder:
                 target = focused_element(self._tree(r.t_start))
             case OpenApp() | Back() | Home() | Wait() | Done():
                 pass
+            case _:
+                assert_never(action)
         if target is not None and found_in:
             target = named(target, found_in, self.steps.screen_size[0])
         timings = {"lookup": round((time.monotonic() - t0) * 1000, 2)}

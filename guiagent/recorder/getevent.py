@@ -83,7 +83,8 @@ def touchscreen(devices: dict[str, InputDevice]) -> InputDevice | None:
     """The touch panel: multi-touch axes preferred, then single-touch."""
     mt = [d for d in devices.values() if "ABS_MT_POSITION_X" in d.axes]
     st = [d for d in devices.values() if d.is_touchscreen]
-    return (mt or st or [None])[0]
+    found = mt or st
+    return found[0] if found else None
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, assert_never
 
 import numpy as np
 from PIL import Image
@@ -116,6 +116,8 @@ def regrounded(action: Action, old: Point, new: Point, element_id: str | None) -
             return with_targets(action, [Target(point=new, element=element_id), _shift(targets[1], dx, dy)])
         case TypeText() | Key() | OpenApp() | Back() | Home() | Wait() | Done():
             return action
+        case _:
+            assert_never(action)
 
 
 def _primary_point(action: Action) -> Point | None:
@@ -125,6 +127,8 @@ def _primary_point(action: Action) -> Point | None:
             return targets[0].point if targets else None
         case TypeText() | Key() | OpenApp() | Back() | Home() | Wait() | Done():
             return None
+        case _:
+            assert_never(action)
 
 
 class Replayer:

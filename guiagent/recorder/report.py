@@ -10,6 +10,7 @@ import html
 import logging
 import time
 from pathlib import Path
+from typing import assert_never
 
 from PIL import Image
 
@@ -112,12 +113,14 @@ def action_overlay(step: Step, size: tuple[int, int]) -> str:
             parts.append(_arrow(a, (a[0] + dx * length, a[1] + dy * length), w))
             parts.append(_label(a[0], a[1], f"scroll {action.direction} {action.amount:g}", r))
         case Swipe() | Drag():
-            a, b = _px(action.start, size), _px(action.end, size)
-            if a is not None and b is not None:
-                parts.append(_arrow(a, b, w))
-                parts.append(_label(a[0], a[1], action.type, r))
+            start, end = _px(action.start, size), _px(action.end, size)
+            if start is not None and end is not None:
+                parts.append(_arrow(start, end, w))
+                parts.append(_label(start[0], start[1], action.type, r))
         case Back() | Home() | OpenApp() | Wait() | Done():
             parts.append(_label(r, r * 2, describe_action(action), r))
+        case _:
+            assert_never(action)
     return "".join(parts)
 
 

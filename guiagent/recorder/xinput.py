@@ -81,7 +81,7 @@ def timed_listener(cls: type) -> type:
     """A pynput X11 listener class whose callbacks can read `listener.server_time` (ms) of the
     event being handled. Other backends lack `_handle_message`: server_time stays None."""
 
-    class Timed(cls):  # type: ignore[misc, valid-type]
+    class Timed(cls):
         server_time: int | None = None
 
         def _handle_message(self, display: Any, event: Any, *rest: Any) -> None:

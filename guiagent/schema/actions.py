@@ -7,7 +7,7 @@ imports nothing outside floor 1. `guiagent.schema` re-exports everything here.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, assert_never, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
@@ -220,6 +220,8 @@ def action_targets(action: Action) -> list[Target]:
             return [action.start, action.end]
         case Key() | OpenApp() | Back() | Home() | Wait() | Done():
             return []
+        case _:
+            assert_never(action)
 
 
 def with_targets(action: Action, targets: list[Target]) -> Action:
@@ -235,6 +237,8 @@ def with_targets(action: Action, targets: list[Target]) -> Action:
             return action.model_copy(update={"start": targets[0], "end": targets[1]})
         case Key() | OpenApp() | Back() | Home() | Wait() | Done():
             return action
+        case _:
+            assert_never(action)
 
 
 def describe_action(action: Action) -> str:
@@ -270,3 +274,5 @@ def describe_action(action: Action) -> str:
             return f"wait {action.seconds:g}s"
         case Done():
             return f"done ({action.status})" + (f": {action.answer}" if action.answer else "")
+        case _:
+            assert_never(action)

@@ -25,7 +25,7 @@ from guiagent.planning.instructions.goals import (
     WaitGoal,
 )
 from guiagent.planning.instructions.phrases import PLACEHOLDER, Masked, count, items, parse_ref, strip_det
-from guiagent.schema import Key
+from guiagent.schema import Key, ScrollDirection
 
 
 @dataclass(frozen=True)
@@ -164,7 +164,7 @@ def parse_clause(t: Masked, clause: str) -> list[Parsed]:
         case "click" | "select" if _MENU_PATH.search(rest):  # "Select File > Save As": a menu path
             return [ClickGoal(parse_ref(t, step, clause)) for step in _MENU_PATH.split(rest)]
         case "click" | "double" | "right" | "long":
-            click_kind: ClickKind = "click" if kind == "click" else kind  # type: ignore[assignment]
+            click_kind: ClickKind = "click" if kind == "click" else kind
             return [ClickGoal(parse_ref(t, _PURPOSE.sub("", rest), clause), click_kind)]
         case "focus":
             return [FocusGoal(_with_role(parse_ref(t, rest, clause), "field"))]
@@ -226,7 +226,7 @@ def _key_or_click(t: Masked, rest: str, part: str) -> SubGoal:
     chord = quoted if quoted is not None else re.sub(r"\s*\+\s*", "+", t.unmask(s)).strip()
     if chord and " " not in chord:
         try:
-            keys = Key(keys=chord).keys
+            keys = Key.model_validate({"keys": chord}).keys  # the validator splits "ctrl+s"
         except ValidationError:
             keys = ()
         # device keys ("search", "camera", "menu") only when called keys: 'press "Search"' is a button
@@ -253,6 +253,9 @@ def _seconds(t: Masked, rest: str, part: str) -> float:
     return float(seconds)
 
 
+_DIRECTIONS: dict[str, ScrollDirection] = {"up": "up", "down": "down", "left": "left", "right": "right"}
+
+
 def _scroll(t: Masked, rest: str, part: str) -> ScrollGoal:
     s, anchor = rest, None
     if m := re.search(r"(?:^|\s+)(?:in|on|within|inside|over)\s+(?P<a>.+)$", s, re.I):
@@ -264,10 +267,10 @@ def _scroll(t: Masked, rest: str, part: str) -> ScrollGoal:
     if m is None or n is None:
         raise t.error(part, "scroll which way (up, down, left, right) and how many times?")
     how = (m.group("how") or "").lower()
-    direction = (m.group("d") or ("up" if how.endswith(("top", "start")) else "down")).lower()
+    direction = _DIRECTIONS[(m.group("d") or ("up" if how.endswith(("top", "start")) else "down")).lower()]
     amount = (5.0 if how.startswith("to the") else 0.25 if "page" not in how and how
               else 1.0 if "page" in how and "half" not in how else 0.5)
-    return ScrollGoal(direction, n, amount, anchor)  # type: ignore[arg-type]
+    return ScrollGoal(direction, n, amount, anchor)
 
 
 def _split_destination(rest: str, fill: bool) -> tuple[str, str | None]:

@@ -129,7 +129,7 @@ def test_record_cli_on_virtual_phone(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "guiagent", "record", "--device", "sim:form", "--task", "sign up",
          "--out", str(folder), "--redact"],
-        cwd=Path(__file__).resolve().parents[1], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        cwd=Path(__file__).resolve().parents[2], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True, env={**os.environ, "ADB_LIBUSB": "0"},
     )
     try:

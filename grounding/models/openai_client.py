@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
-from grounding.llm import ChatMessage, ChatModel, ChatReply, estimate_tokens
+from grounding.models.base import ChatMessage, ChatModel, ChatReply, estimate_tokens
 from guiagent.schema import TokenUsage
 from guiagent.schema.errors import ConfigError, ModelError
 

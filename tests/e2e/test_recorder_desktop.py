@@ -29,7 +29,7 @@ from guiagent.recorder.redact import MASK
 from guiagent.recorder.xinput import pynput_key
 from guiagent.schema import Click, EpisodeMeta, Key, Scroll, TypeText
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(shutil.which("xdotool") is None, reason="xdotool is not installed")
 
 LOGIN_WINDOW = textwrap.dedent("""

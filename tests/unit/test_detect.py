@@ -15,7 +15,7 @@ from fixtures.perception.forms import render_form, render_lines
 from grounding.detect import detect_widgets, label_runs
 from guiagent.schema import Element, Role
 
-FIX = Path(__file__).resolve().parent / "fixtures" / "perception"
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "perception"
 
 
 def _iou(a: tuple[int, ...], b: tuple[int, ...]) -> float:

@@ -1,5 +1,5 @@
 """The virtual phone without adb: its shell, the simulated Android, the scenario loader, and
-that pixels and the UI tree agree. (tests/test_simphone_adb.py drives it through real adb.)"""
+that pixels and the UI tree agree. (tests/e2e/test_simphone_adb.py drives it through real adb.)"""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from grounding.llm import ChatMessage, ChatModel, ChatReply, estimate_tokens
+from grounding.models.base import ChatMessage, ChatModel, ChatReply, estimate_tokens
 from guiagent.registry import build_chat_model
 from guiagent.schema import TokenUsage
 from guiagent.schema.errors import ConfigError
@@ -17,8 +17,8 @@ from guiagent.schema.errors import ConfigError
 
 def test_importing_the_model_layer_pulls_no_heavy_dependency() -> None:
     code = (
-        "import sys, grounding.llm, grounding.vlm, grounding.coord_parse, grounding.hf_vlm, "
-        "grounding.openai_client\n"
+        "import sys, grounding.models.base, grounding.vlm, grounding.coord_parse, grounding.models.hf_vlm, "
+        "grounding.models.openai_client\n"
         "print(sorted(m for m in ('torch', 'transformers', 'httpx', 'tokenizers') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
@@ -53,7 +53,7 @@ def test_estimate_tokens() -> None:
 
 
 def test_backend_selection(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
-    from grounding.openai_client import OpenAIChat
+    from grounding.models.openai_client import OpenAIChat
 
     monkeypatch.delenv("GUIAGENT_MODEL", raising=False)
     model = build_chat_model(base_url="http://127.0.0.1:9/v1", model="m", timeout_s=3, device="cpu")

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from grounding.coord_parse import Size, smart_resize
-from grounding.llm import ChatMessage, ChatModel, ChatReply
+from grounding.models.base import ChatMessage, ChatModel, ChatReply
 from guiagent.schema import TokenUsage
 from guiagent.schema.errors import ConfigError, ModelError
 
@@ -77,7 +77,7 @@ def load_processor(path: str | Path, *, min_pixels: int | None = None, max_pixel
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
     path = Path(path)
-    overrides: dict[str, int] = {}
+    overrides: dict[str, Any] = {}  # keyword arguments of from_pretrained
     if min_pixels:
         overrides["min_pixels"] = int(min_pixels)
     if max_pixels:
@@ -150,15 +150,16 @@ class HfVlmChat(ChatModel):
         if dtype == "auto":
             torch_dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
         else:
-            torch_dtype = getattr(torch, dtype, None)
-            if not isinstance(torch_dtype, torch.dtype):
+            named = getattr(torch, dtype, None)
+            if not isinstance(named, torch.dtype):
                 raise ConfigError(f"unknown dtype {dtype!r}; use auto, float32, bfloat16 or float16")
+            torch_dtype = named
         self.processor = load_processor(path, min_pixels=min_pixels, max_pixels=max_pixels)
         try:
             self.model = AutoModelForImageTextToText.from_pretrained(str(path), dtype=torch_dtype)
         except (OSError, ValueError, RuntimeError) as exc:
             raise ModelError(f"cannot load the weights in {path}: {exc}") from exc
-        self.model.to(self.device).eval()
+        self.model.to(self.device).eval()  # type: ignore[arg-type]  # transformers wraps `to` with functools.wraps, typed as taking the model first
         self.model_path = path
         self.model_type = str(config.model_type)
         self.name = f"hf:{path.name}"

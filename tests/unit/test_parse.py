@@ -16,7 +16,7 @@ from grounding import ocr
 from grounding.parse import IdTracker, ScreenParser, parse_screen
 from guiagent.schema import Element, Role
 
-FIX = Path(__file__).resolve().parent / "fixtures" / "perception"
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "perception"
 pytestmark = pytest.mark.skipif(not ocr.available(), reason="rapidocr/onnxruntime not installed")
 
 

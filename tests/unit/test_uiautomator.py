@@ -16,7 +16,7 @@ from devices.android.uiautomator import (
 from guiagent.schema import Role
 from guiagent.schema.errors import DeviceError
 
-FIX = Path(__file__).parent / "fixtures" / "uiautomator"
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "uiautomator"
 
 
 def load(name: str) -> str:

@@ -26,7 +26,7 @@ from devices.x11.device import DesktopDevice, open_desktop
 from devices.x11.xvfb import VirtualDisplay
 from guiagent.schema import Click, Element, Point, Role, Target, TypeText
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FORM = ROOT / "assets" / "demo_form.py"
 GEOMETRY = "60,80,560,340"
 UNICODE = "Ada Lovelace — ünïcödé 漢字"

@@ -35,7 +35,7 @@ from guiagent.schema import (
 )
 from guiagent.schema.errors import ConfigError, DeviceError, UnsupportedAction
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def probe(xdisplay: VirtualDisplay) -> Iterator[Probe]:
     p = Probe()

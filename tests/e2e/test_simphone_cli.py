@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 adbutils = pytest.importorskip("adbutils")
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_sim_phone_command_serves_adb_until_interrupted() -> None:

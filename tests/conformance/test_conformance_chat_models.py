@@ -13,7 +13,7 @@ from openai_server import OpenAIServer
 from PIL import Image
 from tiny_models import build_tiny_qwen2_vl
 
-from grounding.llm import ChatMessage, ChatModel, ChatReply
+from grounding.models.base import ChatMessage, ChatModel, ChatReply
 from guiagent.schema.errors import ModelError
 
 Factory = Callable[[], ChatModel]

@@ -23,7 +23,7 @@ from guiagent.schema import Click, Done, EpisodeMeta, Target, Wait
 from guiagent.schema.errors import PlanParseError
 
 pytestmark = pytest.mark.usefixtures("xdisplay")
-HERE = Path(__file__).parent
+HERE = Path(__file__).resolve().parents[1]  # tests/, where the helper apps live
 
 
 @pytest.fixture(scope="module")

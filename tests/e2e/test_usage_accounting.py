@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from openai_server import OpenAIServer
 
-from grounding.openai_client import OpenAIChat
+from grounding.models.openai_client import OpenAIChat
 from grounding.vlm import OpenAIGrounder
 from guiagent.planning.react import ReActPlanner
 from guiagent.runner import Run, RunOptions

@@ -18,7 +18,7 @@ from guiagent.registry import build_grounder
 from guiagent.schema import Element, Observation, Role
 from guiagent.schema.errors import GroundingError
 
-FIX = Path(__file__).resolve().parent / "fixtures" / "perception"
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "perception"
 SIZE = (800, 600)
 
 

@@ -27,7 +27,7 @@ from guiagent.registry import build_device
 from guiagent.safety import Guard, SafetyPolicy
 
 adbutils = pytest.importorskip("adbutils")
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 APPS = {"Settings", "Notes", "Contacts", "Wallet"}
 FAST = {"settle_quiet": 0.05}  # the virtual phone renders synchronously: no animation to wait out
 

@@ -38,7 +38,7 @@ from guiagent.eval.scripted_server import ChatRequest, ScriptedChatServer
 
 pytestmark = pytest.mark.timeout(900)  # the first test of each venv builds and installs it
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CODE_PACKAGES = ("app", "devices", "grounding", "guiagent")
 TOKEN = "wheel-test-token"
 SIM_TASK = "Open Settings and turn on Wi-Fi"

@@ -17,7 +17,7 @@ from grounding import ocr
 from grounding.ocr import IncrementalOcr, OcrBox, OcrEngine, dirty_regions, split_line
 from guiagent.schema.errors import ConfigError
 
-FIX = Path(__file__).resolve().parent / "fixtures" / "perception"
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "perception"
 pytestmark = pytest.mark.skipif(not ocr.available(), reason="rapidocr/onnxruntime not installed")
 
 

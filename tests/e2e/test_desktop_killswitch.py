@@ -18,7 +18,7 @@ from devices.x11.xvfb import VirtualDisplay
 from guiagent.schema import Click, Target, TypeText, Wait
 from guiagent.schema.errors import StopRequested
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def xdotool(*args: str) -> None:

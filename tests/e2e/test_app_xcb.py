@@ -22,7 +22,7 @@ from xwatch import MapLog
 pytest.importorskip("PySide6")
 pytest.importorskip("adbutils")
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TASK = "Open Settings and turn on Wi-Fi"
 
 

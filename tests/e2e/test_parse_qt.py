@@ -21,7 +21,7 @@ from grounding.parse import ScreenParser
 from grounding.text_matcher import TextGrounder
 from guiagent.schema import Observation, Role
 
-FORM = Path(__file__).resolve().parent / "fixtures" / "perception" / "qt_form.py"
+FORM = Path(__file__).resolve().parents[1] / "fixtures" / "perception" / "qt_form.py"
 pytestmark = pytest.mark.skipif(not ocr.available(), reason="rapidocr/onnxruntime not installed")
 
 

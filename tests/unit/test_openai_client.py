@@ -9,8 +9,8 @@ import pytest
 from openai_server import OpenAIServer, RecordedRequest, Reply
 from PIL import Image, ImageDraw
 
-from grounding.llm import ChatMessage
-from grounding.openai_client import OpenAIChat, normalize_base_url, parse_retry_after
+from grounding.models.base import ChatMessage
+from grounding.models.openai_client import OpenAIChat, normalize_base_url, parse_retry_after
 from guiagent.registry import build_chat_model
 from guiagent.schema import TokenUsage
 from guiagent.schema.errors import ConfigError, ModelError

@@ -11,7 +11,7 @@ import pytest
 from openai_server import OpenAIServer
 from PIL import Image, ImageDraw, ImageFont
 
-from grounding.openai_client import OpenAIChat
+from grounding.models.openai_client import OpenAIChat
 from guiagent.planning.autoui import AutoUIPlanner, ChatAutoUI
 from guiagent.planning.dpot import DPoTPlanner
 from guiagent.planning.react import ReActPlanner

@@ -31,7 +31,7 @@ from guiagent.schema import (
     TypeText,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_regrounded_moves_primary_target_and_keeps_drag_vector() -> None:

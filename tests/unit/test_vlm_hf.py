@@ -12,8 +12,8 @@ from PIL import Image, ImageDraw
 from tiny_models import build_tiny_qwen2_vl, build_tiny_t5
 
 from grounding.coord_parse import ImageResize
-from grounding.hf_vlm import HfVlmChat, load_processor, processor_class
-from grounding.llm import ChatMessage, ChatModel, ChatReply
+from grounding.models.base import ChatMessage, ChatModel, ChatReply
+from grounding.models.hf_vlm import HfVlmChat, load_processor, processor_class
 from grounding.vlm import VlmGrounder
 from guiagent.registry import build_chat_model, build_grounder
 from guiagent.schema import Element, Observation, Role

@@ -36,7 +36,7 @@ from guiagent.schema import (
 )
 from guiagent.schema.errors import RecordingError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def frame(color: str = "white") -> Image.Image:
