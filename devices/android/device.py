@@ -152,10 +152,17 @@ class AndroidDevice(Device):
     # -- looking --------------------------------------------------------------------------
 
     def screencap_raw(self) -> Image.Image:
-        return decode_raw_screencap(self.shell_bytes("screencap"))
+        return self._frame(decode_raw_screencap, "screencap")
 
     def screencap_png(self) -> Image.Image:
-        return decode_png_screencap(self.shell_bytes("screencap -p"))
+        return self._frame(decode_png_screencap, "screencap -p")
+
+    def _frame(self, decode: Callable[[bytes], Image.Image], cmd: str) -> Image.Image:
+        try:
+            return decode(self.shell_bytes(cmd))
+        except DeviceDisconnected:
+            self.transport.lost = True  # a frame cut short: reconnect before the next command
+            raise
 
     def screenshot(self) -> Image.Image:
         if self.screenshot_mode == "auto":

@@ -14,7 +14,7 @@ import struct
 import numpy as np
 from PIL import Image
 
-from guiagent.schema.errors import DeviceError
+from guiagent.schema.errors import DeviceDisconnected, DeviceError
 
 _RAW_BPP = {1: 4, 2: 4, 3: 3, 4: 2, 5: 4}  # pixel formats: RGBA_8888, RGBX_8888, RGB_888, RGB_565, BGRA_8888
 BLACK_MEAN = 2.0  # mean grey level under which a frame counts as blacked out (FLAG_SECURE)
@@ -34,9 +34,14 @@ def decode_raw_screencap(data: bytes) -> Image.Image:
         raise DeviceError(f"raw screencap returned {len(data)} bytes, too short for a header")
     w, h, fmt = struct.unpack_from("<III", data)
     bpp = _RAW_BPP.get(fmt)
-    if not w or not h or bpp is None:
+    if not 0 < w <= 16384 or not 0 < h <= 16384 or bpp is None:
         raise DeviceError(f"raw screencap header is not usable: {w}x{h} pixel format {fmt}")
     header = len(data) - w * h * bpp
+    if header < 16 and header != 12:
+        # adb shell streams carry no exit status: a stream that ends before the frame its header
+        # announced was cut (the phone dropped mid-transfer), which is a lost device, not junk.
+        raise DeviceDisconnected(f"raw screencap stream ended after {len(data)} of {w * h * bpp + 16} "
+                                 f"bytes of a {w}x{h} frame: the connection dropped")
     if header not in (12, 16):
         raise DeviceError(f"raw screencap: {len(data)} bytes do not match {w}x{h} format {fmt} "
                           "with a 12- or 16-byte header")
@@ -51,6 +56,9 @@ def decode_raw_screencap(data: bytes) -> Image.Image:
 
 
 def decode_png_screencap(data: bytes) -> Image.Image:
+    if data.startswith(b"\x89PNG") and b"IEND" not in data[-16:]:
+        raise DeviceDisconnected(f"screencap -p stream ended after {len(data)} bytes, before the PNG's end: "
+                                 "the connection dropped")
     try:
         return Image.open(io.BytesIO(data)).convert("RGB")
     except Exception as exc:  # PIL raises several kinds for junk

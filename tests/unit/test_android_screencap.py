@@ -15,7 +15,7 @@ from devices.android.screencap import (
     encode_raw_screencap,
     is_black,
 )
-from guiagent.schema.errors import DeviceError
+from guiagent.schema.errors import DeviceDisconnected, DeviceError
 
 
 def picture(w: int = 36, h: int = 64) -> Image.Image:
@@ -62,7 +62,7 @@ def test_raw_bgra_rgbx_rgb565() -> None:
         (b"", "too short"),
         (struct.pack("<III", 0, 10, 1), "not usable"),
         (struct.pack("<III", 2, 2, 99) + b"\0" * 16, "pixel format 99"),
-        (struct.pack("<III", 2, 2, 1) + b"\0" * 15, "do not match"),
+        (struct.pack("<III", 2, 2, 1) + b"\0" * 21, "do not match"),
         (b"/system/bin/sh: screencap: not found\n", "do not match|not usable"),
     ],
 )
@@ -74,6 +74,21 @@ def test_raw_errors_are_clear(data: bytes, message: str) -> None:
 def test_png_error_is_clear() -> None:
     with pytest.raises(DeviceError, match="did not return a PNG"):
         decode_png_screencap(b"Error: could not take screenshot")
+
+
+def test_a_frame_cut_short_is_a_lost_device_not_junk() -> None:
+    # adb shell streams have no exit status: a phone that drops mid-transfer just ends the stream
+    # (seen in the daemon fault run: 3145728 of 3686416 bytes). That is a disconnection, which the
+    # daemon and the loop handle by reconnecting, not a malformed-frame error.
+    full = encode_raw_screencap(picture())
+    for cut in (full[: len(full) * 5 // 6], full[:-1], full[:13]):
+        with pytest.raises(DeviceDisconnected, match="stream ended"):
+            decode_raw_screencap(cut)
+    png = io.BytesIO()
+    picture().save(png, format="PNG")
+    with pytest.raises(DeviceDisconnected, match="stream ended"):
+        decode_png_screencap(png.getvalue()[: len(png.getvalue()) // 2])
+    assert decode_png_screencap(png.getvalue()).size == picture().size
 
 
 def test_black_detection() -> None:
