@@ -6,9 +6,11 @@ the only polling pause in the suite (ruff bans `time.sleep` under tests/ everywh
 
 from __future__ import annotations
 
+import json
+import threading
 import time
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -33,6 +35,23 @@ def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
         time.sleep(interval)  # noqa: TID251 - the polling pause of the one condition waiter
+
+
+def first_json_line(lines: Iterable[str], timeout: float = 60.0) -> dict[str, Any]:
+    """The first line of `lines` (a child's stdout or stderr) that is a JSON object, or {} when
+    none came within `timeout` s. Read on a thread, so a silent child cannot block the test."""
+    found: dict[str, Any] = {}
+
+    def read() -> None:
+        for line in lines:
+            if line.startswith("{"):
+                found.update(json.loads(line))
+                return
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout)
+    return found
 
 
 def pause(seconds: float) -> None:

@@ -12,14 +12,13 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from waiting import wait_until
+from waiting import first_json_line, wait_until
 
 from devices.x11.atspi import AtspiReader
 from devices.x11.device import DesktopDevice, open_desktop
@@ -56,18 +55,8 @@ def launch_form(out: Path, env: dict[str, str] | None = None) -> Form:
     full_env = {**os.environ, "QT_QPA_PLATFORM": "xcb", **(env or {})}
     proc = subprocess.Popen([sys.executable, str(FORM), "--out", str(out), "--geometry", GEOMETRY],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=full_env)
-    ready: dict[str, Any] = {}
-
-    def read() -> None:
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            if line.startswith("{"):
-                ready.update(json.loads(line))
-                return
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    reader.join(60)
+    assert proc.stderr is not None
+    ready = first_json_line(proc.stderr, timeout=60)
     if not ready.get("ready"):
         proc.kill()
         raise AssertionError("the demo form did not start")

@@ -3,18 +3,16 @@ grounder must find Qt's own widgets where Qt says they are."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image
-from waiting import wait_until
+from waiting import first_json_line, wait_until
 
 from grounding import ocr
 from grounding.parse import ScreenParser
@@ -39,18 +37,8 @@ def qt_screen(xdisplay: Any) -> Iterator[tuple[Image.Image, dict[str, list[int]]
     env = {**os.environ, "QT_QPA_PLATFORM": "xcb", "DISPLAY": xdisplay.name}
     proc = subprocess.Popen([sys.executable, str(FORM), "--geometry", "40,60,420,300"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    info: dict[str, Any] = {}
-
-    def read() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if line.startswith("{"):
-                info.update(json.loads(line))
-                return
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    reader.join(60)
+    assert proc.stdout is not None
+    info = first_json_line(proc.stdout, timeout=60)
     try:
         if not info.get("ready"):
             err = proc.stderr.read() if proc.poll() is not None and proc.stderr else ""
