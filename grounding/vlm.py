@@ -12,6 +12,7 @@ processor applied, so the point lands right on any screen size and scale.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import re
 import string
@@ -152,12 +153,6 @@ class VlmGrounder(Grounder):
 
     # -- construction from config ----------------------------------------------------------
 
-    _GROUNDER_KEYS = frozenset({"family", "coord_format", "prompt", "max_tokens", "presize", "min_pixels", "max_pixels"})
-    _MODEL_KEYS = frozenset(
-        {"backend", "model_path", "device", "dtype", "base_url", "api_key", "model", "timeout_s", "max_retries",
-         "backoff_s", "image_format"}
-    )
-
     @classmethod
     def from_options(cls, build_model: Callable[..., ChatModel], /, **options: Any) -> VlmGrounder:
         """model_path=DIR -> a local checkpoint (HfVlmChat); base_url / model -> an endpoint
@@ -167,15 +162,19 @@ class VlmGrounder(Grounder):
         `build_model` turns the model options into a ChatModel: the registry passes its
         `build_chat_model` (guiagent.registry.build_grounder("vlm", ...) does all of this)."""
         # The registry has checked the names (guiagent.registry.GROUNDERS); here they are split.
+        # The grounder's own options are its constructor's keyword-only parameters; the rest build
+        # the model.
+        params = inspect.signature(VlmGrounder).parameters.values()
+        own = {p.name for p in params if p.kind is p.KEYWORD_ONLY}
         opts = {k: v for k, v in options.items() if v is not None}
-        model_opts = {k: v for k, v in opts.items() if k in cls._MODEL_KEYS}
+        model_opts = {k: v for k, v in opts.items() if k not in own}
         if opts.get("model_path"):
             # A local model resizes inside its own processor: pixel limits belong there.
             for key in ("min_pixels", "max_pixels"):
                 if key in opts:
                     model_opts[key] = opts.pop(key)
         model = build_model(**cls._model_options(model_opts))
-        grounder_opts = {k: v for k, v in opts.items() if k in cls._GROUNDER_KEYS}
+        grounder_opts = {k: v for k, v in opts.items() if k in own}
         return cls(model, **grounder_opts)
 
     @classmethod

@@ -31,8 +31,8 @@ if TYPE_CHECKING:
 class Entry:
     """One buildable thing: its factory, the options it takes, and how it is called.
 
-    `options` names them; `options_of` names a callable whose keyword parameters are (more of)
-    them, read by signature so a new parameter needs no second list. A `chat` entry is called as
+    `options` names them; `options_of` names a callable whose keyword-only parameters are (more
+    of) them, read by signature so a new parameter needs no second list. A `chat` entry is called as
     factory(build_chat_model, **options): it builds its model through the registry."""
 
     factory: str
@@ -52,29 +52,26 @@ CHAT_MODELS: dict[str, Entry] = {
 }
 CHAT_OPTIONS: frozenset[str] = frozenset({"backend"}).union(*(e.options for e in CHAT_MODELS.values()))
 
-_SCREEN = frozenset({"marks", "max_tokens", "temperature", "platform", "max_elements"})
-
 # Called as factory(**options) -> Planner, or factory(build_chat_model, **options) when `chat`.
 PLANNERS: dict[str, Entry] = {
     "rule": Entry("guiagent.planning.rule:RulePlanner", "explicit instructions, no model (the default)",
                   frozenset({"retry_variants"})),
     "dpot": Entry("guiagent.planning.dpot:DPoTPlanner.from_options", "D-PoT: a fresh plan every step",
-                  _SCREEN | CHAT_OPTIONS, chat=True),
+                  CHAT_OPTIONS, ("guiagent.planning.dpot:DPoTPlanner",), chat=True),
     "react": Entry("guiagent.planning.react:ReActPlanner.from_options", "ReAct: one growing dialogue",
-                   _SCREEN | {"max_images"} | CHAT_OPTIONS, chat=True),
+                   CHAT_OPTIONS, ("guiagent.planning.react:ReActPlanner",), chat=True),
     "autoui": Entry("guiagent.planning.autoui:AutoUIPlanner.from_options",
                     "Auto-UI chain-of-action (local checkpoint or endpoint)",
-                    frozenset({"max_tokens"}) | CHAT_OPTIONS, chat=True),
+                    CHAT_OPTIONS, ("guiagent.planning.autoui:AutoUIPlanner",), chat=True),
 }
 
-_VLM = frozenset({"family", "coord_format", "prompt", "max_tokens", "presize", "min_pixels", "max_pixels"})
 GROUNDERS: dict[str, Entry] = {
     "text": Entry("grounding.text_matcher:TextGrounder", "names, fuzzy and semantic match, layout rules (default)",
                   frozenset({"semantic", "min_score", "semantic_min"})),
     "vlm": Entry("grounding.vlm:VlmGrounder.from_options", "a VLM that answers coordinates (local or endpoint)",
-                 _VLM | CHAT_OPTIONS, chat=True),
+                 CHAT_OPTIONS, ("grounding.vlm:VlmGrounder",), chat=True),
     "openai": Entry("grounding.vlm:OpenAIGrounder.from_options", "a VLM behind an OpenAI-compatible endpoint",
-                    _VLM | CHAT_OPTIONS, chat=True),
+                    CHAT_OPTIONS, ("grounding.vlm:VlmGrounder",), chat=True),
 }
 
 # Device specs are "name" or "name:argument" (e.g. "android:127.0.0.1:5555", "sim:settings").
@@ -110,7 +107,7 @@ def options_of(entry: Entry) -> frozenset[str]:
     names = set(entry.options)
     for path in entry.options_of:
         params = inspect.signature(resolve(path)).parameters.values()
-        names |= {p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name != "self"}
+        names |= {p.name for p in params if p.kind is p.KEYWORD_ONLY}  # positional ones are not options
     return frozenset(names)
 
 

@@ -31,8 +31,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_OPTION_KEYS = ("max_tokens",)
-
 
 class ActionGenerator(Protocol):
     def __call__(self, text: str, image: Image, max_tokens: int) -> tuple[str, TokenUsage]: ...
@@ -94,7 +92,7 @@ class AutoUIPlanner(Planner):
         answer in Auto-UI form."""
         from guiagent.models.autoui_model import is_autoui_checkpoint
 
-        mine, rest = split_options(options, _OPTION_KEYS)
+        mine, rest = split_options(options, cls)
         path = rest.get("model_path")
         if path and is_autoui_checkpoint(path):
             from guiagent.models.autoui_model import AutoUIModel

@@ -39,8 +39,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_OPTION_KEYS = ("marks", "max_tokens", "temperature", "platform", "max_elements")
-
 
 class DPoTPlanner(Planner):
     name = "dpot"
@@ -56,7 +54,7 @@ class DPoTPlanner(Planner):
     def from_options(cls, build_model: Callable[..., ChatModel], /, **options: Any) -> DPoTPlanner:
         """Planner options (marks, max_tokens, temperature, platform, max_elements); the rest build
         the chat model through `build_model` (the registry's build_chat_model)."""
-        mine, rest = split_options(options, _OPTION_KEYS)
+        mine, rest = split_options(options, cls)
         return cls(build_model(**rest), **mine)
 
     def next(self, task: str, observation: Observation, history: Sequence[Step],

@@ -8,6 +8,7 @@ template may hold several sections headed by `=== section ===` lines.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import re
 import string
@@ -202,8 +203,11 @@ class UsageMeter:
         return exc
 
 
-def split_options(options: dict[str, Any], planner_keys: Sequence[str]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(planner options, chat-model options) from one flat options dict."""
-    mine = {k: options[k] for k in planner_keys if k in options and options[k] is not None}
-    rest = {k: v for k, v in options.items() if k not in planner_keys}
+def split_options(options: dict[str, Any], planner: type) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(planner options, chat-model options) from one flat options dict: the planner's are the
+    keyword-only parameters of its constructor (the registry reads the same signature)."""
+    params = inspect.signature(planner).parameters.values()
+    own = {p.name for p in params if p.kind is p.KEYWORD_ONLY}
+    mine = {k: v for k, v in options.items() if k in own and v is not None}
+    rest = {k: v for k, v in options.items() if k not in own}
     return mine, rest

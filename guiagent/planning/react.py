@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_OPTION_KEYS = ("marks", "max_tokens", "temperature", "platform", "max_elements", "max_images")
 _THOUGHT = re.compile(r"Thought\s*:\s*(.*?)(?=\n\s*Action\s*:|\Z)", re.S | re.I)
 _ACTION = re.compile(r"Action\s*:\s*(.*)", re.S | re.I)
 
@@ -57,7 +56,7 @@ class ReActPlanner(Planner):
     def from_options(cls, build_model: Callable[..., ChatModel], /, **options: Any) -> ReActPlanner:
         """Planner options (marks, max_tokens, temperature, platform, max_elements, max_images); the
         rest build the chat model through `build_model` (the registry's build_chat_model)."""
-        mine, rest = split_options(options, _OPTION_KEYS)
+        mine, rest = split_options(options, cls)
         return cls(build_model(**rest), **mine)
 
     def reset(self, task: str) -> None:
