@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 
 QWEN_MIN_PIXELS = 56 * 56
 QWEN_MAX_PIXELS = 28 * 28 * 1280  # Qwen2-VL's default: the lowest of the family's limits
+# A location is a few dozen tokens; a far longer reply is garbage (and some coordinate patterns
+# cost time quadratic in the length to search).
+MAX_REPLY = 16_000
 
 
 @dataclass(frozen=True)
@@ -208,10 +211,13 @@ class VlmGrounder(Grounder):
         # The size the model saw: its processor's resize when it reports one, else what we sent.
         seen = reply.image_sizes[0][1] if reply.image_sizes else sent_size
         try:
+            if len(reply.text) > MAX_REPLY:
+                raise PlanParseError(f"the reply is {len(reply.text)} characters long (at most {MAX_REPLY})")
             point = parse_point(reply.text, self.coord_format, seen)
         except PlanParseError as exc:
+            why = str(exc) if len(str(exc)) <= 300 else str(exc)[:297] + "..."  # it may quote the reply
             raise GroundingError(
-                f"{self.model.name} gave no usable location for {query!r}: {exc}", usage=reply.usage
+                f"{self.model.name} gave no usable location for {query!r}: {why}", usage=reply.usage
             ) from exc
         element = element_at(point, observation)
         log.debug("grounded %r -> (%.3f, %.3f) %s", query, point.x, point.y, element.id if element else "")

@@ -2,6 +2,10 @@
 
 The loop never crashes on model output or on a device hiccup: every failure becomes a
 recorded step with a clear message, and the run ends with a status and a reason.
+
+Grounding keeps, for every target, the element it touches (guiagent.safety.hittest), so the guard
+judges a point like an element id. After every action the foreground app is checked against the
+allowlist before the next one (`_left_allowlist`).
 """
 
 from __future__ import annotations
@@ -31,8 +35,11 @@ from guiagent.events import (
 )
 from guiagent.planning.base import Planner
 from guiagent.safety import Approver, Guard, refuse_all
+from guiagent.safety.foreground import app_of
+from guiagent.safety.hittest import ground_action
 from guiagent.schema import (
     Action,
+    Back,
     Decision,
     Done,
     Element,
@@ -41,12 +48,9 @@ from guiagent.schema import (
     Outcome,
     RunStatus,
     Step,
-    Target,
     TokenUsage,
     Wait,
-    action_targets,
     describe_action,
-    with_targets,
 )
 from guiagent.schema.errors import (
     DeviceDisconnected,
@@ -107,6 +111,7 @@ class Agent:
         self.resume_event.set()
         self._pause_after_step = False
         self.history: list[Step] = []
+        self._approved_apps: set[str] = set()  # foreground apps outside the allowlist the user let the run use
 
     # -- control (thread-safe) ---------------------------------------------------------
 
@@ -140,6 +145,7 @@ class Agent:
     def run(self, task: str) -> RunResult:
         t0 = time.monotonic()
         self.history = []
+        self._approved_apps = set()
         status: RunStatus
         try:
             self.planner.reset(task)
@@ -178,6 +184,8 @@ class Agent:
                     return "failed", f"{failed_in_row} steps failed in a row; last: {step.outcome.error}", None
             else:
                 failed_in_row = 0
+            if step.guard is not None and step.guard.rule == "allowlist" and step.outcome.status in ("failed", "blocked"):
+                return "failed", step.outcome.error or step.guard.reason, None
             if step.guard is not None and step.guard.resolution in ("refused", "declined"):
                 how = "refused (nobody to approve)" if step.guard.resolution == "refused" else "declined"
                 return ("stopped" if step.guard.resolution == "declined" else "failed"), \
@@ -199,6 +207,8 @@ class Agent:
         self.events.emit(Observed(index, obs))
         step = Step(index=index, screen_size=obs.screen_size, foreground=obs.foreground,
                     elements=list(obs.elements))
+        if self.history and not self.config.dry_run and (left := self._left_allowlist(step, obs, timings)) is not None:
+            return left
         try:
             decision, action, target_el, grounding = self._decide_and_ground(task, obs, timings)
         except (PlannerError, GroundingError, ModelError) as exc:
@@ -288,7 +298,7 @@ class Agent:
             planning = planning + decision.usage
             t = time.perf_counter()
             try:
-                action, element, spent = self._ground(decision.action, obs)
+                action, element, spent = ground_action(decision.action, obs, self.grounder)
             except GroundingError as exc:
                 timings["ground"] += _ms(t)
                 grounding = grounding + exc.usage
@@ -302,32 +312,47 @@ class Agent:
             return decision.model_copy(update={"usage": planning}), action, element, grounding
         raise AssertionError("unreachable")
 
-    def _ground(self, action: Action, obs: Observation) -> tuple[Action, Element | None, TokenUsage]:
-        """Resolve every target to a point; element ids and descriptions become points.
-        Also returns the tokens the grounder spent (a VLM grounder calls a model)."""
-        resolved: list[Target] = []
-        first: Element | None = None
-        spent = TokenUsage()
-        for target in action_targets(action):
-            element: Element | None = None
-            if target.point is not None:
-                resolved.append(target)
-            elif target.element:
-                element = obs.element(target.element.lstrip("#"))
-                if element is None:
-                    raise GroundingError(f"there is no element #{target.element} on this screen", usage=spent)
-                resolved.append(target.model_copy(update={"point": obs.point_of(element), "element": element.id}))
-            else:
-                try:
-                    result = self.grounder.ground(target.description or "", obs)
-                except GroundingError as exc:
-                    raise exc.with_usage(spent + exc.usage) from None
-                spent = spent + (result.usage or TokenUsage())
-                element = result.element
-                resolved.append(target.model_copy(update={"point": result.point,
-                                                          "element": element.id if element else None}))
-            first = first or element
-        return with_targets(action, resolved), first, spent
+    def _left_allowlist(self, step: Step, obs: Observation, timings: dict[str, float]) -> Step | None:
+        """After an action, before the next: a foreground app outside the allowlist is asked
+        about (refused unattended). Approved, the run goes on in it; otherwise the run goes back
+        (Back on a phone) and is recorded as a step with the "allowlist" guard decision; where it
+        cannot go back (a desktop), or going back did not help, the run ends failed."""
+        verdict = self.guard.check_foreground(obs.foreground, self._approved_apps)
+        if verdict is None:
+            return None
+        came = self.history[-1]
+        if came.guard is not None and came.guard.rule == "allowlist" and came.guard.resolution == "approved":
+            self._approved_apps.add(app_of(obs.foreground))  # where the approved open_app led: asked already
+            return None
+        if came.guard is not None and came.guard.rule == "allowlist" and isinstance(came.action, Back):
+            step.guard = verdict
+            step.outcome = Outcome(status="failed", error=f"went back but still outside the allowlist: {verdict.reason}")
+            return self._finish(step, obs, timings)
+        t = time.perf_counter()
+        verdict = self._settle_verdict(verdict, came.action or Back(), obs)
+        timings["guard"] = _ms(t)
+        step.guard = verdict
+        if verdict.resolution == "approved":
+            self._approved_apps.add(app_of(obs.foreground))
+            return self._finish(step, obs, timings)
+        if self.device.info.platform != "android" or not self.device.info.can(Back()):
+            step.outcome = Outcome(status="failed", error=f"{verdict.reason}; cannot go back to it on this device")
+            return self._finish(step, obs, timings)
+        step.action = Back()
+        self._check_stop()
+        t = time.perf_counter()
+        try:
+            outcome = self.device.execute(Back())
+        except DeviceError as exc:
+            if isinstance(exc, DeviceDisconnected):
+                raise
+            outcome = Outcome(status="failed", error=f"{verdict.reason}; going back failed: {exc}")
+        timings["act"] = _ms(t)
+        settle = self.device.wait_until_stable(reference=obs.screenshot, timeout=self.config.settle_timeout)
+        status = "blocked" if verdict.verdict == "block" else outcome.status
+        step.outcome = outcome.model_copy(update={"status": status, "screen_changed": settle.changed,
+                                                  "error": outcome.error or f"went back: {verdict.reason}"})
+        return self._finish(step, obs, timings)
 
     def _settle_verdict(self, verdict: GuardDecision, action: Action, obs: Observation) -> GuardDecision:
         if verdict.verdict != "ask":

@@ -17,7 +17,8 @@ from guiagent.events import RunResult, Subscriber
 from guiagent.planning.base import Planner
 from guiagent.registry import build_device, build_grounder, build_planner, check_run
 from guiagent.safety import DEFAULT_SENSITIVE_WORDS, Approver, Guard, SafetyPolicy, refuse_all
-from guiagent.schema import EpisodeMeta
+from guiagent.safety.secrets import NO_SECRETS, ScrubbingParser, Secrets, SecretsDevice, scrubbing_logs
+from guiagent.schema import EpisodeMeta, Step
 from guiagent.schema.errors import GuiAgentError
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,10 @@ class RunOptions:
     report: bool = True  # write report.html into `out` at the end
     app_allowlist: frozenset[str] | None = None
     sensitive_action: Literal["ask", "block"] = "ask"
+    # password fields masked in saved steps and frames (`--no-redact` turns it off); named
+    # secrets are scrubbed to their placeholders whatever this says
+    redact: bool = True
+    secrets: Secrets = NO_SECRETS  # resolved values of the task's `{{name}}` placeholders
 
     def agent_config(self) -> AgentConfig:
         return AgentConfig(max_steps=self.max_steps, max_seconds=self.max_seconds, dry_run=self.dry_run)
@@ -102,7 +107,9 @@ class Run:
                   options.planner, options.planner_options if planner is None else {},
                   options.grounder, options.grounder_options if grounder is None else {})
         self._owns_device = device is None
-        self.device = device or build_device(options.device, **options.device_options)
+        secrets = self.secrets = options.secrets
+        # The device types the values of `{{name}}`; planners, models and every sink see placeholders.
+        self.device: Device = SecretsDevice(device or build_device(options.device, **options.device_options), secrets)
         try:
             self.planner = planner or build_planner(options.planner, **options.planner_options)
             self.grounder = grounder or build_grounder(options.grounder, **options.grounder_options)
@@ -113,27 +120,31 @@ class Run:
         self.writer = None
         if options.out is not None:
             from guiagent.recorder.episode import EpisodeWriter
+            from guiagent.recorder.redact import Redactor
 
             meta = EpisodeMeta(
                 id=new_episode_id(), task=task, source=source, device=self.device.info.id,
                 platform=self.device.info.platform, screen_size=self.device.info.screen_size,
                 planner=options.planner, grounder=options.grounder,
             )
-            self.writer = EpisodeWriter(Path(options.out), meta)
+            redactor = Redactor(mask_passwords=options.redact, blank_password_fields=options.redact, secrets=secrets)
+            self.writer = EpisodeWriter(Path(options.out), meta, redactor=redactor)
+        # Android's uiautomator tree names what is on screen; OCR then only runs on frames
+        # where the tree is (nearly) empty: WebViews, games, FLAG_SECURE screens.
+        parser = build_screen_parser(options.ocr, trust_a11y=3 if self.device.info.trusts_a11y else 0)
         self.agent = Agent(
             self.device, self.planner, self.grounder,
-            # Android's uiautomator tree names what is on screen; OCR then only runs on frames
-            # where the tree is (nearly) empty: WebViews, games, FLAG_SECURE screens.
-            parser=build_screen_parser(options.ocr, trust_a11y=3 if self.device.info.trusts_a11y else 0),
+            parser=ScrubbingParser(parser, secrets) if parser is not None and secrets else parser,
             guard=build_guard(options), approver=approver,
-            config=options.agent_config(), sink=self.writer,
+            config=options.agent_config(), sink=_ScrubbingSink(secrets, self.writer),
         )
         for fn in subscribers:
-            self.agent.subscribe(fn)
+            self.agent.subscribe(_scrubbed(fn, secrets) if secrets else fn)
 
     def execute(self) -> RunResult:
         try:
-            result = self.agent.run(self.task)
+            with scrubbing_logs(self.secrets):
+                result = self.secrets.scrub_obj(self.agent.run(self.task))
         except BaseException:
             self._close_writer("failed", "crashed")
             raise
@@ -156,6 +167,25 @@ class Run:
             except (OSError, GuiAgentError):
                 log.exception("could not write the HTML report")
         return str(self.writer.folder)
+
+
+class _ScrubbingSink:
+    """Every step the agent keeps (its history, what subscribers and planners see) holds placeholders;
+    the episode writer, when there is one, also masks password fields and frames."""
+
+    def __init__(self, secrets: Secrets, writer: Any) -> None:
+        self.secrets, self.writer = secrets, writer
+
+    def add_step(self, step: Step, frame: Any) -> Step:
+        if self.writer is not None:
+            stored: Step = self.writer.add_step(step, frame)
+            return stored
+        return self.secrets.scrub_obj(step)
+
+
+def _scrubbed(fn: Subscriber, secrets: Secrets) -> Subscriber:
+    """`fn` fed events with the secrets scrubbed (a model may read a value off the screen)."""
+    return lambda event: fn(secrets.scrub_obj(event))
 
 
 def run_task(task: str, options: RunOptions, **kwargs: Any) -> RunResult:

@@ -43,7 +43,7 @@ LAYERS: dict[str, tuple[int, str]] = {
     # floor 3: the loop and its users.
     "guiagent.agent": (3, "loop"),
     "guiagent.runner": (3, "loop"),
-    "guiagent.safety": (3, "loop"),
+    "guiagent.safety.*": (3, "loop"),
     "guiagent.registry": (3, "loop"),
     "guiagent.events": (3, "loop"),
     "guiagent.demo": (3, "loop"),

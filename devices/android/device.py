@@ -26,6 +26,8 @@ from typing import Any
 from PIL import Image
 
 from devices.android.apps import AppResolver
+from devices.android.focus import parse_foreground
+from devices.android.gestures import scroll_swipe
 from devices.android.screencap import decode_png_screencap, decode_raw_screencap, is_black
 from devices.android.text import (
     KEYCODE_DEL,
@@ -226,13 +228,8 @@ class AndroidDevice(Device):
         return [e.model_copy(update={"bbox": tuple(round(v * s) for v in e.bbox)}) for e in elements]
 
     def foreground(self) -> str | None:
-        """"package/Activity" of the focused window (from `dumpsys window`), or its title."""
-        out = self.shell("dumpsys window")
-        m = re.search(r"mCurrentFocus=Window\{[^}]*?\s(\S+)\}", out)
-        if m:
-            return m.group(1)
-        m = re.search(r"mFocusedApp=\S*\{[^}]*?\s(\S+/\S+)", out)
-        return m.group(1) if m else None
+        """"package/Activity" of the focused app (devices.android.focus), or the focused window's title."""
+        return parse_foreground(self.shell("dumpsys window"))
 
     def wait_until_stable(self, reference: Image.Image | None = None, timeout: float = 3.0,
                           quiet: float = 0.1, poll: float = 0.02, min_wait: float = 0.0,
@@ -363,23 +360,7 @@ class AndroidDevice(Device):
         return "input:keycombination"
 
     def scroll(self, direction: ScrollDirection, amount: float, at: Spot | None) -> str:
-        w, h = self.info.screen_size
-        cx, cy = (at.x, at.y) if at is not None else (w // 2, h // 2)
-        vertical = direction in ("up", "down")
-        span = amount * (h if vertical else w)
-        # Content scrolls down = the finger moves up: swipe against the direction.
-        sign = 1 if direction in ("down", "right") else -1
-        mx, my = int(w * 0.05), int(h * 0.05)
-
-        def clamp(v: float, lo: int, hi: int) -> int:
-            return int(min(max(v, lo), hi))
-
-        if vertical:
-            a = (cx, clamp(cy + sign * span / 2, my, h - my))
-            b = (cx, clamp(cy - sign * span / 2, my, h - my))
-        else:
-            a = (clamp(cx + sign * span / 2, mx, w - mx), cy)
-            b = (clamp(cx - sign * span / 2, mx, w - mx), cy)
+        a, b = scroll_swipe(self.info.screen_size, direction, amount, (at.x, at.y) if at is not None else None)
         self.swipe_px(a, b, 0.4)
         return "input"
 

@@ -90,11 +90,14 @@ def fill(text: str, entry_vars: dict[str, Any], values: dict[str, Any]) -> str:
 
 
 def layout(li: LayoutInput) -> list[Node]:
-    """Top-level windows, bottom-most first: app content, status bar, navigation bar."""
+    """Top-level windows, bottom-most first: app content, a heads-up notification when the
+    screen has one, status bar, navigation bar."""
     w, h = li.size
     dp = li.density / 160.0
     status_h, nav_h = round(24 * dp), round(48 * dp)
     windows = [_app_window(li, (0, status_h, w, h - nav_h), dp)]
+    if li.screen.notification is not None:
+        windows.append(_notification(li, (0, status_h, w, h - nav_h), dp))
     windows.append(_status_bar(li, (0, 0, w, status_h), dp))
     windows.append(_nav_bar((0, h - nav_h, w, h), dp))
     return windows
@@ -328,6 +331,31 @@ def _icon_grid(li: LayoutInput, i: int, w: Widget, box: Box, dp: float) -> Node:
                                   target=("app", app.package),
                                   style={"color": app.icon_color, "px": _px(13, dp), "icon": _px(56, dp)}))
     return grid
+
+
+def _notification(li: LayoutInput, box: Box, dp: float) -> Node:
+    """A heads-up card of the system UI at the top of the app area: the app's name, then the text."""
+    note = li.screen.notification
+    assert note is not None
+    left, top, right, _ = box
+    margin, pad = _px(8, dp), _px(16, dp)
+    head_px, body_px = _px(13, dp), _px(16, dp)
+    text = fill(note.text, li.entry.vars, li.values)
+    inner = (left + margin + pad, right - margin - pad)
+    lines = wrap(text, body_px, max(1, inner[1] - inner[0]))
+    head_h, body_h = round(head_px * 1.35), len(lines) * round(body_px * 1.35)
+    card = (left + margin, top + margin, right - margin, top + margin + 2 * pad + head_h + _px(4, dp) + body_h)
+    root = Node("android.widget.FrameLayout", card, SYSTEMUI, rid=f"{SYSTEMUI}:id/notification_card",
+                clickable=bool(note.on_tap), focusable=True, kind="notification",
+                target=("notif",) if note.on_tap else None)
+    y = card[1] + pad
+    root.children.append(Node("android.widget.TextView", (inner[0], y, inner[1], y + head_h), SYSTEMUI,
+                              text=note.app, rid="android:id/app_name_text", kind="text",
+                              style={"px": head_px, "muted": True}))
+    y += head_h + _px(4, dp)
+    root.children.append(Node("android.widget.TextView", (inner[0], y, inner[1], y + body_h), SYSTEMUI,
+                              text=text, rid="android:id/text", kind="text", style={"px": body_px}))
+    return root
 
 
 def _status_bar(li: LayoutInput, box: Box, dp: float) -> Node:

@@ -256,6 +256,9 @@ class PhoneModel:
         if kind == "app":
             self.launch(target[1])
             return
+        if kind == "notif":  # the heads-up notification card
+            self.run_ops(screen.notification.on_tap if screen.notification else [], {})
+            return
         w = screen.widgets[target[1]]
         if kind == "item":
             title = list_items(w, self.values)[target[2]][0]

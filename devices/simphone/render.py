@@ -111,6 +111,9 @@ def _draw(img: Image.Image, draw: ImageDraw.ImageDraw, n: Node, dp: float, off: 
             draw.line((full[0] + round(16 * dp), full[3] - 1, full[2], full[3] - 1), fill=DIVIDER, width=1)
     elif k == "icon":
         _icon(draw, b, n, px, dp)
+    elif k == "notification":
+        draw.rounded_rectangle(b, radius=round(12 * dp), fill=(241, 243, 244), outline=DIVIDER,
+                               width=max(1, round(dp)))
     elif k == "toast":
         draw.rounded_rectangle(b, radius=(b[3] - b[1]) // 2, fill=(60, 64, 67))
         _text(draw, b, n.text, px, (255, 255, 255), center=True)

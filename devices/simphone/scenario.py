@@ -95,12 +95,23 @@ class Widget(BaseModel):
         return v
 
 
+class Notification(BaseModel):
+    """A heads-up notification card drawn by the system UI over the top of the screen while
+    this screen shows (the red-team suite puts injected text in one)."""
+
+    model_config = _STRICT
+    app: str  # the posting app's label, shown in the card's header
+    text: str
+    on_tap: list[Op] = []
+
+
 class Screen(BaseModel):
     model_config = _STRICT
     title: str | None = None  # a toolbar with an up arrow and this title when set
     activity: str | None = None  # defaults to the app's activity
     secure: bool = False  # FLAG_SECURE: screencap is black
     up_arrow: bool = True
+    notification: Notification | None = None
     widgets: list[Widget] = []
 
 
@@ -203,6 +214,9 @@ class Scenario(BaseModel):
                 for i, w in enumerate(screen.widgets):
                     where = f"screen {sid!r} widget {i} ({w.type}{' ' + w.id if w.id else ''})"
                     errors += _check_widget(w, where, self.state, owner, set(packages))
+                if screen.notification is not None:
+                    errors += _check_ops(screen.notification.on_tap, f"screen {sid!r} notification on_tap",
+                                         self.state, owner, set(packages))
         for key, state_key in self.settings.items():
             if key.partition("/")[0] not in ("system", "secure", "global"):
                 errors.append(f"settings key {key!r} must start with system/, secure/ or global/")
@@ -228,15 +242,22 @@ def _check_widget(w: Widget, where: str, state: dict[str, Any], screens: dict[st
         elif not isinstance(state.get(w.bind), want):
             errors.append(f"{where} binds {w.bind!r}, which is not a {want.__name__} in 'state'")
     for field in ("on_tap", "on_long_press", "on_item_tap", "on_submit", "on_change"):
-        for op in getattr(w, field):
-            if op.navigate is not None and op.navigate not in screens:
-                errors.append(f"{where} {field} navigates to unknown screen {op.navigate!r}")
-            if op.launch is not None and op.launch not in packages:
-                errors.append(f"{where} {field} launches unknown package {op.launch!r}")
-            if op.toggle is not None and not isinstance(state.get(op.toggle), bool):
-                errors.append(f"{where} {field} toggles {op.toggle!r}, which is not a bool in 'state'")
-            if op.append is not None and not isinstance(state.get(op.append.to), list):
-                errors.append(f"{where} {field} appends to {op.append.to!r}, which is not a list in 'state'")
+        errors += _check_ops(getattr(w, field), f"{where} {field}", state, screens, packages)
+    return errors
+
+
+def _check_ops(ops: list[Op], where: str, state: dict[str, Any], screens: dict[str, str],
+               packages: set[str]) -> list[str]:
+    errors: list[str] = []
+    for op in ops:
+        if op.navigate is not None and op.navigate not in screens:
+            errors.append(f"{where} navigates to unknown screen {op.navigate!r}")
+        if op.launch is not None and op.launch not in packages:
+            errors.append(f"{where} launches unknown package {op.launch!r}")
+        if op.toggle is not None and not isinstance(state.get(op.toggle), bool):
+            errors.append(f"{where} toggles {op.toggle!r}, which is not a bool in 'state'")
+        if op.append is not None and not isinstance(state.get(op.append.to), list):
+            errors.append(f"{where} appends to {op.append.to!r}, which is not a list in 'state'")
     return errors
 
 

@@ -215,7 +215,7 @@ class OpenAIChat(ChatModel):
     def _decode(self, raw: bytes, status: int) -> dict[str, Any]:
         try:
             data = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (ValueError, RecursionError) as exc:  # bad JSON or UTF-8, a 5000-digit number, deep nesting
             raise ModelError(
                 f"{self.url} sent HTTP {status} with a body that is not valid JSON "
                 f"(truncated or not an OpenAI-compatible server?): {exc}; body starts {raw[:120]!r}"
@@ -235,7 +235,7 @@ class OpenAIChat(ChatModel):
         message = choices[0].get("message")
         content = message.get("content") if isinstance(message, dict) else None
         if isinstance(content, list):  # some servers return content parts
-            content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+            content = "".join(p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
         if not isinstance(content, str):
             raise ModelError(f"{self.url} reply has no message text: {_clip(json.dumps(choices[0]))}")
         finish = str(choices[0].get("finish_reason") or "")
@@ -257,7 +257,9 @@ class OpenAIChat(ChatModel):
             try:
                 prompt = int(raw.get("prompt_tokens") or 0)
                 completion = int(raw.get("completion_tokens") or 0)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):  # OverflowError: Infinity
+                prompt = completion = 0
+            if min(prompt, completion) < 0 or max(prompt, completion) > 10**9:  # garbage: estimate instead
                 prompt = completion = 0
             if prompt or completion:
                 return TokenUsage(prompt_tokens=prompt, completion_tokens=completion, calls=1), False
@@ -272,7 +274,7 @@ class OpenAIChat(ChatModel):
 def _error_detail(raw: bytes) -> str:
     try:
         data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, RecursionError):
         return _clip(raw.decode("utf-8", "replace").strip()) or "(empty body)"
     if isinstance(data, dict):
         err = data.get("error", data)

@@ -13,6 +13,7 @@ from rich.console import Console
 from guiagent.events import AgentEvent, RunFinished, StepFinished
 from guiagent.runner import RunOptions
 from guiagent.safety import Approval, approve_all, refuse_all
+from guiagent.safety.secrets import Secrets, parse_secret_flags, resolve_secrets
 from guiagent.schema import Action, GuardDecision, Observation, Step, describe_action
 from guiagent.schema.errors import ConfigError
 
@@ -39,9 +40,26 @@ def add_run_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--planner-opt", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--grounder-opt", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--device-opt", action="append", default=[], metavar="KEY=VALUE")
+    add_secret_flags(p)
     g = p.add_mutually_exclusive_group()
     g.add_argument("--yes", action="store_true", help="approve sensitive actions without asking")
     g.add_argument("--no-input", action="store_true", help="never prompt: refuse sensitive actions")
+
+
+def add_secret_flags(p: argparse.ArgumentParser, *, what: str = "saved steps and frames") -> None:
+    p.add_argument("--secret", action="append", default=[], metavar="NAME=env:VAR|file:PATH",
+                   help="a secret the task names as {{NAME}} (repeatable): the device types its value, "
+                        "models and every file see only {{NAME}}; never a literal value")
+    r = p.add_mutually_exclusive_group()
+    r.add_argument("--no-redact", action="store_true",
+                   help=f"keep text typed into password fields and their pixels in {what} "
+                        "(named secrets are scrubbed anyway)")
+    r.add_argument("--redact", action="store_true", help="mask password fields (the default; kept for old scripts)")
+
+
+def secrets_from_args(args: argparse.Namespace) -> Secrets:
+    """The values of --secret, read now; ConfigError for a bad spec, a missing variable or file."""
+    return resolve_secrets(parse_secret_flags(args.secret))
 
 
 def _kv(pairs: list[str], flag: str) -> dict[str, Any]:
@@ -77,6 +95,7 @@ def run_options(args: argparse.Namespace) -> RunOptions:
         device_options=_kv(args.device_opt, "--device-opt"), max_steps=args.max_steps,
         max_seconds=args.max_seconds, dry_run=args.dry_run, ocr=not args.no_ocr, out=args.out,
         app_allowlist=frozenset(args.allow_app) if args.allow_app else None,
+        redact=not args.no_redact, secrets=secrets_from_args(args),
     )
 
 

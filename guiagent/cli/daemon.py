@@ -17,13 +17,25 @@ def register(cli) -> None:
     p = cli.commands.add_parser("daemon", help="serve a task queue to Android devices over an HTTP API",
                                 description="Headless daemon: a durable task queue (SQLite) served to a pool "
                                             "of Android devices over HTTP (docs at /docs).")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (non-local needs a token)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on; requests must name it (or a loopback name, or an --allow-host) "
+                        "in their Host header")
     p.add_argument("--port", type=int, default=8765, help="TCP port (0 = any free port)")
     p.add_argument("--db", type=Path, default=DEFAULT_DB,
                    help=f"the queue's SQLite file; trajectories go beside it (default {DEFAULT_DB})")
-    p.add_argument("--token", default=None,
-                   help="bearer token every request must carry (default: $GUIAGENT_TOKEN; prefer the env var, "
-                        "a flag shows in `ps`)")
+    token = p.add_mutually_exclusive_group()
+    token.add_argument("--token-file", type=Path, default=None, metavar="PATH",
+                       help="file holding the token every request must carry (mode 0600; the hosts of a fleet can "
+                            "share one). Default: $GUIAGENT_TOKEN, else the file beside --db (queue.db -> "
+                            "queue.token), generated on the first start (mode 0600) and printed that once")
+    token.add_argument("--token", default=None,
+                       help="the token itself. Avoid: a command line is visible to every user in `ps` and lands "
+                            "in shell history; use --token-file")
+    p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="a host name clients may use in the Host header besides loopback and --host "
+                        "(repeatable), e.g. the name of this machine on the network")
+    p.add_argument("--max-body", type=int, default=1 << 20, metavar="BYTES",
+                   help="largest request body accepted (default 1 MiB; larger: 413)")
     p.add_argument("--devices", default="auto",
                    help="'auto' (every device adb reports, as they come and go) or SERIAL,SERIAL,... "
                         "(HOST:PORT serials are adb-connected)")
@@ -71,12 +83,14 @@ def register(cli) -> None:
 def config_from_args(args: argparse.Namespace):  # -> DaemonConfig
     from guiagent.daemon.config import DaemonConfig
 
-    token = args.token or os.environ.get("GUIAGENT_TOKEN") or None
+    token = None if args.token_file else args.token or os.environ.get("GUIAGENT_TOKEN") or None
     devices = None if args.devices.strip().lower() == "auto" else tuple(
         s.strip() for s in args.devices.split(",") if s.strip())
     model = {k: v for k, v in (("base_url", args.base_url), ("model", args.model)) if v}
     return DaemonConfig(
-        db=args.db.expanduser().resolve(), host=args.host, port=args.port, token=token, devices=devices,
+        db=args.db.expanduser().resolve(), host=args.host, port=args.port, token=token,
+        token_file=args.token_file.expanduser() if args.token_file else None, allow_hosts=tuple(args.allow_host),
+        max_body=args.max_body, devices=devices,
         adb_host=args.adb_host, adb_port=args.adb_port, planner=args.planner, grounder=args.grounder,
         planner_options={**model, **_kv(args.planner_opt, "--planner-opt")},
         grounder_options={**(model if args.grounder != "text" else {}), **_kv(args.grounder_opt, "--grounder-opt")},
@@ -88,6 +102,7 @@ def config_from_args(args: argparse.Namespace):  # -> DaemonConfig
 
 
 def cmd_daemon(args: argparse.Namespace) -> int:
+    from guiagent.daemon.config import is_loopback
     from guiagent.daemon.server import Daemon
 
     config = config_from_args(args)
@@ -98,8 +113,12 @@ def cmd_daemon(args: argparse.Namespace) -> int:
     mode = "approvals through the API" if config.approvals else "unattended (sensitive actions refused)"
     apps = ", ".join(sorted(config.allow_apps)) if config.allow_apps else "any"
     console.print(f"devices: {devices}; {mode}; apps allowed: {apps}")
-    if config.token is None:
-        console.print("[yellow]no token: any local process can use the API (loopback only)[/]")
+    _print_token(daemon)
+    if not is_loopback(config.host):
+        console.print("[yellow]listening beyond loopback over plain HTTP: the token crosses the network in the "
+                      "clear (prefer an SSH tunnel or a TLS proxy)[/]")
+        console.print(f"[yellow]Host names served: {', '.join(sorted(config.allowed_hosts))} "
+                      "(add the names clients use with --allow-host)[/]")
     if daemon.recovered:
         queued = sum(1 for _, s in daemon.recovered if s == "queued")
         console.print(f"recovered {len(daemon.recovered)} interrupted task(s): {queued} re-queued, "
@@ -108,6 +127,18 @@ def cmd_daemon(args: argparse.Namespace) -> int:
     daemon.serve()
     console.print("stopped")
     return 0
+
+
+def _print_token(daemon) -> None:  # daemon: guiagent.daemon.server.Daemon
+    if daemon.token_generated:
+        # Like a notebook server: shown once, on the terminal that started the daemon, never logged.
+        console.print(f"token: generated into {daemon.token_file} (mode 0600, reused later); shown this once:",
+                      soft_wrap=True)
+        print(f"    {daemon.token}", flush=True)
+    else:
+        console.print(f"token: from {daemon.token_file or '--token / GUIAGENT_TOKEN'}", soft_wrap=True)
+    console.print(f"clients send `Authorization: Bearer TOKEN`; a browser logs in at {daemon.url}/login",
+                  soft_wrap=True)
 
 
 def cmd_bench_daemon(args: argparse.Namespace) -> int:

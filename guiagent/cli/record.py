@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from guiagent.cli._common import add_secret_flags, secrets_from_args
 from guiagent.registry import build_device
 from guiagent.schema import EpisodeMeta, Key, TypeText
 from guiagent.schema.errors import ConfigError, GuiAgentError
@@ -29,9 +30,9 @@ def register(cli: Any) -> None:
     p.add_argument("--task", required=True, help="what the demonstration does (the episode's goal)")
     p.add_argument("--out", type=Path, required=True, help="episode folder to create")
     p.add_argument("--fps", type=float, default=10.0, help="desktop frame capture rate (default %(default)s)")
-    p.add_argument("--redact", action="store_true", help="mask text typed into password fields")
+    add_secret_flags(p, what="the recording")
     p.add_argument("--redact-region", action="append", default=[], metavar="X,Y,W,H",
-                   help="blank this screen rectangle (pixels) in every saved frame (repeatable; implies --redact)")
+                   help="blank this screen rectangle (pixels) in every saved frame (repeatable)")
     p.add_argument("--stop-key", default="ctrl+alt+q", help="desktop hotkey that ends the recording")
     p.add_argument("--no-a11y", action="store_true", help="do not read the accessibility tree")
     p.add_argument("--no-ocr", action="store_true",
@@ -53,6 +54,7 @@ def _episode_meta(args: argparse.Namespace, device: Any) -> EpisodeMeta:
 def cmd_record(args: argparse.Namespace) -> int:
     from guiagent.recorder.episode import EpisodeWriter
     from guiagent.recorder.redact import Redactor
+    from guiagent.safety.secrets import SecretsDevice, scrubbing_logs
 
     if args.fps <= 0 or args.fps > 60:
         raise ConfigError(f"--fps must be in (0, 60], got {args.fps}")
@@ -60,18 +62,24 @@ def cmd_record(args: argparse.Namespace) -> int:
         stop_chord = Key(keys=args.stop_key).keys
     except ValueError as exc:
         raise ConfigError(f"--stop-key {args.stop_key!r}: {exc}") from exc
-    redactor = Redactor.from_specs(args.redact_region) if (args.redact or args.redact_region) else None
+    # Redaction is on by default: a password typed while recording is masked, its field blanked.
+    # A secret named with --secret is scrubbed back to {{NAME}} wherever it shows (typed or on screen).
+    secrets = secrets_from_args(args)
+    redactor = Redactor.from_specs(args.redact_region, mask_passwords=not args.no_redact, secrets=secrets)
     kind = args.device.partition(":")[0]
     device = _open_device(args.device, kind)
+    if device is not None and kind != "desktop":
+        device = SecretsDevice(device, secrets)  # a line `{{pin}}` at the prompt types the value
     writer = EpisodeWriter(args.out, _episode_meta(args, device), redactor=redactor, frame_format=args.frame_format)
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     reason = "ended by the user"
     try:
-        if kind == "desktop":
-            reason = _record_desktop(args, writer, device, stop, stop_chord, redactor)
-        else:
-            reason = _record_android(args, writer, device, stop)
+        with scrubbing_logs(secrets):
+            if kind == "desktop":
+                reason = _record_desktop(args, writer, device, stop, stop_chord, redactor)
+            else:
+                reason = _record_android(args, writer, device, stop)
         writer.close("success", reason=reason)
     except BaseException as exc:
         writer.close("failed", reason=f"{type(exc).__name__}: {exc}")
@@ -121,9 +129,9 @@ def _record_desktop(args: argparse.Namespace, writer: Any, device: Any, stop: th
     rec = DesktopRecorder(writer, device=device, options=DesktopOptions(
         fps=args.fps, a11y=not args.no_a11y, stop_chord=stop_chord, ocr=ocr))
     rec.start()
-    if redactor is not None and (device is None or args.no_a11y):
+    if redactor.mask_passwords and (device is None or args.no_a11y):
         print("warning: no accessibility tree, so password fields cannot be recognized; only the "
-              "--redact-region rectangles are blanked", file=sys.stderr)
+              "--redact-region rectangles (and named --secret values) are blanked", file=sys.stderr)
     print(f"recording {writer.folder}: press {'+'.join(stop_chord)} or Ctrl+C to stop", flush=True)
     try:
         reason = _wait(stop, lambda: "ended by the stop hotkey" if rec.stop_requested.is_set() else None)

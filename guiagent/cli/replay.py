@@ -25,23 +25,32 @@ def register(cli: Any) -> None:
                     "live screen diverged from the recording.")
     p.add_argument("dir", type=Path, metavar="DIR", help="episode folder")
     p.add_argument("--device", required=True, help="desktop | android:SERIAL | sim[:SCENARIO]")
+    p.add_argument("--device-opt", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--grounder", default="text", help="grounder for recorded elements (default: text)")
     p.add_argument("--on-missing", default="stop", choices=["stop", "point", "skip"],
                    help="when an element is not found: stop (default), use the recorded point, or skip the step")
     p.add_argument("--diff-threshold", type=float, default=0.3,
                    help="screen difference (0..1) above which a step is reported as diverged")
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the report as JSON here")
+    p.add_argument("--secret", action="append", default=[], metavar="NAME=env:VAR|file:PATH",
+                   help="the value typed where the episode holds {{NAME}} (repeatable); never a literal value")
     p.set_defaults(func=cmd_replay)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    from guiagent.cli._common import _kv, secrets_from_args
     from guiagent.recorder.replay import replay_episode
+    from guiagent.safety.secrets import SecretsDevice, scrubbing_logs
 
-    device = build_device(args.device)
+    secrets = secrets_from_args(args)  # read before the device is built: a bad flag costs nothing
+    # An episode holds `{{name}}` where a secret was typed: the wrapper types the value, and
+    # the report (printed or written) is scrubbed like every other output.
+    device = SecretsDevice(build_device(args.device, **_kv(args.device_opt, "--device-opt")), secrets)
     try:
         grounder = build_grounder(args.grounder)
-        report = replay_episode(args.dir, device, grounder, on_missing=args.on_missing,
-                                diff_threshold=args.diff_threshold)
+        with scrubbing_logs(secrets):
+            report = secrets.scrub_obj(replay_episode(args.dir, device, grounder, on_missing=args.on_missing,
+                                                      diff_threshold=args.diff_threshold))
     finally:
         device.close()
     t = Table(title=f"replay of {args.dir} on {report.device}")

@@ -1,8 +1,9 @@
 """The HTTP API (FastAPI; interactive docs at /docs).
 
-Every route but the docs needs `Authorization: Bearer TOKEN` when a token is configured (401
-otherwise); /docs and /openapi.json describe the API and hold no data. With no token the
-daemon only ever listens on a loopback address (see config.check_listen).
+Every route needs the token, also on loopback: `Authorization: Bearer TOKEN`, or the session
+cookie a browser gets from `POST /login` (401 otherwise). /docs, /openapi.json and the login
+page stay open: they describe the API and hold no data. Before any route, gate.py checks the
+Host and Origin headers, refuses a token in the URL and limits the body size.
 
 The API only touches the store: handlers are plain `def`s (FastAPI runs them in its thread
 pool) and the event stream reads the store through `asyncio.to_thread`, so no database or
@@ -14,19 +15,22 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import hmac
+import json
 import mimetypes
 import re
 import time
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import parse_qsl
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, status
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request, Response, status
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from guiagent.daemon import approvals as appr
+from guiagent.daemon import auth
 from guiagent.daemon.config import DaemonConfig
+from guiagent.daemon.gate import Gate
 from guiagent.daemon.models import (
     ApprovalIn,
     ApprovalRecord,
@@ -43,26 +47,71 @@ from guiagent.schema.errors import ConfigError, RecordingError
 
 FRAME_NAME = re.compile(r"^\d{6}\.(png|jpg|webp)$")
 VERSION = "1"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+LOGIN_PAGE = """<!doctype html><meta charset="utf-8"><title>guiagent daemon: log in</title>
+<form method="post" action="/login"><label>Token <input name="token" type="password" autofocus
+autocomplete="current-password"></label> <button>Log in</button></form>
+<p>The token is in the daemon's token file (printed once when it was generated).</p>"""
 
 
-def create_app(store: TaskStore, config: DaemonConfig, *, daemon_id: str = "", online: Any = None,
+def create_app(store: TaskStore, config: DaemonConfig, *, token: str, daemon_id: str = "", online: Any = None,
                warming: Any = None) -> FastAPI:
     """The app. `online()` (optional) counts the devices whose worker holds an open device;
     `warming()` says whether optional models are still loading."""
     started = time.time()
-    bearer = HTTPBearer(auto_error=False, description="the daemon's --token / GUIAGENT_TOKEN")
+    session = auth.session_value(token)
+    bearer = HTTPBearer(auto_error=False, description="the daemon's token (its token file, or --token)")
 
-    def authorized(creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
-        if config.token is None:
-            return
-        given = creds.credentials if creds is not None and creds.scheme.lower() == "bearer" else ""
-        if not hmac.compare_digest(given.encode(), config.token.encode()):
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or wrong bearer token",
-                                headers={"WWW-Authenticate": "Bearer"})
+    def authorized(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
+        if creds is not None:
+            if auth.same_secret(creds.credentials, token):
+                return
+        elif (cookie := request.cookies.get(auth.COOKIE)) is not None and auth.same_secret(cookie, session):
+            # SameSite=Strict keeps other sites' requests cookie-less; a page of the same site on
+            # another port still gets it, so a write must show its (gate-checked) Origin.
+            if request.method in SAFE_METHODS or request.headers.get("origin"):
+                return
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "a request authenticated by the browser cookie must "
+                                "carry an Origin header; other clients send Authorization: Bearer TOKEN")
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or wrong token: send Authorization: Bearer "
+                            "TOKEN (the daemon's token file), or log in with POST /login",
+                            headers={"WWW-Authenticate": "Bearer"})
 
-    app = FastAPI(title="guiagent daemon", version=VERSION, dependencies=[Depends(authorized)],
-                  description="A task queue for a pool of Android devices. Send "
-                              "`Authorization: Bearer TOKEN` with every request.")
+    app = FastAPI(title="guiagent daemon", version=VERSION,
+                  description="A task queue for a pool of Android devices. Send `Authorization: Bearer TOKEN` "
+                              "with every request (a browser: log in at /login).")
+    app.add_middleware(Gate, allowed_hosts=config.allowed_hosts, max_body=config.max_body)
+    api = APIRouter(dependencies=[Depends(authorized)])
+
+    # -- browser sessions ----------------------------------------------------------------------
+
+    @app.get("/login", summary="a login form for browsers", response_class=HTMLResponse)
+    def login_page() -> str:
+        return LOGIN_PAGE
+
+    @app.post("/login", summary="log a browser in: the token in a form or JSON body sets an HttpOnly cookie",
+              responses={200: {"description": "logged in (JSON body)"}, 303: {"description": "logged in (form)"},
+                         401: {"description": "wrong token"}})
+    async def login(request: Request) -> Response:
+        raw = await request.body()
+        form = "json" not in request.headers.get("content-type", "")
+        try:
+            given = dict(parse_qsl(raw.decode())).get("token") if form else json.loads(raw).get("token")
+        except (ValueError, AttributeError):
+            given = None
+        if not isinstance(given, str):
+            raise HTTPException(422, 'send the token as a form field or a JSON body {"token": "..."}')
+        if not auth.same_secret(given, token):
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong token")
+        response: Response = RedirectResponse("/docs", status_code=303) if form else JSONResponse({"status": "ok"})
+        response.set_cookie(auth.COOKIE, session, httponly=True, samesite="strict", path="/")
+        return response
+
+    @app.post("/logout", summary="end a browser session", status_code=204)
+    def logout() -> Response:
+        response = Response(status_code=204)
+        response.delete_cookie(auth.COOKIE, httponly=True, samesite="strict", path="/")
+        return response
 
     def task_or_404(task_id: str) -> TaskRecord:
         record = store.get_task(task_id)
@@ -72,7 +121,7 @@ def create_app(store: TaskStore, config: DaemonConfig, *, daemon_id: str = "", o
 
     # -- tasks -------------------------------------------------------------------------------
 
-    @app.post("/tasks", status_code=201, summary="queue a task")
+    @api.post("/tasks", status_code=201, summary="queue a task")
     def add_task(body: TaskIn) -> dict[str, str]:
         planner = body.planner or config.planner
         if planner not in PLANNERS:
@@ -83,21 +132,21 @@ def create_app(store: TaskStore, config: DaemonConfig, *, daemon_id: str = "", o
                 raise ConfigError(f"device {body.device!r} is not served by this daemon "
                                   f"(it serves {', '.join(config.devices)})")
             record = store.add_task(body.task, planner=planner, max_steps=steps, timeout_s=seconds,
-                                    max_attempts=config.max_attempts, device=body.device)
+                                    max_attempts=config.max_attempts, device=body.device, secrets=body.secrets)
         except ConfigError as exc:
             raise HTTPException(422, str(exc)) from exc
         return {"id": record.id, "status": record.status}
 
-    @app.get("/tasks", summary="list tasks, oldest first")
+    @api.get("/tasks", summary="list tasks, oldest first")
     def list_tasks(status: TaskStatus | None = None, limit: int = Query(100, ge=1, le=1000),
                    offset: int = Query(0, ge=0)) -> list[TaskRecord]:
         return store.list_tasks(status, limit, offset)
 
-    @app.get("/tasks/{task_id}", summary="a task's status, device, steps so far, result and error")
+    @api.get("/tasks/{task_id}", summary="a task's status, device, steps so far, result and error")
     def get_task(task_id: str) -> TaskRecord:
         return task_or_404(task_id)
 
-    @app.post("/tasks/{task_id}/cancel", summary="cancel a queued task, or stop a running one")
+    @api.post("/tasks/{task_id}/cancel", summary="cancel a queued task, or stop a running one")
     def cancel_task(task_id: str) -> TaskRecord:
         before = task_or_404(task_id)
         if before.terminal:
@@ -106,12 +155,12 @@ def create_app(store: TaskStore, config: DaemonConfig, *, daemon_id: str = "", o
         assert after is not None
         return after
 
-    @app.get("/tasks/{task_id}/runs", summary="the task's attempts (the run log)")
+    @api.get("/tasks/{task_id}/runs", summary="the task's attempts (the run log)")
     def task_runs(task_id: str) -> list[RunRecord]:
         task_or_404(task_id)
         return store.runs(task_id)
 
-    @app.get("/tasks/{task_id}/trajectory", summary="the recorded steps and frames of an attempt")
+    @api.get("/tasks/{task_id}/trajectory", summary="the recorded steps and frames of an attempt")
     def trajectory(task_id: str, run: int | None = Query(None, description="run id; default: the latest"),
                    frames: Literal["url", "base64", "none"] = "url") -> dict[str, Any]:
         from guiagent.recorder.episode import read_episode
@@ -139,7 +188,7 @@ def create_app(store: TaskStore, config: DaemonConfig, *, daemon_id: str = "", o
         return {"task_id": task_id, "run": record.id, "attempt": record.attempt, "device": record.device,
                 "meta": episode.meta.model_dump(mode="json"), "steps": steps}
 
-    @app.get("/tasks/{task_id}/runs/{run_id}/frames/{name}", summary="one recorded frame (image)")
+    @api.get("/tasks/{task_id}/runs/{run_id}/frames/{name}", summary="one recorded frame (image)")
     def frame(task_id: str, run_id: int, name: str) -> FileResponse:
         record = store.run(run_id)
         if record is None or record.task_id != task_id or not record.episode or not FRAME_NAME.match(name):
@@ -151,11 +200,11 @@ def create_app(store: TaskStore, config: DaemonConfig, *, daemon_id: str = "", o
 
     # -- devices, health, events ---------------------------------------------------------------
 
-    @app.get("/devices", summary="devices: serial, state, current task")
+    @api.get("/devices", summary="devices: serial, state, current task")
     def devices() -> list[DeviceRecord]:
         return store.list_devices()
 
-    @app.get("/health", summary="liveness, queue counts, devices online")
+    @api.get("/health", summary="liveness, queue counts, devices online")
     def health() -> dict[str, Any]:
         devs = store.list_devices()
         return {"status": "ok", "version": VERSION, "daemon": daemon_id, "uptime_s": round(time.time() - started, 1),
@@ -164,7 +213,7 @@ def create_app(store: TaskStore, config: DaemonConfig, *, daemon_id: str = "", o
                 "devices": {"known": len(devs), "online": online() if online else
                             sum(d.state in ("idle", "busy") for d in devs)}}
 
-    @app.get("/events", summary="live event stream (Server-Sent Events)",
+    @api.get("/events", summary="live event stream (Server-Sent Events)",
              response_description="text/event-stream; each event's id is its position for Last-Event-ID")
     async def events(request: Request, task: str | None = None,
                      after: int | None = Query(None, ge=0, description="replay from after this id; default: now"),
@@ -198,12 +247,12 @@ def create_app(store: TaskStore, config: DaemonConfig, *, daemon_id: str = "", o
 
     # -- approvals ---------------------------------------------------------------------------
 
-    @app.get("/approvals", summary="actions held for approval (pending by default)")
+    @api.get("/approvals", summary="actions held for approval (pending by default)")
     def list_approvals(status: ApprovalStatus | Literal["all"] = "pending", task: str | None = None,
                        limit: int = Query(100, ge=1, le=1000)) -> list[ApprovalRecord]:
         return appr.list_approvals(store, None if status == "all" else status, task, limit)
 
-    @app.post("/approvals/{approval_id}", summary="approve, skip or stop a held action")
+    @api.post("/approvals/{approval_id}", summary="approve, skip or stop a held action")
     def decide(approval_id: str, body: ApprovalIn) -> ApprovalRecord:
         try:
             record = appr.decide(store, approval_id, body.decision)
@@ -213,6 +262,7 @@ def create_app(store: TaskStore, config: DaemonConfig, *, daemon_id: str = "", o
             raise HTTPException(404, f"no approval {approval_id!r}")
         return record
 
+    app.include_router(api)
     return app
 
 

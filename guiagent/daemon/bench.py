@@ -140,7 +140,7 @@ def run_bench(*, phones: int, tasks: int, scale: list[int], scale_tasks: int, fa
     if workdir is None:
         tmp = tempfile.TemporaryDirectory(prefix="guiagent-bench-daemon-")
         workdir = Path(tmp.name)
-    fleet = Fleet(workdir, adb_port=adb_port, token="bench")
+    fleet = Fleet(workdir, adb_port=adb_port)
     try:
         progress(f"starting {max([phones, *scale])} virtual phones ...")
         fleet.add_phones(max([phones, *scale]))
@@ -155,7 +155,7 @@ def run_bench(*, phones: int, tasks: int, scale: list[int], scale_tasks: int, fa
         fault = None
         if fault_tasks > 0:
             progress(f"fault run: {fault_tasks} tasks on {phones} phones ...")
-            sub = Fleet(workdir / "fault", adb_port=adb_port, token="bench")
+            sub = Fleet(workdir / "fault", adb_port=adb_port, token=fleet.token)
             sub.phones = fleet.phones[:phones]
             try:
                 fault = _fault_run(sub, list(islice(cycle(texts), fault_tasks)), workdir / "fault.db", progress)

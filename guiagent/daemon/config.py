@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from guiagent.daemon.gate import LOOPBACK_NAMES, host_name, is_wildcard
 from guiagent.daemon.models import TaskRecord
 from guiagent.registry import GROUNDERS, PLANNERS
 from guiagent.runner import RunOptions
@@ -19,7 +20,10 @@ class DaemonConfig:
     db: Path
     host: str = "127.0.0.1"
     port: int = 8765
-    token: str | None = None
+    token: str | None = None  # --token / $GUIAGENT_TOKEN; None: token_file, else the generated file
+    token_file: Path | None = None  # --token-file: one file (mode 0600) shared by the hosts of a fleet
+    allow_hosts: tuple[str, ...] = ()  # Host names served besides loopback and the listening address
+    max_body: int = 1 << 20  # bytes per request body
     devices: tuple[str, ...] | None = None  # adb serials; None = every device adb reports
     adb_host: str = "127.0.0.1"
     adb_port: int = 5037
@@ -53,6 +57,23 @@ class DaemonConfig:
             raise ConfigError(f"the lease ({self.lease_s:g} s) must outlast two heartbeats ({self.heartbeat_s:g} s)")
         if self.devices is not None and not self.devices:
             raise ConfigError("--devices lists no serial; use 'auto' for every device adb reports")
+        if self.token is not None and self.token_file is not None:
+            raise ConfigError("give the token one way: --token-file or --token / GUIAGENT_TOKEN, not both")
+        if self.max_body < 1024:
+            raise ConfigError(f"--max-body must be at least 1024 bytes, got {self.max_body}")
+        _ = self.allowed_hosts  # refuse a malformed --allow-host now
+
+    @property
+    def default_token_file(self) -> Path:
+        """Where the token is generated when none is given: queue.db -> queue.token."""
+        return self.db.parent / f"{self.db.stem}.token"
+
+    @property
+    def allowed_hosts(self) -> frozenset[str]:
+        """Host header names the daemon answers to: loopback, the address it listens on (unless
+        it is a wildcard like 0.0.0.0) and --allow-host."""
+        own = () if is_wildcard(self.host) else (host_name(self.host),)
+        return LOOPBACK_NAMES | {*own, *(host_name(h) for h in self.allow_hosts)}
 
     @property
     def trajectories(self) -> Path:
@@ -62,12 +83,6 @@ class DaemonConfig:
     @property
     def max_attempts(self) -> int:
         return 1 + self.retries
-
-    def check_listen(self) -> None:
-        """Refuse a non-local address without a token."""
-        if self.token is None and not is_loopback(self.host):
-            raise ConfigError(f"refusing to listen on {self.host} without a token: anyone who can reach it could "
-                              "drive your phones. Set --token or GUIAGENT_TOKEN, or listen on 127.0.0.1")
 
     def task_budget(self, max_steps: int | None, timeout_s: float | None) -> tuple[int, float]:
         steps = self.max_steps if max_steps is None else max_steps

@@ -44,7 +44,8 @@ CREATE TABLE IF NOT EXISTS tasks (
     result TEXT,                       -- JSON
     error TEXT,
     approval TEXT,                     -- id of a pending approval
-    cancel_requested INTEGER NOT NULL DEFAULT 0
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    secrets TEXT                       -- JSON {name: "env:VAR" | "file:PATH"}: references, never values
 );
 CREATE INDEX IF NOT EXISTS tasks_by_status ON tasks (status);
 CREATE TABLE IF NOT EXISTS runs (
@@ -116,6 +117,12 @@ class Database:
             con.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         elif int(row[0]) != SCHEMA_VERSION:
             raise ConfigError(f"{self.path} has daemon schema {row[0]}, this version reads {SCHEMA_VERSION}")
+        if "secrets" not in {r[1] for r in con.execute("PRAGMA table_info(tasks)")}:  # a queue from before secrets
+            try:
+                con.execute("ALTER TABLE tasks ADD COLUMN secrets TEXT")
+            except sqlite3.OperationalError:  # another process added it meanwhile
+                if "secrets" not in {r[1] for r in con.execute("PRAGMA table_info(tasks)")}:
+                    raise
 
     def connection(self) -> sqlite3.Connection:
         con: sqlite3.Connection | None = getattr(self._local, "con", None)

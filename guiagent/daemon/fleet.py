@@ -1,5 +1,6 @@
 """A fleet for benchmarks and end-to-end tests: virtual phones served from this process, the
-daemon as a real subprocess (so it can be SIGKILLed), and an HTTP client with the token.
+daemon as a real subprocess (so it can be SIGKILLed), and an HTTP client with the token (which
+the daemon reads from a 0600 token file, as the hosts of a real fleet share one).
 
 The phones go through a real adb server (the one at `adb_port`) exactly as hardware would.
 """
@@ -7,6 +8,7 @@ The phones go through a real adb server (the one at `adb_port`) exactly as hardw
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -70,11 +72,17 @@ class AdbServer:
 
 
 class Fleet:
-    def __init__(self, workdir: Path, *, adb_port: int = 5037, token: str = "fleet-token",
+    def __init__(self, workdir: Path, *, adb_port: int = 5037, token: str | None = None,
                  scenario: str = "default") -> None:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.adb_port, self.token, self.scenario = adb_port, token, scenario
+        self.token = token or secrets.token_urlsafe(32)
+        self.token_file = self.workdir / "fleet.token"
+        self.token_file.unlink(missing_ok=True)
+        fd = os.open(self.token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(self.token + "\n")
+        self.adb_port, self.scenario = adb_port, scenario
         self.phones: list[Any] = []
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = free_port()
@@ -83,7 +91,7 @@ class Fleet:
         import httpx
 
         self.http = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=30.0,
-                                 headers={"Authorization": f"Bearer {token}"})
+                                 headers={"Authorization": f"Bearer {self.token}"})
 
     # -- phones --------------------------------------------------------------------------------
 
@@ -114,8 +122,10 @@ class Fleet:
         self.starts += 1
         log = open(self.workdir / f"daemon-{self.starts}.log", "wb")  # noqa: SIM115 - the child writes it
         cmd = [*(python or (sys.executable, "-m", "guiagent")), "-v", "daemon", "--db", str(self.db), "--port", str(self.port),
-               "--devices", ",".join(serials), "--adb-port", str(self.adb_port), "--no-ocr", *args]
-        env = {**os.environ, "GUIAGENT_TOKEN": self.token, "ADB_LIBUSB": "0", "PYTHONUNBUFFERED": "1"}
+               "--devices", ",".join(serials), "--adb-port", str(self.adb_port), "--no-ocr",
+               "--token-file", str(self.token_file), *args]
+        env = {**os.environ, "ADB_LIBUSB": "0", "PYTHONUNBUFFERED": "1"}
+        env.pop("GUIAGENT_TOKEN", None)
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
         log.close()
         want = len(serials) if wait_online is None else wait_online

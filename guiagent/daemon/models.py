@@ -6,7 +6,10 @@ import json
 import sqlite3
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+
+from guiagent.safety.secrets import check_secret_refs
+from guiagent.schema.errors import ConfigError
 
 TaskStatus = Literal["queued", "running", "succeeded", "failed", "cancelled", "interrupted"]
 TERMINAL: frozenset[str] = frozenset({"succeeded", "failed", "cancelled", "interrupted"})
@@ -25,6 +28,18 @@ class TaskIn(BaseModel):
     planner: str | None = Field(None, max_length=40, description="planner name; default: the daemon's")
     max_steps: int | None = Field(None, ge=1, description="step budget; at most the daemon's --max-steps")
     timeout_s: float | None = Field(None, gt=0, description="time budget in seconds; at most --max-seconds")
+    secrets: dict[str, str] = Field(
+        default_factory=dict, max_length=32,
+        description="secrets the task names as {{NAME}}: NAME -> 'env:VAR' or 'file:PATH', resolved on the "
+                    "host that runs the task; references only, never a value")
+
+    @field_validator("secrets")
+    @classmethod
+    def _references_only(cls, refs: dict[str, str]) -> dict[str, str]:
+        try:
+            return check_secret_refs(refs)
+        except ConfigError as exc:  # the message never repeats what was sent (it may be a value)
+            raise ValueError(str(exc)) from None
 
 
 class TaskResult(BaseModel):
@@ -54,6 +69,7 @@ class TaskRecord(BaseModel):
     error: str | None = None
     approval: str | None = Field(None, description="id of the approval this task waits for")
     cancel_requested: bool = False
+    secrets: dict[str, str] = Field(default_factory=dict, description="NAME -> reference (env:VAR | file:PATH)")
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> TaskRecord:
@@ -64,6 +80,7 @@ class TaskRecord(BaseModel):
             max_attempts=row["max_attempts"], created=row["created"], started=row["started"],
             finished=row["finished"], result=TaskResult(**json.loads(row["result"])) if row["result"] else None,
             error=row["error"], approval=row["approval"], cancel_requested=bool(row["cancel_requested"]),
+            secrets=json.loads(row["secrets"]) if "secrets" in row.keys() and row["secrets"] else {},  # noqa: SIM118
         )
 
     @property

@@ -1,6 +1,6 @@
 """Startup and shutdown of the daemon.
 
-    start(): refuse a public address without a token -> take the lock beside the database
+    start(): the token (given, read from its file, or generated; see auth.py) -> take the lock beside the database
              (one daemon per database; the kernel drops it when the process dies, even on
              kill -9) -> recover the attempts the previous daemon left running -> start the
              device pool -> bind the listening socket
@@ -19,7 +19,9 @@ import threading
 from pathlib import Path
 from typing import IO, Any
 
+from guiagent.daemon.auth import resolve_token
 from guiagent.daemon.config import DaemonConfig
+from guiagent.daemon.gate import is_wildcard
 from guiagent.daemon.pool import DevicePool, new_daemon_id
 from guiagent.daemon.store import TaskStore
 from guiagent.schema.errors import ConfigError
@@ -34,6 +36,9 @@ class Daemon:
         self.store: TaskStore | None = None
         self.pool: DevicePool | None = None
         self.recovered: list[tuple[str, str]] = []
+        self.token = ""
+        self.token_file: Path | None = None  # where the token came from (None: --token / $GUIAGENT_TOKEN)
+        self.token_generated = False  # made on this start: the command prints it, once
         self.port = config.port
         self._sock: socket.socket | None = None
         self._lockfile: IO[str] | None = None
@@ -43,17 +48,21 @@ class Daemon:
 
     @property
     def url(self) -> str:
-        host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
+        host = self.config.host
+        if is_wildcard(host):  # 0.0.0.0 / :: is no address to send requests to, nor a Host the daemon answers to
+            host = "::1" if ":" in host else "127.0.0.1"
+        host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{self.port}"
 
     def start(self) -> Daemon:
-        self.config.check_listen()
         try:
             import fastapi  # noqa: F401 - fail before anything starts
             import uvicorn  # noqa: F401
         except ImportError as exc:
             raise ConfigError(f"the daemon needs its extra ({exc.name} is missing): "
                               "pip install 'guiagent[daemon]'") from exc
+        self.token, self.token_file, self.token_generated = resolve_token(
+            self.config.token, self.config.token_file, self.config.default_token_file)
         self._lock()
         try:
             self.store = TaskStore(self.config.db)
@@ -89,12 +98,13 @@ class Daemon:
         from guiagent.daemon.api import create_app
 
         assert self.store is not None and self.pool is not None
-        return create_app(self.store, self.config, daemon_id=self.daemon_id, online=self.pool.online,
+        return create_app(self.store, self.config, token=self.token, daemon_id=self.daemon_id, online=self.pool.online,
                           warming=lambda: not self.warm.is_set())
 
     def _uvicorn(self) -> Any:
         import uvicorn
 
+        # uvicorn's access log stays off: gate.py writes one that blanks token-like query values
         config = uvicorn.Config(self._app(), log_level="warning", timeout_graceful_shutdown=3,
                                 access_log=False, lifespan="off")
         self._server = uvicorn.Server(config)

@@ -15,6 +15,7 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from guiagent.daemon.models import (
     TaskResult,
     TaskStatus,
 )
+from guiagent.safety.secrets import check_secret_refs
 from guiagent.schema.errors import ConfigError
 
 _TASK_STATUS = {"succeeded": "succeeded", "failed": "failed", "cancelled": "cancelled"}
@@ -68,9 +70,12 @@ class TaskStore:
     # -- tasks -------------------------------------------------------------------------------
 
     def add_task(self, task: str, *, planner: str, max_steps: int, timeout_s: float, max_attempts: int,
-                 device: str | None = None) -> TaskRecord:
+                 device: str | None = None, secrets: Mapping[str, str] | None = None) -> TaskRecord:
+        """`secrets`: NAME -> reference (env:VAR | file:PATH), stored as such; the worker that runs
+        the task resolves them on its host, so no value is ever in the queue."""
         if not task.strip():
             raise ConfigError("the task is empty")
+        refs = check_secret_refs(secrets or {})
         if max_attempts < 1:
             raise ConfigError(f"max_attempts must be at least 1, got {max_attempts}")
         task_id = "t-" + uuid.uuid4().hex[:16]
@@ -78,8 +83,9 @@ class TaskStore:
             now = time.time()  # read holding the write lock, so times follow commit order
             con.execute(
                 "INSERT INTO tasks (id, task, device, planner, max_steps, timeout_s, status, max_attempts,"
-                " created, queued_at, updated) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
-                (task_id, task, device, planner, max_steps, timeout_s, max_attempts, now, now, now))
+                " created, queued_at, updated, secrets) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
+                (task_id, task, device, planner, max_steps, timeout_s, max_attempts, now, now, now,
+                 json.dumps(refs) if refs else None))
             self._event(con, "task_queued", task_id, task=task, device=device)
         self._notify()
         record = self.get_task(task_id)

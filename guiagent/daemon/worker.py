@@ -20,6 +20,7 @@ from guiagent.daemon.models import Claim, RunEnd, TaskResult
 from guiagent.events import AgentEvent, RunResult, StepFinished
 from guiagent.registry import build_device
 from guiagent.safety import refuse_all
+from guiagent.safety.secrets import NO_SECRETS, Secrets, resolve_secrets, scrubbing_logs
 from guiagent.schema import describe_action
 from guiagent.schema.errors import DeviceDisconnected, DeviceError, GuiAgentError
 
@@ -62,6 +63,7 @@ class ActiveRun:
     started: float  # monotonic
     run: Run | None = None
     cause: str | None = None
+    secrets: Secrets = NO_SECRETS  # the task's, resolved on this host
 
 
 class DeviceWorker:
@@ -192,6 +194,8 @@ class DeviceWorker:
             with self._lock:
                 self.active = None
         outcome, reason = self._judge(result, error, active.cause, started)
+        reason = active.secrets.scrub(reason)  # an error message may quote what was typed
+        result = active.secrets.scrub_obj(result)
         task_result = None if result is None else TaskResult(
             status=result.status, reason=result.reason, answer=result.answer, steps=result.steps,
             seconds=round(result.seconds, 3))
@@ -230,8 +234,12 @@ class DeviceWorker:
         else:
             approver = refuse_all
         try:
-            run = Run(task.task, self.config.run_options(task, self.serial, self.config.trajectories / rel),
-                      device=self.device, approver=approver, subscribers=[progress])
+            # The task holds references only; the values are read here, on the host that runs it
+            # (a missing one fails the task, saying which).
+            secrets = active.secrets = resolve_secrets(task.secrets)
+            options = self.config.run_options(task, self.serial, self.config.trajectories / rel)
+            run = Run(task.task, options.with_(secrets=secrets), device=self.device, approver=approver,
+                      subscribers=[progress])
         except Exception as exc:  # a planner that cannot be built, an unwritable trajectory folder
             return None, exc, False
         with self._lock:
@@ -240,11 +248,12 @@ class DeviceWorker:
         if early is not None:  # cancelled (or shutting down) while the run was being built
             run.agent.request_stop(STOP_REASONS[early])
         self.store.mark_started(claim, rel)
-        try:
-            return run.execute(), None, True
-        except Exception as exc:  # the loop handles its own errors; this is a bug or a broken device
-            log.exception("%s: task %s crashed", self.serial, task.id)
-            return None, exc, True
+        with scrubbing_logs(secrets):
+            try:
+                return run.execute(), None, True
+            except Exception as exc:  # the loop handles its own errors; this is a bug or a broken device
+                log.exception("%s: task %s crashed", self.serial, task.id)
+                return None, active.secrets.scrub_error(exc) or exc, True
 
     def _judge(self, result: RunResult | None, error: BaseException | None, cause: str | None,
                started: bool) -> tuple[RunEnd, str]:

@@ -16,10 +16,13 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from pydantic import ValidationError
+
+from guiagent.formats.action_json import clip
 from guiagent.formats.aitw import AitwAction, AitwType, NotRepresentable, from_aitw, to_aitw
 from guiagent.models.autoui_text import format_source, parse_target
 from guiagent.planning.base import Planner
-from guiagent.planning.prompting import executed_action, split_options
+from guiagent.planning.prompting import check_reply_size, executed_action, keep_raw, split_options
 from guiagent.schema import Decision, Observation, Step, TokenUsage
 from guiagent.schema.errors import PlanParseError
 
@@ -107,21 +110,31 @@ class AutoUIPlanner(Planner):
             text = f"{text} Note: your previous answer was rejected: {feedback}"
         raw, usage = self.generate(text, observation.screenshot, self.max_tokens)
         try:
+            check_reply_size(raw)
             plan, aitw_action = parse_target(raw)
+            action = from_aitw(aitw_action)
         except PlanParseError as exc:
             exc.with_usage(usage)
             raise
-        action = from_aitw(aitw_action)
+        except ValueError as exc:  # a pydantic ValidationError (a 30 000-character TYPE), int("²") in a type
+            raise PlanParseError(f"invalid Auto-UI action: {_problems(exc)}", raw=keep_raw(raw), usage=usage) from None
         rest = plan[1:] if plan and plan[0] == aitw_action.action_type else plan
         current = ("tap" if aitw_action.is_tap else "swipe") if aitw_action.action_type == AitwType.DUAL_POINT \
             else _type_words(aitw_action.action_type)
         return Decision(subgoal=current, plan=tuple(_type_words(t) for t in rest),
-                        action=action, raw=raw, usage=usage)
+                        action=action, raw=keep_raw(raw), usage=usage)
 
     def close(self) -> None:
         close = getattr(self.generate, "close", None)
         if close is not None:
             close()
+
+
+def _problems(exc: ValueError) -> str:
+    """What was wrong, in one short line (a pydantic error's text spans lines and links)."""
+    if isinstance(exc, ValidationError):
+        return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'action'}: {e['msg']}" for e in exc.errors()[:3])
+    return clip(str(exc), 200)
 
 
 def _type_words(kind: AitwType) -> str:

@@ -19,15 +19,19 @@ from grounding.models.base import ChatMessage
 from guiagent.planning.base import Planner
 from guiagent.planning.prompting import (
     ACTION_SPACE,
+    MAX_THOUGHT,
     UsageMeter,
     as_plan,
     describe_screen,
     fill,
     history_lines,
+    keep_raw,
     load_sections,
     marks_note,
     parse_json_reply,
     parse_reply_action,
+    plan_step,
+    safe_text,
     screen_image,
     split_options,
 )
@@ -76,16 +80,9 @@ class DPoTPlanner(Planner):
         raw_plan = meter.chat(self.model, [ChatMessage("user", plan_prompt, (image,))],
                               max_tokens=self.max_tokens, temperature=self.temperature)
         try:
-            obj = parse_json_reply(raw_plan)
-            step = str(obj.get("next_step") or obj.get("step") or "").strip()
-            if not step:
-                raise PlanParseError('the plan reply has no "next_step"', raw=raw_plan)
-            remaining = as_plan(obj.get("remaining_plan", obj.get("plan")), raw_plan)
+            plan_thought, step, remaining = parse_plan_reply(raw_plan)
         except PlanParseError as exc:
             raise meter.fail(PlanParseError(f"plan call: {exc}", raw=exc.raw or raw_plan)) from None
-        if remaining and remaining[0].strip().lower() == step.lower():  # the model repeated the step
-            remaining = remaining[1:]
-        plan_thought = str(obj.get("thought") or "").strip()
 
         # call 2: one action for that step, from the same context
         act_prompt = fill(load_sections("dpot_act")["main"], step=step,
@@ -98,13 +95,25 @@ class DPoTPlanner(Planner):
             action = parse_reply_action(act_obj, raw_act, observation.screen_size)
         except PlanParseError as exc:
             raise meter.fail(PlanParseError(f"action call: {exc}", raw=exc.raw or raw_act)) from None
-        thought = " ".join(t for t in (plan_thought, str(act_obj.get("thought") or "").strip()) if t)
+        thought = " ".join(t for t in (plan_thought, safe_text(act_obj.get("thought"), MAX_THOUGHT)) if t)
         log.debug("dpot step %r -> %s (plan: %s)", step, action.type, remaining)
         return Decision(thought=thought, subgoal=step, plan=remaining, action=action,
-                        raw=f"{raw_plan}\n---\n{raw_act}", usage=meter.usage)
+                        raw=f"{keep_raw(raw_plan)}\n---\n{keep_raw(raw_act)}", usage=meter.usage)
 
     def close(self) -> None:
         self.model.close()
+
+
+def parse_plan_reply(raw: str) -> tuple[str, str, tuple[str, ...]]:
+    """(thought, the step to do now, the steps after it) from the plan call's reply."""
+    obj = parse_json_reply(raw)
+    step = plan_step(obj.get("next_step") or obj.get("step") or "", '"next_step"', raw)
+    if not step:
+        raise PlanParseError('the plan reply has no "next_step"', raw=raw)
+    remaining = as_plan(obj.get("remaining_plan", obj.get("plan")), raw)
+    if remaining and remaining[0].strip().lower() == step.lower():  # the model repeated the step
+        remaining = remaining[1:]
+    return safe_text(obj.get("thought"), MAX_THOUGHT), step, remaining
 
 
 def _previous_plan(history: Sequence[Step]) -> str:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from guiagent.formats.action_json import extract_json_object, parse_action
+from guiagent.formats.action_json import clip, extract_json_object, parse_action, show
 from guiagent.schema import (
     Action,
     Element,
@@ -38,6 +38,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_ELEMENTS = 60  # beyond this the element list is cut (the screenshot still shows everything)
+# Model output is bounded before it is kept: a reply can be megabytes (a runaway generation, a
+# hostile endpoint), and what is kept goes into every later prompt and every recorded step.
+MAX_THOUGHT = 2_000  # characters of a thought kept in the decision
+MAX_STEP = 500  # characters of one plan step; longer is malformed
+MAX_PLAN_STEPS = 50
+MAX_RAW = 20_000  # characters of a raw reply kept in a decision or a dialogue
+MAX_REPLY = 200_000  # a longer reply is refused unparsed (max_tokens makes real ones far shorter)
 
 ACTION_SPACE = """\
 {"type": "click", "target": "#12"}                  (also "double_click", "right_click", "long_press")
@@ -155,7 +162,37 @@ def history_lines(history: Sequence[Step]) -> str:
 
 
 # ---- replies ------------------------------------------------------------------------------
+def safe_text(value: Any, limit: int) -> str:
+    """Model-given free text (a thought) made safe to keep: a string, at most `limit` characters,
+    valid Unicode (a lone surrogate cannot be written to a file)."""
+    text = value if isinstance(value, str) else ("" if value is None else show(value, limit))
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    return clip(text.strip(), limit)
+
+
+def keep_raw(raw: str) -> str:
+    """A raw reply as kept in a decision or a dialogue (bounded, valid Unicode)."""
+    return safe_text(raw, MAX_RAW)
+
+
+def plan_step(value: Any, what: str, raw: str) -> str:
+    """One plan step: text of at most MAX_STEP characters."""
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        raise PlanParseError(f"{what} must be text, not {show(value)}", raw=raw)
+    text = str(value).strip()
+    if len(text) > MAX_STEP:
+        raise PlanParseError(f"{what} is {len(text)} characters long (at most {MAX_STEP})", raw=raw)
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def check_reply_size(text: str) -> None:
+    if len(text) > MAX_REPLY:
+        raise PlanParseError(f"the reply is {len(text)} characters long (at most {MAX_REPLY}); "
+                             "answer with one short JSON object", raw=text[:MAX_RAW])
+
+
 def parse_json_reply(text: str) -> dict[str, Any]:
+    check_reply_size(text)
     return extract_json_object(text)
 
 
@@ -163,7 +200,7 @@ def parse_reply_action(obj: dict[str, Any], raw: str, screen_size: tuple[int, in
     """The action inside a decoded reply ({"action": {...}} or a flat action object)."""
     data = obj.get("action", obj)
     if not isinstance(data, dict):
-        raise PlanParseError(f"'action' must be a JSON object, not {data!r}", raw=raw)
+        raise PlanParseError(f"'action' must be a JSON object, not {show(data)}", raw=raw)
     try:
         action = parse_action(data, screen_size)
     except PlanParseError as exc:
@@ -178,10 +215,15 @@ def as_plan(value: Any, raw: str) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str):
-        return tuple(s.strip() for s in re.split(r"\n|;", value) if s.strip())
-    if isinstance(value, list) and all(isinstance(s, (str, int, float)) for s in value):
-        return tuple(str(s).strip() for s in value if str(s).strip())
-    raise PlanParseError(f"the plan must be a list of step strings, not {value!r}", raw=raw)
+        items: list[Any] = re.split(r"\n|;", value)
+    elif isinstance(value, list):
+        items = value
+    else:
+        raise PlanParseError(f"the plan must be a list of step strings, not {show(value)}", raw=raw)
+    if len(items) > MAX_PLAN_STEPS:
+        raise PlanParseError(f"the plan has {len(items)} steps (at most {MAX_PLAN_STEPS})", raw=raw)
+    steps = (plan_step(s, f"plan step {i + 1}", raw) for i, s in enumerate(items))
+    return tuple(s for s in steps if s)
 
 
 class UsageMeter:

@@ -15,14 +15,18 @@ from grounding.models.base import ChatMessage
 from guiagent.planning.base import Planner
 from guiagent.planning.prompting import (
     ACTION_SPACE,
+    MAX_THOUGHT,
     UsageMeter,
+    check_reply_size,
     describe_screen,
     executed_action,
     fill,
+    keep_raw,
     load_sections,
     marks_note,
     parse_json_reply,
     parse_reply_action,
+    safe_text,
     screen_image,
     split_options,
     step_result,
@@ -85,12 +89,12 @@ class ReActPlanner(Planner):
 
         meter = UsageMeter()
         raw = meter.chat(self.model, self._messages(), max_tokens=self.max_tokens, temperature=self.temperature)
-        self.dialogue.append(ChatMessage("assistant", raw))  # kept even when it does not parse
+        self.dialogue.append(ChatMessage("assistant", keep_raw(raw)))  # kept even when it does not parse
         try:
             thought, action = _parse(raw, observation.screen_size)
         except PlanParseError as exc:
             raise meter.fail(PlanParseError(str(exc), raw=raw)) from None
-        return Decision(thought=thought, action=action, raw=raw, usage=meter.usage)
+        return Decision(thought=thought, action=action, raw=keep_raw(raw), usage=meter.usage)
 
     def _messages(self) -> list[ChatMessage]:
         """The dialogue to send; with `max_images`, older screenshots are dropped (text kept)."""
@@ -116,8 +120,9 @@ def _result_words(step: Step) -> str:
 
 
 def _parse(raw: str, screen_size: tuple[int, int]) -> tuple[str, Any]:
+    check_reply_size(raw)
     thought_m = _THOUGHT.search(raw)
-    thought = thought_m.group(1).strip() if thought_m else ""
+    thought = safe_text(thought_m.group(1), MAX_THOUGHT) if thought_m else ""
     action_m = _ACTION.search(raw)
     body = action_m.group(1) if action_m else raw
     obj = parse_json_reply(body)

@@ -75,9 +75,13 @@ class EpisodeWriter:
         except OSError as exc:
             self._lockfile.close()
             raise RecordingError(f"{self.folder} is being written by another live process") from exc
-        self.meta = meta.model_copy(update={"status": "running", "steps": 0})
+        self.meta = self._scrub(meta.model_copy(update={"status": "running", "steps": 0}))
         _write_meta(self.folder, self.meta)
         self._steps: IO[bytes] = open(self.folder / STEPS, "ab")  # noqa: SIM115 - held open
+
+    def _scrub(self, meta: EpisodeMeta) -> EpisodeMeta:
+        """Named secrets back to placeholders (the task, a reason or an answer may hold one)."""
+        return self.redactor.secrets.scrub_obj(meta) if self.redactor is not None else meta
 
     @property
     def closed(self) -> bool:
@@ -128,7 +132,7 @@ class EpisodeWriter:
             }
             if usage is not None:
                 update["usage"] = usage
-            self.meta = self.meta.model_copy(update=update)
+            self.meta = self._scrub(self.meta.model_copy(update=update))
             try:
                 self._steps.close()
                 _write_meta(self.folder, self.meta)

@@ -9,11 +9,44 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, assert_never, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    field_validator,
+    model_validator,
+)
 
 from guiagent.schema.keys import MODIFIERS, normalize_key
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+# Bounds on what a model may put in an action: a reply of megabytes is malformed, not a plan.
+MAX_TEXT = 20_000  # characters typed by one action
+MAX_DESCRIPTION = 1_000
+MAX_ELEMENT_ID = 64
+MAX_NAME = 256
+
+
+def _typeable(value: str) -> str:
+    """No NUL and no lone surrogate: neither can be encoded, typed or written to a file."""
+    if "\x00" in value:
+        raise ValueError("text must not contain a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("text holds a lone surrogate (not valid Unicode)") from None
+    return value
+
+
+# length first (a plain "at most N characters"), then the Unicode check
+TypedText = Annotated[str, StringConstraints(max_length=MAX_TEXT), AfterValidator(_typeable)]
+ElementId = Annotated[str, StringConstraints(max_length=MAX_ELEMENT_ID), AfterValidator(_typeable)]
+Description = Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION), AfterValidator(_typeable)]
+AppName = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME), AfterValidator(_typeable)]
 
 
 class Point(BaseModel):
@@ -40,8 +73,8 @@ class Target(BaseModel):
 
     model_config = _FROZEN
     point: Point | None = None
-    element: str | None = None
-    description: str | None = None
+    element: ElementId | None = None
+    description: Description | None = None
 
     @model_validator(mode="after")
     def _one_at_least(self) -> Target:
@@ -91,7 +124,7 @@ class TypeText(_Action):
     """Type `text`; focus `target` first when given; press Enter afterwards when `submit`."""
 
     type: Literal["type"] = "type"
-    text: str
+    text: TypedText
     target: Target | None = None
     submit: bool = False
     clear: bool = False
@@ -101,7 +134,7 @@ class Key(_Action):
     """One key or a chord, modifiers first: ["ctrl", "s"]. Accepts "ctrl+s" too."""
 
     type: Literal["key"] = "key"
-    keys: tuple[str, ...] = Field(min_length=1)
+    keys: tuple[str, ...] = Field(min_length=1, max_length=8)
 
     @field_validator("keys", mode="before")
     @classmethod
@@ -158,7 +191,7 @@ class OpenApp(_Action):
     """Open an app by name, package (Android) or executable (desktop)."""
 
     type: Literal["open_app"] = "open_app"
-    name: str = Field(min_length=1)
+    name: AppName
 
 
 class Back(_Action):
@@ -177,7 +210,7 @@ class Wait(_Action):
 class Done(_Action):
     type: Literal["done"] = "done"
     status: Literal["success", "impossible"] = "success"
-    answer: str | None = None
+    answer: TypedText | None = None
 
 
 Action = Annotated[

@@ -75,7 +75,7 @@ print("minimal ok")
 
 def test_sigkill_and_a_dropped_phone_lose_nothing_and_never_overlap(tmp_path: Path) -> None:
     python = [sys.executable, "-c", RUN_CLI]
-    with AdbServer() as adb, Fleet(tmp_path, adb_port=adb.port, token="fault-token") as fleet:
+    with AdbServer() as adb, Fleet(tmp_path, adb_port=adb.port) as fleet:
         phones = fleet.add_phones(4)
         serials = [p.serial for p in phones]
         fleet.start_daemon(serials, python=python, args=["--lease", "5"])
@@ -143,7 +143,7 @@ def test_sigkill_and_a_dropped_phone_lose_nothing_and_never_overlap(tmp_path: Pa
 
 
 def test_sigterm_requeues_the_running_task_without_using_an_attempt(tmp_path: Path) -> None:
-    with AdbServer() as adb, Fleet(tmp_path, adb_port=adb.port, token="term") as fleet:
+    with AdbServer() as adb, Fleet(tmp_path, adb_port=adb.port) as fleet:
         (phone,) = fleet.add_phones(1)
         fleet.start_daemon([phone.serial])
         (task_id,) = fleet.submit(["wait 3 seconds"])

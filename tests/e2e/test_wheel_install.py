@@ -325,8 +325,11 @@ def test_daemon_from_a_daemon_only_install_runs_a_task(daemon_venv: Venv, worksp
         daemon: Proc | None = None
         try:
             serial = phone.find(r"serial: (\S+)")
+            token_file = workspace / "daemon.token"
+            token_file.write_text(TOKEN + "\n")
+            token_file.chmod(0o600)  # the daemon refuses a token file others can read
             daemon = Proc(daemon_venv, guiagent, "daemon", "--port", "0", "--db", str(workspace / "queue.db"),
-                          "--token", TOKEN, "--devices", serial, "--adb-port", str(adb.port), "--no-ocr",
+                          "--token-file", str(token_file), "--devices", serial, "--adb-port", str(adb.port), "--no-ocr",
                           "--allow-app", "Settings", "--max-steps", "10", "--max-seconds", "90")
             url = daemon.find(r"listening on (http://\S+)")
             http = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)

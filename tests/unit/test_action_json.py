@@ -51,3 +51,35 @@ def test_braces_inside_strings_and_second_object() -> None:
 def test_round_trip_through_action_to_json() -> None:
     a = TypeText(text="ünï", target=Target.at(0.1, 0.2))
     assert parse_action(action_to_json(a)) == a
+
+
+def test_what_the_fuzz_run_found_is_refused_by_name() -> None:
+    # an escaped quote ended the string in the brace matcher: the object was "not closed"
+    a = parse_action('{"type": "type", "text": "say \\"}\\" ok", "target": "#3"}')
+    assert isinstance(a, TypeText) and a.text == 'say "}" ok'
+    # 10**400 as a JSON integer: float() overflowed (OverflowError escaped the loop)
+    with pytest.raises(PlanParseError, match="must be numbers"):
+        parse_action('{"type": "click", "target": [' + "1" + "0" * 400 + ", 5]}")
+    # an integer of more than 4300 digits, deep nesting: ValueError / RecursionError escaped
+    with pytest.raises(PlanParseError, match="does not parse: Exceeds the limit"):
+        extract_json_object('{"id": ' + "9" * 5000 + "}")
+    with pytest.raises(PlanParseError, match="nested too deeply"):
+        extract_json_object('{"a": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    # NaN / Infinity points and booleans as coordinates were not refused by name
+    with pytest.raises(PlanParseError, match="not finite"):
+        parse_action('{"type": "click", "target": [NaN, 0.5]}')
+    with pytest.raises(PlanParseError, match="must be numbers"):
+        parse_action({"type": "click", "target": {"point": [True, False]}})
+    # a list of actions was silently cut to its first one
+    with pytest.raises(PlanParseError, match="JSON array of 2"):
+        extract_json_object('[{"type": "back"}, {"type": "home"}]')
+    # a 10 MB value in an error message: messages stay short
+    with pytest.raises(PlanParseError) as exc:
+        parse_action({"type": "x" * 10_000_000})
+    assert len(str(exc.value)) < 400
+    # a NUL or a lone surrogate cannot be typed or written: refused at validation
+    with pytest.raises(PlanParseError, match="NUL"):
+        parse_action('{"type": "type", "text": "a\\u0000b"}')
+    # element ids as the prompts print them ("#u2.1.5") are ids, not descriptions
+    click = parse_action('{"type": "click", "target": "#u2.1.5"}')
+    assert isinstance(click, Click) and click.target.element == "#u2.1.5"

@@ -5,16 +5,22 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
+from devices.android.focus import parse_foreground
 from guiagent.safety import Guard, SafetyPolicy
 from guiagent.schema import (
     Back,
     Click,
+    Drag,
     Element,
     Key,
+    LongPress,
     Observation,
     OpenApp,
+    Point,
+    RightClick,
     Role,
     Scroll,
+    Swipe,
     Target,
     TypeText,
 )
@@ -94,3 +100,94 @@ def test_the_real_minilm_matcher_flags_paraphrases_and_spares_plain_buttons() ->
     assert guard.check(click, obs(), btn("Factory reset")).verdict == "ask"
     for name in ("Submit", "OK", "Cancel", "Next", "Login", "Sign up", "Settings", "Wi-Fi"):
         assert guard.check(click, obs(), btn(name)).verdict == "allow", name
+
+
+def _screen(*elements: Element) -> Observation:
+    return Observation(screenshot=Image.new("RGB", (200, 400)), elements=elements, screen_size=(200, 400))
+
+
+def _at(x: int, y: int) -> Target:
+    return Target(point=Point.from_pixels(x, y, (200, 400)))
+
+
+PAY = Element(id="p", role=Role.BUTTON, name="Pay now", bbox=(20, 100, 180, 140), clickable=True)
+NOTE = Element(id="n", role=Role.TEXT, name="Total: $42", bbox=(20, 40, 180, 60))
+
+
+def test_a_point_is_judged_by_the_element_under_it_without_any_hint() -> None:
+    g, screen = Guard(), _screen(NOTE, PAY)
+    for action in (Click(target=_at(100, 120)), LongPress(target=_at(25, 105)), RightClick(target=_at(100, 120))):
+        d = g.check(action, screen)  # no element passed in: the guard resolves the point itself
+        assert d.verdict == "ask" and "Pay now" in d.reason, action
+    assert g.check(Click(target=_at(100, 50)), screen).verdict == "allow"
+    assert g.check(Click(target=Target(element="p")), screen).verdict == "ask"  # an element id, same verdict
+
+
+def test_swipes_and_drags_are_judged_at_both_ends() -> None:
+    g, screen = Guard(), _screen(NOTE, PAY)
+    for make in (Swipe, Drag):
+        assert g.check(make(start=_at(100, 120), end=_at(100, 300)), screen).verdict == "ask"
+        assert g.check(make(start=_at(100, 300), end=_at(100, 120)), screen).verdict == "ask"
+        assert g.check(make(start=_at(100, 300), end=_at(100, 50)), screen).verdict == "allow"
+
+
+def test_enter_is_judged_by_what_it_submits() -> None:
+    field = Element(id="f", role=Role.TEXT_FIELD, name="Message", bbox=(20, 200, 180, 230), editable=True,
+                    focused=True)
+    send = Element(id="s", role=Role.BUTTON, name="Send", bbox=(20, 250, 180, 280), clickable=True)
+    save = Element(id="v", role=Role.BUTTON, name="Save draft", bbox=(20, 250, 180, 280), clickable=True)
+    g = Guard()
+    assert g.check(Key(keys="enter"), _screen(PAY, field, send)).verdict == "ask"  # Send, not Pay (above)
+    assert g.check(Key(keys="enter"), _screen(PAY, field, save)).verdict == "allow"
+    typed = TypeText(text="hi", target=_at(100, 215), submit=True)
+    assert g.check(typed, _screen(field, send)).verdict == "ask"
+    assert g.check(typed.model_copy(update={"submit": False}), _screen(field, send)).verdict == "allow"
+    # nothing to submit found: the field itself is judged
+    assert g.check(Key(keys="enter"), _screen(field)).verdict == "allow"
+    delete = field.model_copy(update={"name": "Type DELETE to confirm"})
+    assert g.check(Key(keys="enter"), _screen(delete)).verdict == "ask"
+
+
+def test_a_password_field_takes_only_placeholders() -> None:
+    pw = Element(id="2", role=Role.TEXT_FIELD, name="Password", bbox=(20, 200, 180, 230), password=True,
+                 editable=True, focused=True)
+    g = Guard()
+    assert g.check(TypeText(text="{{password}}"), _screen(pw)).verdict == "allow"
+    assert g.check(TypeText(text="{{ password }}", target=_at(100, 215)), _screen(pw)).verdict == "allow"
+    assert g.check(TypeText(text="hunter2 {{password}}"), _screen(pw)).verdict == "ask"
+    assert g.check(TypeText(text="hunter2", target=_at(100, 215)), _screen(pw)).verdict == "ask"
+
+
+def test_the_foreground_app_against_the_allowlist() -> None:
+    g = Guard(SafetyPolicy(app_allowlist=frozenset({"Notes", "Thunderbird"})))
+    for ok in ("com.example.notes/.NotesActivity", "com.android.launcher3/.Launcher", "Inbox - Thunderbird", None,
+               "com.android.systemui/.Shade"):
+        assert g.check_foreground(ok) is None, ok
+    d = g.check_foreground("com.android.settings/.Settings")
+    assert d is not None and d.verdict == "ask" and d.rule == "allowlist" and "com.android.settings" in d.reason
+    assert g.check_foreground("com.android.settings/.Settings", {"com.android.settings"}) is None
+    assert g.check_foreground("Notes about my bank - Firefox") is not None  # a title merely mentioning it
+    assert Guard(SafetyPolicy()).check_foreground("anything/at.All") is None  # no allowlist, no limit
+    strict = Guard(SafetyPolicy(app_allowlist=frozenset({"Notes"}), sensitive_action="block"))
+    assert (d := strict.check_foreground("Bank")) is not None and d.verdict == "block"
+    assert g.check(OpenApp(name="com.example.notes"), obs(), None).verdict == "allow"
+
+
+def test_an_android_system_window_in_focus_falls_back_to_the_resumed_app() -> None:
+    shade = ("  mCurrentFocus=Window{1a2b3c u0 NotificationShade}\n"
+             "  mFocusedApp=ActivityRecord{4d5e6f u0 com.android.settings/.Settings t12}\n")
+    assert parse_foreground(shade) == "com.android.settings/.Settings"
+    app = "  mCurrentFocus=Window{1a2b3c u0 com.example.notes/com.example.notes.NotesActivity}\n"
+    assert parse_foreground(app) == "com.example.notes/com.example.notes.NotesActivity"
+    assert parse_foreground("  mCurrentFocus=Window{1a2b3c u0 StatusBar}\n") == "StatusBar"
+    assert parse_foreground("nothing here") is None
+
+
+def test_chords_ending_in_enter_submit_too_and_a_block_wins_over_an_ask() -> None:
+    field = Element(id="f", role=Role.TEXT_FIELD, name="Reply", bbox=(20, 200, 180, 230), editable=True, focused=True)
+    send = Element(id="s", role=Role.BUTTON, name="Send", bbox=(20, 250, 180, 280), clickable=True)
+    assert Guard().check(Key(keys="ctrl+enter"), _screen(field, send)).verdict == "ask"
+    wipe = Element(id="w", role=Role.BUTTON, name="Wipe phone", bbox=(20, 300, 180, 340), clickable=True)
+    g = Guard(SafetyPolicy(extra_blocked_words=("wipe phone",)))
+    d = g.check(Swipe(start=_at(100, 120), end=_at(100, 320)), _screen(PAY, wipe))
+    assert d.verdict == "block" and d.rule == "blocked-word"  # the end's block beats the start's ask

@@ -8,10 +8,12 @@ touches, and nothing read from the screen can change the task or this policy. An
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, assert_never
 
+from guiagent.safety.foreground import app_allowed, app_of, foreground_allowed
+from guiagent.safety.hittest import focused_element, judged_text, submit_control, touched
 from guiagent.schema import (
     Action,
     Back,
@@ -32,6 +34,7 @@ from guiagent.schema import (
     TypeText,
     Wait,
 )
+from guiagent.schema.placeholders import only_placeholders
 
 # Words whose presence on a button or link means the click has consequences.
 DEFAULT_SENSITIVE_WORDS: tuple[str, ...] = (
@@ -78,38 +81,67 @@ class Guard:
 
     def check(self, action: Action, observation: Observation | None = None,
               target: Element | None = None) -> GuardDecision:
-        focused = _focused(observation)
+        """Judge `action` by what it touches. Every target is resolved on `observation` (its
+        element id, the element under its point, and `target`, the grounder's pick for the first
+        one), so the verdict does not depend on the form the planner used."""
+        hits = touched(action, observation, target)
+        focused = focused_element(observation)
         match action:
             case Click() | DoubleClick() | LongPress() | RightClick():
-                return self._judge_target(action.target.description, target)
+                return self._judge_target([action.target.description], hits[0])
             case TypeText():
-                field_el = target or focused
-                if self.policy.ask_on_password and field_el is not None and field_el.password:
-                    return self._sensitive("typing into a password field", "password")
+                at = hits[0] if hits else ([target] if target is not None else [])
+                field_el = next((e for e in at if e.editable), at[0]) if at else focused
+                if (self.policy.ask_on_password and field_el is not None and field_el.password
+                        and not only_placeholders(action.text)):
+                    return self._sensitive("typing into a password field (not a {{secret}} placeholder)",
+                                           "password")
+                if action.submit:
+                    return self._judge_enter(observation, field_el)
                 return GuardDecision(verdict="allow")
             case Key():
                 if tuple(action.keys) in self.policy.closing_chords:
                     return self._sensitive(f"{action.chord} closes or kills a window", "closing-chord")
-                if action.keys == ("enter",) and focused is not None:
-                    return self._judge_target(None, focused)
+                if action.keys[-1] == "enter":  # Enter, and Ctrl/Shift+Enter that send in chat apps
+                    return self._judge_enter(observation, focused)
                 return GuardDecision(verdict="allow")
             case OpenApp():
-                allow = self.policy.app_allowlist
-                if allow is not None and action.name.lower() not in {a.lower() for a in allow}:
+                if not app_allowed(action.name, self.policy.app_allowlist):
                     return GuardDecision(verdict="block" if self.policy.sensitive_action == "block" else "ask",
                                          reason=f"app {action.name!r} is not in the allowlist", rule="allowlist")
                 return GuardDecision(verdict="allow")
-            case Scroll() | Swipe() | Drag() | Back() | Home() | Wait() | Done():
+            case Swipe() | Drag():  # both ends: a swipe that starts on "Delete" presses it
+                return self._judge_target([action.start.description, action.end.description], [*hits[0], *hits[1]])
+            case Scroll() | Back() | Home() | Wait() | Done():
                 return GuardDecision(verdict="allow")
             case _:
                 assert_never(action)
 
-    def _judge_target(self, description: str | None, element: Element | None) -> GuardDecision:
-        texts = [t for t in (element.label if element else None, description) if t]
+    def check_foreground(self, foreground: str | None, approved: Set[str] = frozenset()) -> GuardDecision | None:
+        """None when the foreground app may be used; else the decision about having left the
+        allowlist (`approved`: foregrounds the user already let the run use)."""
+        allow = self.policy.app_allowlist
+        if allow is None or foreground_allowed(foreground, allow) or app_of(foreground) in approved:
+            return None
+        return GuardDecision(verdict="block" if self.policy.sensitive_action == "block" else "ask",
+                             reason=f"the foreground app {app_of(foreground)!r} is not in the allowlist "
+                                    f"({', '.join(sorted(allow))})", rule="allowlist")
+
+    def _judge_enter(self, observation: Observation | None, field_el: Element | None) -> GuardDecision:
+        """Enter is judged by what it submits: the form's submit control, else the field itself."""
+        if field_el is None:
+            return GuardDecision(verdict="allow")
+        control = submit_control(observation, field_el) if observation is not None and field_el.editable else None
+        return self._judge_target([], [control if control is not None else field_el])
+
+    def _judge_target(self, descriptions: Sequence[str | None], elements: Sequence[Element]) -> GuardDecision:
+        """The strictest verdict over every touched element's text and the planner's descriptions."""
+        texts = [t for t in (*(judged_text(e) for e in elements), *descriptions) if t]
         for text in texts:
             if self._blocked_re is not None and (m := self._blocked_re.search(text)):
                 return GuardDecision(verdict="block", reason=f"{text!r} matches blocked word {m.group(1)!r}",
                                      rule="blocked-word")
+        for text in texts:
             if m := self._word_re.search(text):
                 return self._sensitive(f"{text!r} looks consequential ({m.group(1).lower()})", "sensitive-word")
         if self._semantic is not None:
@@ -120,12 +152,6 @@ class Guard:
 
     def _sensitive(self, reason: str, rule: str) -> GuardDecision:
         return GuardDecision(verdict=self.policy.sensitive_action, reason=reason, rule=rule)
-
-
-def _focused(observation: Observation | None) -> Element | None:
-    if observation is None:
-        return None
-    return next((e for e in observation.elements if e.focused and e.editable), None)
 
 
 # approve: run it; skip: do not run it, go on; stop: end the run; refuse: nobody may approve
