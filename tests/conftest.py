@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from devices.x11.xvfb import VirtualDisplay
+from guiagent.eval.llama_server import LlamaServer, find_gguf
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -28,6 +29,16 @@ def xdisplay() -> Iterator[VirtualDisplay]:
 def artifacts_dir() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
+    """The real llama.cpp server with SmolLM2-135M-Instruct on a free loopback port, for the whole
+    session (`srv.base_url`, `srv.model`, `srv.chat_options()`). `make install` builds it; when it
+    is missing this fails with the install command: never skipped. Its log: <session tmp>/llama*/server.log."""
+    log_path = tmp_path_factory.mktemp("llama") / "server.log"
+    with LlamaServer(find_gguf(), n_ctx=4096, log_path=log_path) as srv:
+        yield srv
 
 
 @pytest.fixture(autouse=True)

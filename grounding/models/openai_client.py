@@ -25,6 +25,15 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from grounding.models.base import ChatMessage, ChatModel, ChatReply, estimate_tokens
+from grounding.models.response_format import (
+    Dialect,
+    EndpointError,
+    Probe,
+    StructuredRequest,
+    first_dialect,
+    refuses_format,
+    request_fields,
+)
 from guiagent.schema import TokenUsage
 from guiagent.schema.errors import ConfigError, ModelError
 
@@ -127,6 +136,7 @@ class OpenAIChat(ChatModel):
         self._client = httpx.Client(
             headers=headers, timeout=httpx.Timeout(self.timeout_s, connect=min(self.timeout_s, 10.0))
         )
+        self.probe = Probe()  # structured=auto: what this endpoint was found to take
 
     @property
     def url(self) -> str:
@@ -149,11 +159,40 @@ class OpenAIChat(ChatModel):
     def chat(
         self, messages: Sequence[ChatMessage], *, max_tokens: int = 512, temperature: float = 0.0
     ) -> ChatReply:
+        return self._complete(messages, {}, max_tokens=max_tokens, temperature=temperature)
+
+    def chat_structured(self, messages: Sequence[ChatMessage], request: StructuredRequest, *,
+                        max_tokens: int = 512, temperature: float = 0.0) -> ChatReply:
+        """`chat`, asking the endpoint for a reply that follows `request.schema` in the dialect
+        `request.mode` names; mode "auto" probes (json_schema, json_object, off) on the first
+        call and keeps what worked, logging the reason of each fallback."""
+        dialect = first_dialect(request.mode, self.probe)
+        while True:
+            extra = request_fields(dialect, request) if dialect else {}
+            try:
+                reply = self._complete(messages, extra, max_tokens=max_tokens, temperature=temperature)
+            except EndpointError as exc:
+                if request.mode != "auto" or dialect is None or not refuses_format(exc.status, exc.detail):
+                    raise
+                dialect = self._fall_back(dialect, exc)
+                continue
+            if request.mode == "auto":
+                self.probe.settled = True
+            return reply
+
+    def _fall_back(self, dialect: Dialect, exc: EndpointError) -> Dialect | None:
+        nxt = self.probe.refused(dialect, exc)
+        log.warning("structured outputs: %s %s", self.url, self.probe.fallbacks[-1])
+        return nxt
+
+    def _complete(self, messages: Sequence[ChatMessage], extra: dict[str, Any], *, max_tokens: int,
+                  temperature: float) -> ChatReply:
         if not messages:
             raise ConfigError("chat() needs at least one message")
         if self._client.is_closed:
             raise ModelError(f"the client for {self.url} was closed")
         body = {
+            **extra,
             "model": self.model,
             "messages": [self._message_json(m) for m in messages],
             "max_tokens": int(max_tokens),
@@ -171,7 +210,8 @@ class OpenAIChat(ChatModel):
         import httpx
 
         attempts = self.max_retries + 1
-        last = ""
+        last, last_status, last_detail = "", 0, ""
+        asks_format = "response_format" in body or "format" in body
         for attempt in range(attempts):
             wait: float | None = None
             try:
@@ -196,11 +236,13 @@ class OpenAIChat(ChatModel):
                 if status < 400:
                     return self._decode(raw, status)
                 detail = _error_detail(raw)
-                if status not in RETRY_STATUSES:
+                # a refused response format is not transient: no retry (auto falls back at once)
+                if status not in RETRY_STATUSES or (asks_format and refuses_format(status, detail)):
                     hint = " (check OPENAI_API_KEY)" if status in (401, 403) else ""
                     hint = hint or (" (is the model name right?)" if status == 404 else "")
-                    raise ModelError(f"{self.url} refused the request: HTTP {status}: {detail}{hint}")
-                last = f"HTTP {status} from {self.url}: {detail}"
+                    raise EndpointError(f"{self.url} refused the request: HTTP {status}: {detail}{hint}",
+                                        status=status, detail=detail)
+                last, last_status, last_detail = f"HTTP {status} from {self.url}: {detail}", status, detail
                 wait = parse_retry_after(resp.headers.get("retry-after"))
                 if wait is not None and wait > self.max_wait_s:
                     raise ModelError(f"{last}; the server asks to retry after {wait:g} s (> max_wait_s)")
@@ -210,7 +252,10 @@ class OpenAIChat(ChatModel):
                 wait = min(self.max_wait_s, self.backoff_s * 2**attempt) * random.uniform(0.5, 1.5)
             log.warning("model call failed (%s); retry %d/%d in %.2f s", last, attempt + 1, self.max_retries, wait)
             time.sleep(wait)
-        raise ModelError(f"model call failed after {attempts} attempt(s): {last}")
+        message = f"model call failed after {attempts} attempt(s): {last}"
+        if last_status:
+            raise EndpointError(message, status=last_status, detail=last_detail)
+        raise ModelError(message)
 
     def _decode(self, raw: bytes, status: int) -> dict[str, Any]:
         try:

@@ -14,9 +14,15 @@ when it runs out the server answers `default`, HTTP 500 "script exhausted" unles
 callable `fn(request) -> Reply | str`; `srv.push(*replies)` appends at any time.
 
 Reply kinds: `Reply.text(text, usage=True|False|dict, finish_reason=...)` (usage=False omits
-the usage block, like Ollama), `Reply.error(status, message, retry_after)`, `Reply.hang(s)`,
+the usage block, like Ollama), `Reply.from_schema(otherwise)` (a minimal instance of the JSON
+schema the request asked for, else `otherwise`), `Reply.error(status, message, retry_after)`, `Reply.hang(s)`,
 `Reply.truncated(text)` (broken JSON of the right length), `Reply.cut_short(text)` (announces
 more bytes than it sends), `Reply.raw(body)`, `Reply.json(obj)`.
+
+Structured outputs: `req.dialect` names the dialect a request used ("json_schema": OpenAI/vLLM
+`response_format`, "json_object": llama.cpp's, "ollama": a top-level `format`; None), `req.schema`
+the schema it sent. `ScriptedChatServer(refuse={"json_schema"})` answers requests in a refused
+dialect with HTTP `refuse_status` naming the format, as a server without it does.
 
 Usage is billed the way OpenAI bills it, so token figures are comparable across planners:
 text ~ 4 characters per token (+4 per message), each image by the high-detail tile rule (fit
@@ -120,6 +126,28 @@ class ChatRequest:
         return sizes
 
     @property
+    def dialect(self) -> str | None:
+        """The structured-output dialect of this request (None: no schema asked for)."""
+        if "format" in self.body:
+            return "ollama"
+        rf = self.body.get("response_format")
+        kind = rf.get("type") if isinstance(rf, dict) else None
+        return kind if kind in ("json_schema", "json_object") else None
+
+    @property
+    def schema(self) -> dict[str, Any] | None:
+        """The JSON schema the request asked the reply to follow."""
+        rf = self.body.get("response_format")
+        found: Any = None
+        if self.dialect == "ollama":
+            found = self.body.get("format")
+        elif self.dialect == "json_schema" and isinstance(rf, dict):
+            found = (rf.get("json_schema") or {}).get("schema")
+        elif self.dialect == "json_object" and isinstance(rf, dict):
+            found = rf.get("schema")
+        return found if isinstance(found, dict) else None
+
+    @property
     def prompt_tokens(self) -> int:
         return (sum(text_tokens(t) for t in self.texts) + 4 * len(self.messages)
                 + sum(image_tokens(w, h) for w, h in self.image_sizes))
@@ -135,10 +163,15 @@ class Reply:
     text_value: str | None = None  # a completion, built per request
     usage: bool | dict[str, int] = True
     finish_reason: str = "stop"
+    fill_schema: bool = False  # answer a minimal instance of the request's schema, when it has one
 
     @classmethod
     def text(cls, text: str, usage: bool | dict[str, int] = True, finish_reason: str = "stop") -> Reply:
         return cls(text_value=text, usage=usage, finish_reason=finish_reason)
+
+    @classmethod
+    def from_schema(cls, otherwise: str = "I would click the first button.") -> Reply:
+        return cls(text_value=otherwise, fill_schema=True)
 
     @classmethod
     def error(cls, status: int, message: str = "scripted error", retry_after: float | str | None = None) -> Reply:
@@ -186,6 +219,40 @@ def completion_json(text: str, model: str, usage: dict[str, int] | None, finish_
     return out
 
 
+def schema_instance(schema: Any) -> Any:
+    """A minimal value valid against `schema` (first of an anyOf, first enum value, required
+    properties only): what a constrained model answers at its most literal."""
+    if not isinstance(schema, dict):
+        return None
+    if "const" in schema:
+        return schema["const"]
+    if schema.get("enum"):
+        return schema["enum"][0]
+    for key in ("anyOf", "oneOf"):
+        if schema.get(key):
+            return schema_instance(schema[key][0])
+    kind = schema.get("type")
+    if kind == "object":
+        props = schema.get("properties") or {}
+        return {k: schema_instance(props.get(k)) for k in schema.get("required") or []}
+    if kind == "array":
+        return [schema_instance(schema.get("items")) for _ in range(int(schema.get("minItems") or 0))]
+    if kind == "string":
+        return "step" * max(1, (int(schema.get("minLength") or 0) + 3) // 4)
+    if kind in ("number", "integer"):
+        return schema.get("minimum", 0)
+    if kind == "boolean":
+        return False
+    return None
+
+
+REFUSALS = {  # what servers without a dialect say (OpenAI-style error bodies)
+    "json_schema": "response_format type 'json_schema' is not supported by this server",
+    "json_object": "response_format type 'json_object' is not supported by this server",
+    "ollama": "unrecognized request field 'format'",
+}
+
+
 def bill(req: ChatRequest, text: str) -> dict[str, int]:
     """The usage block the server reports for answering `req` with `text`."""
     return {"prompt_tokens": req.prompt_tokens, "completion_tokens": text_tokens(text)}
@@ -195,7 +262,9 @@ Script = Iterable["Reply | str"] | Callable[[ChatRequest], "Reply | str"] | None
 
 
 class ScriptedChatServer:
-    def __init__(self, script: Script = None, default: Reply | str | None = None) -> None:
+    def __init__(self, script: Script = None, default: Reply | str | None = None, *,
+                 refuse: Iterable[str] = (), refuse_status: int = 400) -> None:
+        self.refuse, self.refuse_status = frozenset(refuse), refuse_status
         self._fn: Callable[[ChatRequest], Reply | str] | None = None
         self._queue: deque[Reply | str] = deque()
         if callable(script):
@@ -239,6 +308,9 @@ class ScriptedChatServer:
                     server.requests.append(req)
                 if not self.path.rstrip("/").endswith("/chat/completions"):
                     server._send(self, Reply.error(404, f"no route {self.path}"))
+                    return
+                if req.dialect in server.refuse:
+                    server._send(self, Reply.error(server.refuse_status, REFUSALS[req.dialect or ""]))
                     return
                 server._send(self, server._next(req), req)
 
@@ -296,6 +368,9 @@ class ScriptedChatServer:
             return
         body, headers = reply.body, dict(reply.headers)
         if reply.text_value is not None:
+            if reply.fill_schema and req is not None and req.schema is not None:
+                reply = Reply.text(json.dumps(schema_instance(req.schema)), reply.usage, reply.finish_reason)
+            assert reply.text_value is not None
             usage = None
             if reply.usage is True and req is not None:
                 usage = bill(req, reply.text_value)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
+from guiagent.formats.action_json import clip
 from guiagent.formats.aitw import NO_POINT, AitwAction, AitwType
 from guiagent.schema.errors import PlanParseError
 
@@ -50,7 +51,8 @@ def _aitw_type(token: str) -> AitwType | None:
     t = token.strip().strip("\"'").upper()
     if t in AitwType.__members__:
         return AitwType[t]
-    if t.isdigit() and int(t) in {m.value for m in AitwType}:
+    # isdigit() is also true for '²' and other digits int() refuses; the codes are 1-2 ASCII digits
+    if t.isascii() and t.isdigit() and len(t) <= 2 and int(t) in {m.value for m in AitwType}:
         return AitwType(int(t))
     return None
 
@@ -72,7 +74,7 @@ def parse_target(text: str) -> tuple[list[AitwType], AitwAction]:
                              '"action_type": ...\')', raw=text)
     kind = _aitw_type(fields["action_type"])
     if kind is None:
-        raise PlanParseError(f"unknown AITW action type {fields['action_type']!r}", raw=text)
+        raise PlanParseError(f"unknown AITW action type {clip(fields['action_type'])!r}", raw=text)
     data: dict[str, object] = {"action_type": kind, "typed_text": fields.get("typed_text", "")}
     try:
         for key in ("touch_point", "lift_point"):

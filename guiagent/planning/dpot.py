@@ -35,6 +35,13 @@ from guiagent.planning.prompting import (
     screen_image,
     split_options,
 )
+from guiagent.planning.structured import (
+    PLAN_SCHEMA,
+    Structured,
+    decision_schema,
+    platform_actions,
+    screen_ids,
+)
 from guiagent.schema import Decision, Observation, Step
 from guiagent.schema.errors import PlanParseError
 
@@ -49,10 +56,16 @@ class DPoTPlanner(Planner):
     keeps_plan = True
 
     def __init__(self, model: ChatModel, *, marks: bool = True, max_tokens: int = 512, temperature: float = 0.0,
-                 platform: str = "device", max_elements: int = 60) -> None:
+                 platform: str = "device", max_elements: int = 60, structured: str = "off",
+                 images: bool = True) -> None:
         self.model = model
         self.marks, self.max_tokens, self.temperature = marks, max_tokens, temperature
         self.platform, self.max_elements = platform, max_elements
+        self.images = images  # False: text only (the element list), for models that take no image
+        # structured outputs (see guiagent.planning.structured); `supported` narrows the action
+        # types of the schema to a device's own set when the caller knows it
+        self.structured = Structured(structured, model)
+        self.supported = platform_actions(platform)
 
     @classmethod
     def from_options(cls, build_model: Callable[..., ChatModel], /, **options: Any) -> DPoTPlanner:
@@ -64,7 +77,9 @@ class DPoTPlanner(Planner):
     def next(self, task: str, observation: Observation, history: Sequence[Step],
              feedback: str | None = None) -> Decision:
         meter = UsageMeter()
-        image, marked = screen_image(observation, self.marks)
+        image, marked = screen_image(observation, self.marks and self.images)
+        images = (image,) if self.images and image is not None else ()
+        marked = marked and bool(images)
         context = {
             "platform": self.platform,
             "goal": task,
@@ -77,8 +92,9 @@ class DPoTPlanner(Planner):
 
         # call 1: a fresh plan of what remains + the immediate step
         plan_prompt = fill(load_sections("dpot_plan")["main"], previous_plan=previous_plan, **context)
-        raw_plan = meter.chat(self.model, [ChatMessage("user", plan_prompt, (image,))],
-                              max_tokens=self.max_tokens, temperature=self.temperature)
+        raw_plan = meter.chat(self.model, [ChatMessage("user", plan_prompt, images)],
+                              max_tokens=self.max_tokens, temperature=self.temperature,
+                              structured=self.structured, schema=("dpot_plan", PLAN_SCHEMA))
         try:
             plan_thought, step, remaining = parse_plan_reply(raw_plan)
         except PlanParseError as exc:
@@ -88,8 +104,10 @@ class DPoTPlanner(Planner):
         act_prompt = fill(load_sections("dpot_act")["main"], step=step,
                           remaining="; ".join(remaining) or "(nothing after this step)",
                           actions=ACTION_SPACE, **context)
-        raw_act = meter.chat(self.model, [ChatMessage("user", act_prompt, (image,))],
-                             max_tokens=self.max_tokens, temperature=self.temperature)
+        act_schema = decision_schema(self.supported, screen_ids(observation, self.max_elements))
+        raw_act = meter.chat(self.model, [ChatMessage("user", act_prompt, images)],
+                             max_tokens=self.max_tokens, temperature=self.temperature,
+                             structured=self.structured, schema=("dpot_action", act_schema))
         try:
             act_obj = parse_json_reply(raw_act)
             action = parse_reply_action(act_obj, raw_act, observation.screen_size)

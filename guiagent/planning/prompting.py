@@ -14,7 +14,7 @@ import re
 import string
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from guiagent.formats.action_json import clip, extract_json_object, parse_action, show
 from guiagent.schema import (
@@ -33,7 +33,7 @@ from guiagent.schema.errors import ConfigError, PlanParseError
 if TYPE_CHECKING:
     from PIL.Image import Image
 
-    from grounding.models.base import ChatMessage, ChatModel
+    from grounding.models.base import ChatMessage, ChatModel, ChatReply
 
 log = logging.getLogger(__name__)
 
@@ -191,9 +191,51 @@ def check_reply_size(text: str) -> None:
                              "answer with one short JSON object", raw=text[:MAX_RAW])
 
 
+_RAW_CONTROLS = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
 def parse_json_reply(text: str) -> dict[str, Any]:
+    """The JSON object of a reply. A raw line break or tab inside a string (small models write
+    them, constrained or not) is escaped and the object parsed again; what then still fails is
+    reported as the first error was."""
     check_reply_size(text)
-    return extract_json_object(text)
+    try:
+        return extract_json_object(text)
+    except PlanParseError:
+        repaired = escape_raw_controls(text)
+        if repaired == text:
+            raise
+        try:
+            obj = extract_json_object(repaired)
+        except PlanParseError:
+            pass
+        else:
+            log.debug("a reply with raw control characters inside a JSON string was repaired")
+            return obj
+        raise
+
+
+def escape_raw_controls(text: str) -> str:
+    """`text` with raw line breaks and tabs inside JSON strings (from the first "{" on) escaped.
+    Other control characters stay (and fail): no model writes them by accident."""
+    start = text.find("{")
+    if start == -1:
+        return text
+    out, in_str, esc = [text[:start]], False, False
+    for ch in text[start:]:
+        if in_str:
+            if esc:
+                esc = False
+            elif ch == "\\":
+                esc = True
+            elif ch == '"':
+                in_str = False
+            elif ch in _RAW_CONTROLS:
+                ch = _RAW_CONTROLS[ch]
+        elif ch == '"':
+            in_str = True
+        out.append(ch)
+    return "".join(out)
 
 
 def parse_reply_action(obj: dict[str, Any], raw: str, screen_size: tuple[int, int]) -> Action:
@@ -226,6 +268,13 @@ def as_plan(value: Any, raw: str) -> tuple[str, ...]:
     return tuple(s for s in steps if s)
 
 
+class StructuredCaller(Protocol):
+    """How a planner asks for a reply following a schema (guiagent.planning.structured.Structured)."""
+
+    def chat(self, model: ChatModel, messages: Sequence[ChatMessage], name: str, schema: dict[str, Any], *,
+             max_tokens: int, temperature: float) -> ChatReply: ...
+
+
 class UsageMeter:
     """Sums the usage of every model call made for one decision."""
 
@@ -233,8 +282,15 @@ class UsageMeter:
         self.usage = TokenUsage()
 
     def chat(self, model: ChatModel, messages: Sequence[ChatMessage], *, max_tokens: int,
-             temperature: float) -> str:
-        reply = model.chat(messages, max_tokens=max_tokens, temperature=temperature)
+             temperature: float, structured: StructuredCaller | None = None,
+             schema: tuple[str, dict[str, Any]] | None = None) -> str:
+        """One model call; with `structured` on and a (name, schema), the reply is asked to
+        follow the schema (it is validated like any other all the same)."""
+        if structured is not None and schema is not None:
+            reply = structured.chat(model, messages, schema[0], schema[1], max_tokens=max_tokens,
+                                    temperature=temperature)
+        else:
+            reply = model.chat(messages, max_tokens=max_tokens, temperature=temperature)
         usage = reply.usage if reply.usage.calls else reply.usage.model_copy(update={"calls": 1})
         self.usage = self.usage + usage
         return reply.text

@@ -31,6 +31,7 @@ from guiagent.planning.prompting import (
     split_options,
     step_result,
 )
+from guiagent.planning.structured import Structured, decision_schema, platform_actions, screen_ids
 from guiagent.schema import Decision, Observation, Step, describe_action
 from guiagent.schema.errors import PlanParseError
 
@@ -41,6 +42,8 @@ log = logging.getLogger(__name__)
 
 _THOUGHT = re.compile(r"Thought\s*:\s*(.*?)(?=\n\s*Action\s*:|\Z)", re.S | re.I)
 _ACTION = re.compile(r"Action\s*:\s*(.*)", re.S | re.I)
+JSON_TURN = ('Your answers are constrained to one JSON object instead: '
+             '{"thought": "<your reasoning>", "action": {<ONE action object>}}')
 
 
 class ReActPlanner(Planner):
@@ -48,10 +51,14 @@ class ReActPlanner(Planner):
     keeps_plan = False
 
     def __init__(self, model: ChatModel, *, marks: bool = True, max_tokens: int = 512, temperature: float = 0.0,
-                 platform: str = "device", max_elements: int = 60, max_images: int | None = None) -> None:
+                 platform: str = "device", max_elements: int = 60, max_images: int | None = None,
+                 structured: str = "off", images: bool = True) -> None:
         self.model = model
         self.marks, self.max_tokens, self.temperature = marks, max_tokens, temperature
         self.platform, self.max_elements, self.max_images = platform, max_elements, max_images
+        self.images = images  # False: text only (the element list), for models that take no image
+        self.structured = Structured(structured, model)  # see guiagent.planning.structured
+        self.supported = platform_actions(platform)
         self.dialogue: list[ChatMessage] = []
         self._task: str | None = None
         self._steps_seen = 0
@@ -71,24 +78,30 @@ class ReActPlanner(Planner):
         if task != self._task or len(history) < self._steps_seen or not self.dialogue:
             self.reset(task)
         sections = load_sections("react")
-        image, marked = screen_image(observation, self.marks)
+        image, marked = screen_image(observation, self.marks and self.images)
+        images = (image,) if self.images and image is not None else ()
+        marked = marked and bool(images)
         screen = {"elements": describe_screen(observation, self.max_elements), "marks_note": marks_note(marked)}
         if not self.dialogue:
-            self.dialogue.append(ChatMessage("system", fill(sections["system"], platform=self.platform,
-                                                            actions=ACTION_SPACE)))
-            self.dialogue.append(ChatMessage("user", fill(sections["task"], goal=task, **screen), (image,)))
+            system = fill(sections["system"], platform=self.platform, actions=ACTION_SPACE)
+            if self.structured.on:  # the endpoint constrains the turn to the JSON form
+                system += f"\n\n{JSON_TURN}"
+            self.dialogue.append(ChatMessage("system", system))
+            self.dialogue.append(ChatMessage("user", fill(sections["task"], goal=task, **screen), images))
         elif len(history) > self._steps_seen:  # a new step: observe what the last action did
             last = history[-1]
             action = executed_action(last)
             text = fill(sections["observation"], last_action=describe_action(action) if action else "none",
                         result=_result_words(last), **screen)
-            self.dialogue.append(ChatMessage("user", text, (image,)))
+            self.dialogue.append(ChatMessage("user", text, images))
         elif feedback:  # a retry of the same step
             self.dialogue.append(ChatMessage("user", fill(sections["feedback"], feedback=feedback)))
         self._steps_seen = len(history)
 
         meter = UsageMeter()
-        raw = meter.chat(self.model, self._messages(), max_tokens=self.max_tokens, temperature=self.temperature)
+        schema = decision_schema(self.supported, screen_ids(observation, self.max_elements))
+        raw = meter.chat(self.model, self._messages(), max_tokens=self.max_tokens, temperature=self.temperature,
+                         structured=self.structured, schema=("react_turn", schema))
         self.dialogue.append(ChatMessage("assistant", keep_raw(raw)))  # kept even when it does not parse
         try:
             thought, action = _parse(raw, observation.screen_size)
@@ -126,4 +139,6 @@ def _parse(raw: str, screen_size: tuple[int, int]) -> tuple[str, Any]:
     action_m = _ACTION.search(raw)
     body = action_m.group(1) if action_m else raw
     obj = parse_json_reply(body)
+    if not thought_m:  # the JSON form (structured outputs): {"thought": ..., "action": {...}}
+        thought = safe_text(obj.get("thought"), MAX_THOUGHT)
     return thought, parse_reply_action(obj, raw, screen_size)
