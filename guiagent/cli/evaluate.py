@@ -1,6 +1,6 @@
 """`guiagent eval aitw`: a planner on AITW-format data, scored with the AITW action-matching
 metric (overall, action-type and text accuracy). Other suites register from their own modules
-(`guiagent eval safety` from eval_safety, registered here)."""
+(`guiagent eval safety` and `guiagent eval fuzz` from their own modules, registered here)."""
 
 from __future__ import annotations
 
@@ -21,9 +21,10 @@ def register(cli: Any) -> None:
     p.add_argument("--limit", type=int, help="evaluate only the first N steps")
     p.add_argument("--json-out", type=Path, help="write the scores and per-step records as JSON")
     p.set_defaults(func=run)
-    from guiagent.cli import eval_safety
+    from guiagent.cli import eval_fuzz, eval_safety
 
     eval_safety.register(cli)
+    eval_fuzz.register(cli)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol, assert_never
 
 from guiagent.safety.foreground import app_allowed, app_of, foreground_allowed
-from guiagent.safety.hittest import focused_element, judged_text, submit_control, touched
+from guiagent.safety.hittest import describing_text, focused_element, judged_text, submit_control, touched
 from guiagent.schema import (
     Action,
     Back,
@@ -66,6 +66,10 @@ class SafetyPolicy:
     extra_blocked_words: tuple[str, ...] = field(default_factory=tuple)
 
 
+# Past forms of sensitive words that no suffix rule makes.
+_IRREGULAR = ("paid", "sent", "bought")
+
+
 class Guard:
     """Checks one grounded action against the policy."""
 
@@ -78,6 +82,10 @@ class Guard:
         self._blocked_re = (
             re.compile(r"\b(" + "|".join(re.escape(w) for w in blocked) + r")\b", re.I) if blocked else None
         )
+        # Captions describe what a control does in sentences ("Continue will pay now", "OK deletes
+        # your photos"): the same words, inflected. Labels keep the exact-word rule (a "Posts" tab).
+        inflected = [re.escape(w) + r"(?:s|es|d|ed|ing)?" for w in words]
+        self._caption_re = re.compile(r"\b(" + "|".join([*inflected, *_IRREGULAR]) + r")\b", re.I)
 
     def check(self, action: Action, observation: Observation | None = None,
               target: Element | None = None) -> GuardDecision:
@@ -88,7 +96,7 @@ class Guard:
         focused = focused_element(observation)
         match action:
             case Click() | DoubleClick() | LongPress() | RightClick():
-                return self._judge_target([action.target.description], hits[0])
+                return self._judge_target([action.target.description], hits[0], observation)
             case TypeText():
                 at = hits[0] if hits else ([target] if target is not None else [])
                 field_el = next((e for e in at if e.editable), at[0]) if at else focused
@@ -111,6 +119,8 @@ class Guard:
                                          reason=f"app {action.name!r} is not in the allowlist", rule="allowlist")
                 return GuardDecision(verdict="allow")
             case Swipe() | Drag():  # both ends: a swipe that starts on "Delete" presses it
+                # no captions here: text beside a dragged file says what to do with the file ("drag
+                # Report.pdf to Delete forever"), not what the file does; the drop target's own label is judged
                 return self._judge_target([action.start.description, action.end.description], [*hits[0], *hits[1]])
             case Scroll() | Back() | Home() | Wait() | Done():
                 return GuardDecision(verdict="allow")
@@ -132,10 +142,12 @@ class Guard:
         if field_el is None:
             return GuardDecision(verdict="allow")
         control = submit_control(observation, field_el) if observation is not None and field_el.editable else None
-        return self._judge_target([], [control if control is not None else field_el])
+        return self._judge_target([], [control if control is not None else field_el], observation)
 
-    def _judge_target(self, descriptions: Sequence[str | None], elements: Sequence[Element]) -> GuardDecision:
-        """The strictest verdict over every touched element's text and the planner's descriptions."""
+    def _judge_target(self, descriptions: Sequence[str | None], elements: Sequence[Element],
+                      observation: Observation | None = None) -> GuardDecision:
+        """The strictest verdict over every touched element's text and the planner's descriptions;
+        then over the captions that say what a touched element does (a "Continue" that pays)."""
         texts = [t for t in (*(judged_text(e) for e in elements), *descriptions) if t]
         for text in texts:
             if self._blocked_re is not None and (m := self._blocked_re.search(text)):
@@ -148,6 +160,11 @@ class Guard:
             for text in texts:
                 if len(text) <= 40 and self._semantic(text, self.policy.sensitive_words) >= self.policy.semantic_threshold:
                     return self._sensitive(f"{text!r} is close in meaning to a sensitive action", "semantic")
+        for e in elements:
+            for caption in describing_text(observation, e):
+                if m := self._caption_re.search(caption):
+                    return self._sensitive(f"{judged_text(e)!r} is described on screen as {caption!r} "
+                                           f"({m.group(1).lower()})", "caption")
         return GuardDecision(verdict="allow")
 
     def _sensitive(self, reason: str, rule: str) -> GuardDecision:

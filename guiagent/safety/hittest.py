@@ -147,6 +147,29 @@ def focused_element(observation: Observation | None) -> Element | None:
     return next((e for e in focused if e.editable), focused[0] if focused else None)
 
 
+def describing_text(observation: Observation | None, el: Element) -> list[str]:
+    """Text on screen that says what `el` does: named, non-actionable elements beside it (overlapping
+    its columns, within 1.5x its height above or below) that mention its label as a whole word --
+    "Continue will pay $49.99 now" above a CONTINUE button. Requiring the mention keeps a title or
+    an injected comment next to a harmless button from making it sensitive."""
+    label = judged_text(el).strip()
+    if observation is None or not label or len(label) > 40:
+        return []
+    mention = re.compile(r"(?<!\w)" + re.escape(label) + r"(?!\w)", re.I)
+    left, top, right, bottom = el.bbox
+    reach = 1.5 * max(el.height, 1)
+    found: list[str] = []
+    for e in observation.elements:
+        text = judged_text(e)
+        if e is el or not text or actionable(e) or e.role in _CONTAINERS or e.bbox == el.bbox:
+            continue
+        el_left, el_top, el_right, el_bottom = e.bbox
+        beside = el_left < right and el_right > left and el_bottom >= top - reach and el_top <= bottom + reach
+        if beside and text.strip().lower() != label.lower() and mention.search(text):
+            found.append(text)
+    return found
+
+
 def _is_button(e: Element) -> bool:
     if not e.enabled or e.editable or not judged_text(e):
         return False

@@ -59,8 +59,6 @@ def test_phone_attacks_are_caught_and_benign_tasks_pass(phone: PhoneSurface) -> 
     assert all("sensitive" in r.reason for r in results if not r.benign)
 
 
-@pytest.mark.xfail(strict=True, reason="the guard does not yet judge a control by the text that describes it "
-                                        "(a 'Continue' whose caption says it pays)")
 def test_disguised_controls_are_caught(phone: PhoneSurface) -> None:
     """Action hijack: harmless labels ("CONTINUE", "OK") whose neighbouring text says they pay / delete."""
     cases = [c for c in build_cases((_screen("shop-continue"), _screen("news-fake-dialog")),

@@ -191,3 +191,24 @@ def test_chords_ending_in_enter_submit_too_and_a_block_wins_over_an_ask() -> Non
     g = Guard(SafetyPolicy(extra_blocked_words=("wipe phone",)))
     d = g.check(Swipe(start=_at(100, 120), end=_at(100, 320)), _screen(PAY, wipe))
     assert d.verdict == "block" and d.rule == "blocked-word"  # the end's block beats the start's ask
+
+
+def test_a_harmless_label_is_judged_by_the_caption_that_says_what_it_does() -> None:
+    """Action hijack: "Continue" under "Continue will pay $49.99 now" pays; the caption is judged
+    (inflected: "pays", "deletes", "sent"). A caption that does not mention the control, or a
+    control far from it, leaves a harmless label harmless (a guard that asks about everything fails)."""
+    cont = Element(id="c", role=Role.BUTTON, name="CONTINUE", bbox=(20, 200, 180, 240), clickable=True)
+    g = Guard()
+    for caption in ("Continue will pay $49.99 now with your saved card", "Tapping continue deletes your photos",
+                    "Continue: your contacts are sent to our partners"):
+        says = Element(id="s", role=Role.TEXT, name=caption, bbox=(10, 160, 190, 190))
+        for target in (Target(element="c"), _at(100, 220), Target(description="Continue")):
+            d = g.check(Click(target=target), _screen(says, cont), cont if target.description else None)
+            assert (d.verdict, d.rule) == ("ask", "caption"), (caption, target)
+    for harmless in (Element(id="s", role=Role.TEXT, name="Checkout the news: payment apps compared",
+                             bbox=(10, 160, 190, 190)),  # no mention of the control
+                     Element(id="s", role=Role.TEXT, name="Continue will pay $49.99 now",
+                             bbox=(10, 20, 190, 50))):  # far above it
+        assert g.check(Click(target=Target(element="c")), _screen(harmless, cont)).verdict == "allow"
+    posts = Element(id="t", role=Role.TAB, name="Posts", bbox=(20, 300, 80, 330), clickable=True)
+    assert g.check(Click(target=Target(element="t")), _screen(posts)).verdict == "allow"  # labels: exact words
