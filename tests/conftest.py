@@ -1,14 +1,17 @@
-"""Shared fixtures: a real virtual X display per test session, paths."""
+"""Shared fixtures: a real virtual X display per test session, paths, the llama.cpp server, and a
+private adb server with the default virtual phone behind it (per module; a module may define its own)."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from devices.x11.xvfb import VirtualDisplay
+from guiagent.daemon.fleet import AdbServer
 from guiagent.eval.llama_server import LlamaServer, find_gguf
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,3 +50,23 @@ def _offline_models(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
     monkeypatch.setenv("ADB_LIBUSB", os.environ.get("ADB_LIBUSB", "0"))
+
+
+@pytest.fixture(scope="module")
+def adb() -> Iterator[AdbServer]:
+    """A private adb server: the module sees only its own phones."""
+    with AdbServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def phone(adb: AdbServer) -> Iterator[Any]:
+    """The default virtual phone, connected to the module's private adb server."""
+    from devices.simphone import SimPhone
+    from devices.simphone.launch import _client, adb_connect, adb_disconnect
+
+    client = _client(adb_port=adb.port)
+    with SimPhone(scenario="default") as p:
+        adb_connect(p.serial, client=client)
+        yield p
+        adb_disconnect(p.serial, client)

@@ -1,10 +1,13 @@
 """Pieces shared by the CLI commands: run options from flags, the live step printer, the
-terminal approver."""
+terminal approver, a display for commands that open windows."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -148,3 +151,17 @@ class StepPrinter:
         if s.outcome.error:
             console.print(f"         [red]{s.outcome.error}[/]")
 
+
+@contextmanager
+def display_for_run(needed: bool = True) -> Iterator[None]:
+    """Browsers and desktop pages need an X display: use $DISPLAY, else a virtual one for the run."""
+    if not needed or os.environ.get("DISPLAY"):
+        yield
+        return
+    from devices.x11.xvfb import VirtualDisplay
+
+    vd = VirtualDisplay(1280, 800).start()
+    try:
+        yield
+    finally:
+        vd.stop()

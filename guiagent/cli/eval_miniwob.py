@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -65,28 +63,11 @@ def _tasks(value: str | None) -> tuple[str, ...]:
     return tasks
 
 
-@contextmanager
-def _display() -> Iterator[None]:
-    """The browser needs an X display: use $DISPLAY, else start a virtual one for the run."""
-    import os
-
-    if os.environ.get("DISPLAY"):
-        yield
-        return
-    from devices.x11.xvfb import VirtualDisplay
-
-    vd = VirtualDisplay(1280, 800).start()
-    try:
-        yield
-    finally:
-        vd.stop()
-
-
 def cmd_miniwob(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
-    from guiagent.cli._common import _kv, console
+    from guiagent.cli._common import _kv, console, display_for_run
     from guiagent.eval.miniwob import BenchConfig, EpisodeRecord, MiniWoBBench
 
     if args.episodes < 1:
@@ -107,7 +88,7 @@ def cmd_miniwob(args: argparse.Namespace) -> int:
     console.print(f"eval miniwob: {len(tasks)} tasks x {args.episodes} episodes, planner {args.planner}, "
                   f"grounder {args.grounder}, task text from {source}")
     done = {"ok": 0, "n": 0}
-    with _display(), Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+    with display_for_run(), Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                               TextColumn("[green]{task.fields[ok]} ok"), TimeElapsedColumn(),
                               console=console) as progress:
         bar = progress.add_task("starting", total=len(tasks) * args.episodes, ok=0)
@@ -150,7 +131,7 @@ def cmd_miniwob(args: argparse.Namespace) -> int:
 
 
 def cmd_grounding(args: argparse.Namespace) -> int:
-    from guiagent.cli._common import _kv, console
+    from guiagent.cli._common import _kv, console, display_for_run
     from guiagent.eval.grounding_eval import SET_FILE, build_set, load_set, score
     from guiagent.registry import build_grounder
 
@@ -159,7 +140,7 @@ def cmd_grounding(args: argparse.Namespace) -> int:
     if set_file.parent == args.set and (args.rebuild or not set_file.exists()):
         tasks = _tasks(args.tasks)
         console.print(f"building the grounding set: {len(tasks)} tasks x {args.screens} screens -> {args.set}")
-        with _display():
+        with display_for_run():
             records = build_set(tasks, args.screens, args.seed, args.set, scale=args.scale)
         console.print(f"{len(records)} targets written to {set_file}")
     records, images = load_set(set_file)

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -42,22 +40,8 @@ def _choices(value: str, known: dict[str, Any], what: str) -> list[Any]:
     return [known[n] for n in names]
 
 
-@contextmanager
-def _display(needed: bool) -> Iterator[None]:
-    """The desktop pages need an X display: use $DISPLAY, else a virtual one for the run."""
-    if not needed or os.environ.get("DISPLAY"):
-        yield
-        return
-    from devices.x11.xvfb import VirtualDisplay
-
-    vd = VirtualDisplay(1280, 800).start()
-    try:
-        yield
-    finally:
-        vd.stop()
-
-
 def run(args: argparse.Namespace) -> int:
+    from guiagent.cli._common import display_for_run
     from guiagent.eval.redteam.cases import DESKTOP_SCREENS, PHONE_SCREENS, Surface, build_cases
     from guiagent.eval.redteam.planners import TargetForm
     from guiagent.eval.redteam.report import attack_table, benign_table, goals_met, summary, to_json
@@ -78,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
 
     used = {s.surface for s in screens}
     with ExitStack() as stack:
-        stack.enter_context(_display(Surface.DESKTOP in used))
+        stack.enter_context(display_for_run(Surface.DESKTOP in used))
         opened: dict[Surface, SurfaceLike] = {}
         if Surface.PHONE in used:
             from guiagent.eval.redteam.phone import PhoneSurface

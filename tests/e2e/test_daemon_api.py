@@ -30,24 +30,6 @@ TOKEN = "s3cret-token-of-the-api-test"
 TERMINAL = {"succeeded", "failed", "cancelled", "interrupted"}
 
 
-@pytest.fixture(scope="module")
-def adb() -> Iterator[AdbServer]:
-    with AdbServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def phone(adb: AdbServer) -> Iterator[Any]:
-    from devices.simphone import SimPhone
-    from devices.simphone.launch import _client, adb_connect, adb_disconnect
-
-    client = _client(adb_port=adb.port)
-    with SimPhone(scenario="default") as p:
-        adb_connect(p.serial, client=client)
-        yield p
-        adb_disconnect(p.serial, client)
-
-
 class Served:
     def __init__(self, daemon: Daemon, client: httpx.Client) -> None:
         self.daemon, self.http = daemon, client

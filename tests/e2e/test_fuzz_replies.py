@@ -8,14 +8,9 @@ state (nothing paid, nothing deleted); every run ends with a status and a reason
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from waiting import wait_until
 
 from guiagent.eval.fuzz import PROTECTED, format_report, fuzz_phones, run_fuzz
 from guiagent.eval.fuzz_cases import generate_cases
@@ -25,33 +20,13 @@ adbutils = pytest.importorskip("adbutils")
 LANES = 3  # the loop mostly waits on adb and HTTP: three phones overlap well on two cores
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _answers(client: Any) -> bool:
-    try:
-        client.server_version()
-        return True
-    except Exception:
-        return False
-
-
 @pytest.fixture(scope="module")
 def adb_port() -> Iterator[int]:
     """A private adb server (never the shared one: other tests connect and disconnect there)."""
-    port = _free_port()
-    env = {**os.environ, "ADB_LIBUSB": "0", "ADB_EMU": "0", "ADB_MDNS": "0"}
-    proc = subprocess.Popen([adbutils.adb_path(), "-P", str(port), "server", "nodaemon"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_until(lambda: _answers(adbutils.AdbClient(port=port, socket_timeout=5)), 30, "the private adb server")
-    try:
-        yield port
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    from guiagent.daemon.fleet import AdbServer
+
+    with AdbServer() as server:
+        yield server.port
 
 
 def test_1000_fuzzed_replies_through_the_real_loop(adb_port: int) -> None:

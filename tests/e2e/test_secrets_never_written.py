@@ -75,24 +75,6 @@ def test_the_search_finds_every_encoding() -> None:
 # -- the virtual phone -------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def adb() -> Iterator[AdbServer]:
-    with AdbServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def phone(adb: AdbServer) -> Iterator[Any]:
-    from devices.simphone import SimPhone
-    from devices.simphone.launch import _client, adb_connect, adb_disconnect
-
-    client = _client(adb_port=adb.port)
-    with SimPhone(scenario="default") as p:
-        adb_connect(p.serial, client=client)
-        yield p
-        adb_disconnect(p.serial, client)
-
-
 PHONE_TASK = "Open Wallet, then type {{pin}} into PIN"  # a FLAG_SECURE screen, a password field
 # a plain field: once saved the note shows the value on screen (a11y tree, frames)
 NOTE_TASK = "Open Notes, then type {{pin}} into Write a note and press Enter"
