@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Debian packages the project needs: a virtual X display, xdotool, Chromium for MiniWoB++,
 # the X libraries Qt's xcb plugin loads, AT-SPI for the Linux a11y tree, and cmake + g++ to build
-# llama-cpp-python (scripts/install-llama.sh).
+# llama-cpp-python (scripts/install-llama.sh), PostgreSQL for the fleet engine's tests (a throwaway
+# cluster, tests/pg.py), third-party GTK/Qt/Tk apps the desktop evaluation and exploration run against.
 # Installs only what is missing, and only when it can (root + apt-get); safe to run twice.
 set -euo pipefail
 PKGS=(xvfb xdotool x11-utils xauth chromium chromium-driver
@@ -9,7 +10,10 @@ PKGS=(xvfb xdotool x11-utils xauth chromium chromium-driver
       libxcb-randr0 libxcb-shape0 libxcb-render-util0 libxcb-image0 libegl1 libgl1
       libfontconfig1 libdbus-1-3 fonts-dejavu-core fonts-noto-cjk
       python3-pyatspi at-spi2-core gir1.2-atspi-2.0 python3-gi dbus-x11 zenity
-      cmake g++)
+      cmake g++
+      postgresql
+      galculator mousepad featherpad gucharmap l3afpad gitk python3-tk x11-apps xclip
+      stress-ng)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

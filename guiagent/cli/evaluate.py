@@ -21,10 +21,11 @@ def register(cli: Any) -> None:
     p.add_argument("--limit", type=int, help="evaluate only the first N steps")
     p.add_argument("--json-out", type=Path, help="write the scores and per-step records as JSON")
     p.set_defaults(func=run)
-    from guiagent.cli import eval_fuzz, eval_safety
+    from guiagent.cli import eval_desktop, eval_fuzz, eval_safety
 
     eval_safety.register(cli)
     eval_fuzz.register(cli)
+    eval_desktop.register(cli)
 
 
 def run(args: argparse.Namespace) -> int:
