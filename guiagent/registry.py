@@ -48,7 +48,7 @@ CHAT_MODELS: dict[str, Entry] = {
                     frozenset({"base_url", "api_key", "model", "timeout_s", "max_retries", "backoff_s",
                                "image_format"})),
     "hf": Entry("grounding.models.hf_vlm:HfVlmChat", "a local Qwen2-VL-family checkpoint through transformers",
-                frozenset({"model_path", "device", "dtype", "max_pixels", "min_pixels"})),
+                frozenset({"model_path", "device", "dtype", "max_pixels", "min_pixels", "adapter"})),
 }
 CHAT_OPTIONS: frozenset[str] = frozenset({"backend"}).union(*(e.options for e in CHAT_MODELS.values()))
 
@@ -63,11 +63,17 @@ PLANNERS: dict[str, Entry] = {
     "autoui": Entry("guiagent.planning.autoui:AutoUIPlanner.from_options",
                     "Auto-UI chain-of-action (local checkpoint or endpoint)",
                     CHAT_OPTIONS, ("guiagent.planning.autoui:AutoUIPlanner",), chat=True),
+    "rule+dpot": Entry("guiagent.planning.cascade:rule_then_dpot",
+                       "the rule planner first, D-PoT for what it cannot parse or finish",
+                       CHAT_OPTIONS, ("guiagent.planning.dpot:DPoTPlanner",), chat=True),
+    "rule+react": Entry("guiagent.planning.cascade:rule_then_react",
+                        "the rule planner first, ReAct for what it cannot parse or finish",
+                        CHAT_OPTIONS, ("guiagent.planning.react:ReActPlanner",), chat=True),
 }
 
 GROUNDERS: dict[str, Entry] = {
     "text": Entry("grounding.text_matcher:TextGrounder", "names, fuzzy and semantic match, layout rules (default)",
-                  frozenset({"semantic", "min_score", "semantic_min"})),
+                  frozenset({"semantic", "min_score", "semantic_min", "model", "icons"})),
     "vlm": Entry("grounding.vlm:VlmGrounder.from_options", "a VLM that answers coordinates (local or endpoint)",
                  CHAT_OPTIONS, ("grounding.vlm:VlmGrounder",), chat=True),
     "openai": Entry("grounding.vlm:OpenAIGrounder.from_options", "a VLM behind an OpenAI-compatible endpoint",

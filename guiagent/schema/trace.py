@@ -39,6 +39,8 @@ class Decision(BaseModel):
     action: Action
     raw: str | None = None  # model output, kept for debugging and training
     usage: TokenUsage = Field(default_factory=TokenUsage)
+    planner: str = ""  # which planner decided (set by a cascade: "rule" or the model planner's name)
+    handoff: str | None = None  # a cascade's hand-off to this planner, and why
 
 
 class GuardDecision(BaseModel):

@@ -4,7 +4,6 @@ clipboard, the address Chromium shows). Nothing here asks the agent what happene
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
@@ -13,7 +12,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -108,8 +106,9 @@ def _copy_from_window(title: str) -> str:
 def _chromium_url(port: int | None) -> str:
     if port is None:
         return ""
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/json", timeout=5) as r:  # noqa: S310 (loopback)
-        pages = [p for p in json.loads(r.read()) if p.get("type") == "page"]
+    import httpx
+
+    pages = [p for p in httpx.get(f"http://127.0.0.1:{port}/json", timeout=5).json() if p.get("type") == "page"]
     return str(pages[0].get("url", "")) if pages else ""
 
 
@@ -141,7 +140,7 @@ def started(task: DesktopTask, *, twin: bool) -> Iterator[LiveApp]:
         values = {"work": str(work), "port": str(free_port()), "python": sys.executable}
         sab = task.sabotage if twin else None
         if sab is not None and sab.kind == "readonly":
-            (work / sab.path).chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+            stack.enter_context(_read_only(work / sab.path))
         argv = sab.argv if sab is not None and sab.kind == "argv" else task.argv
         env = _app_env(home)
         devtools = None
@@ -166,6 +165,25 @@ def started(task: DesktopTask, *, twin: bool) -> Iterator[LiveApp]:
 
             stack.enter_context(cover_element(sab.target))
         yield app
+
+
+@contextmanager
+def _read_only(path: Path) -> Iterator[None]:
+    """`path` made unwritable: mode 0444, and for root (whom modes do not stop) a read-only bind
+    mount of the file onto itself, which also makes a save-by-rename over it fail (EBUSY)."""
+    path.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+    if os.geteuid() != 0:
+        yield
+        return
+    for cmd in (["mount", "--bind", str(path), str(path)], ["mount", "-o", "remount,bind,ro", str(path)]):
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=20)
+        if r.returncode != 0:
+            subprocess.run(["umount", str(path)], capture_output=True, timeout=20)
+            raise DeviceError(f"sabotage: cannot make {path.name} read-only for root: {r.stderr.strip()}")
+    try:
+        yield
+    finally:
+        subprocess.run(["umount", str(path)], capture_output=True, timeout=20)
 
 
 def _stop(proc: subprocess.Popen[Any]) -> None:

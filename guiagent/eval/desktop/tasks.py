@@ -103,7 +103,7 @@ TASKS: tuple[DesktopTask, ...] = (
         "galculator-product", "gtk", "galculator", ("galculator",), "galculator",
         "Click 6, then ×, then 8, then =",
         Output("clipboard", "48"),
-        Sabotage("hide", target="×")),
+        Sabotage("hide", target="*")),  # galculator labels its multiply key "*"
     DesktopTask(
         "mousepad-save", "gtk", "mousepad", ("mousepad", "{work}/note.txt"), "note.txt",
         "Type 'hello from the agent' into the document, then press ctrl+s",
