@@ -81,12 +81,24 @@ def load_pyautogui(display: str | None) -> Any:
             os.environ["DISPLAY"] = old
     pm = pyautogui.platformModule
     bound = getattr(getattr(pm, "_display", None), "get_display_name", lambda: display)()
-    if display and bound != display:  # imported earlier for another X display: follow ours
+    conn = getattr(pm, "_display", None)  # X11 only
+    if display and conn is not None and (bound != display or not _alive(conn)):
+        # imported earlier for another X display, or for an earlier server of the same name
+        # (a virtual display stopped and started again): follow ours
         from Xlib.display import Display
 
         log.warning("pyautogui was bound to %s; rebinding it to %s", bound, display)
         pm._display = Display(display)
     return pyautogui
+
+
+def _alive(conn: Any) -> bool:
+    """One round trip on an Xlib connection: False when its server is gone."""
+    try:
+        conn.screen().root.query_pointer()
+    except Exception:
+        return False
+    return True
 
 
 class ScreenCapture:
@@ -138,7 +150,7 @@ class PointerInput:
     `via` names this input in Outcomes; `fallback(text) -> via` types what is not plain ASCII
     (pyautogui presses virtual keys of the current layout)."""
 
-    def __init__(self, display: str | None, *, via: str, fallback: Callable[[str], str], pause: float = 0.02,
+    def __init__(self, display: str | None, *, via: str, fallback: Callable[[str], str], pause: float = 0.0,
                  type_interval: float = 0.0, wheel_px: float = 60.0) -> None:
         self.display, self.via, self.fallback = display, via, fallback
         self.pause, self.type_interval, self.wheel_px = float(pause), float(type_interval), float(wheel_px)

@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
+from grounding.regions import _clip, _intersects, _merge, _union, content_regions, tiles
+from grounding.regions import dirty_regions as dirty_regions  # re-exported: the OCR's public helper
 from guiagent.schema.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -106,7 +108,7 @@ def _clean(box: OcrBox) -> OcrBox | None:
     lead = len(text) - len(text.lstrip(_BOX_GLYPHS + " "))
     trail = len(text) - len(text.rstrip(_BOX_GLYPHS + " "))
     if not lead and not trail:
-        return box if text else None
+        return _tighten(box) if text else None
     core = text[lead: len(text) - trail] if trail else text[lead:]
     if not core.strip():
         return None
@@ -121,15 +123,33 @@ def _clean(box: OcrBox) -> OcrBox | None:
     return OcrBox(core.strip(), box.bbox, box.score, ())
 
 
-def split_line(box: OcrBox, gap_factor: float = 2.0) -> list[OcrBox]:
+def _tighten(box: OcrBox) -> OcrBox:
+    """Cut off a wide stretch at either end of the box that holds no character: the detector
+    sometimes boxes a checkbox together with its label while the recognizer reads no glyph."""
+    nonspace = sum(1 for c in box.text if not c.isspace())
+    if not box.chars or nonspace != len(box.chars):
+        return box
+    left, top, right, bottom = box.bbox
+    slack = 0.4 * (bottom - top)
+    first, last = box.chars[0][0], box.chars[-1][1]
+    new_left = first if first - left > slack else left
+    new_right = last if right - last > slack else right
+    if (new_left, new_right) == (left, right):
+        return box
+    return OcrBox(box.text, (new_left, top, new_right, bottom), box.score, box.chars)
+
+
+def split_line(box: OcrBox, gap_factor: float = 1.6, height_factor: float = 0.4) -> list[OcrBox]:
     """Split a detected line where characters are far apart: the detector glues neighbouring
-    widgets' labels into one line ("Subscribe   Remember me"). Character boxes are noisy on
-    downscaled frames, so a gap must beat both the character width and the line height."""
+    widgets' labels into one line ("Subscribe   Remember me", a menu bar's "File Edit View").
+    A space between words of one label is under a character wide; the gap between two menu
+    titles or two buttons is about two (measured on GTK, Qt and Tk menu bars). Character boxes
+    are noisy, so a gap must beat both the character width and a share of the line height."""
     if len(box.chars) < 2:
         return [box]
     widths = sorted(b - a for a, b in box.chars)
     height = box.bbox[3] - box.bbox[1]
-    limit = max(3.0, gap_factor * widths[len(widths) // 2], 0.6 * height)
+    limit = max(3.0, gap_factor * widths[len(widths) // 2], height_factor * height)
     cuts = [i for i in range(1, len(box.chars)) if box.chars[i][0] - box.chars[i - 1][1] > limit]
     parts = _split_chars(box, cuts) if cuts else None
     return list(parts) if parts else [box]
@@ -167,6 +187,25 @@ class OcrEngine:
             self._engine = RapidOCR(params=dict(self.params))
             log.info("RapidOCR loaded with %s", self.params)
         return self._engine
+
+    def warm_up(self) -> threading.Thread:
+        """Import and load the models in a background thread (the import alone costs ~0.7 s of
+        CPU), so that it overlaps with the rest of start-up; `read` waits for it."""
+
+        def work() -> None:
+            with self._lock:
+                try:
+                    engine = self._load()
+                    # one tiny read: onnxruntime's first run of each model costs far more than the next
+                    sample = Image.new("RGB", (96, 32), "white")
+                    ImageDraw.Draw(sample).text((8, 10), "OK 12", fill="black")
+                    engine(sample)
+                except Exception as exc:  # reported again, plainly, by the first read
+                    log.warning("OCR warm-up failed: %s", exc)
+
+        thread = threading.Thread(target=work, name="ocr-warm-up", daemon=True)
+        thread.start()
+        return thread
 
     def read(self, image: Any, region: Box | None = None) -> list[OcrBox]:
         img = _as_rgb(image)
@@ -218,72 +257,6 @@ def _lines(result: Any, min_score: float) -> Iterable[OcrBox]:
 
 def sort_reading_order(boxes: list[OcrBox]) -> list[OcrBox]:
     return sorted(boxes, key=lambda b: ((b.bbox[1] + b.bbox[3]) // 2 // 8, b.bbox[0]))
-
-
-def _clip(box: Box, size: tuple[int, int]) -> Box:
-    w, h = size
-    return max(0, box[0]), max(0, box[1]), min(w, box[2]), min(h, box[3])
-
-
-def _intersects(a: Box, b: Box) -> bool:
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
-
-
-def _union(a: Box, b: Box) -> Box:
-    return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
-
-
-def dirty_regions(prev: np.ndarray, cur: np.ndarray, cell: int = 32, threshold: int = 24,
-                  margin: int = 8) -> list[Box]:
-    """Rectangles (with `margin`) around the pixels that changed between two grayscale frames:
-    the frames are diffed on a grid of `cell` px, neighbouring dirty cells are merged, and each
-    group is tightened to the changed pixels it holds."""
-    h, w = cur.shape
-    changed = np.abs(cur.astype(np.int16) - prev.astype(np.int16)) > threshold
-    if not changed.any():
-        return []
-    gh, gw = -(-h // cell), -(-w // cell)
-    padded = np.zeros((gh * cell, gw * cell), dtype=bool)
-    padded[:h, :w] = changed
-    grid = np.asarray(padded.reshape(gh, cell, gw, cell).any(axis=(1, 3)))  # an array (numpy types any() as maybe a scalar)
-    seen = np.zeros_like(grid)
-    rects: list[Box] = []
-    for gy, gx in zip(*np.nonzero(grid), strict=True):
-        if seen[gy, gx]:
-            continue
-        stack, cells = [(gy, gx)], []
-        seen[gy, gx] = True
-        while stack:  # flood fill over 8-neighbours; the grid is small (40x25 for 1280x800)
-            y, x = stack.pop()
-            cells.append((y, x))
-            for ny in range(max(0, y - 1), min(gh, y + 2)):
-                for nx in range(max(0, x - 1), min(gw, x + 2)):
-                    if grid[ny, nx] and not seen[ny, nx]:
-                        seen[ny, nx] = True
-                        stack.append((ny, nx))
-        ys, xs = [int(c[0]) for c in cells], [int(c[1]) for c in cells]
-        y0, y1, x0, x1 = min(ys) * cell, (max(ys) + 1) * cell, min(xs) * cell, (max(xs) + 1) * cell
-        sub = changed[y0:y1, x0:x1]
-        rows, cols = np.nonzero(sub.any(axis=1))[0], np.nonzero(sub.any(axis=0))[0]
-        rects.append((int(x0 + cols[0]) - margin, int(y0 + rows[0]) - margin,
-                      int(x0 + cols[-1]) + 1 + margin, int(y0 + rows[-1]) + 1 + margin))
-    return [_clip(r, (w, h)) for r in _merge(rects)]
-
-
-def _merge(rects: list[Box]) -> list[Box]:
-    rects = list(rects)
-    merged = True
-    while merged:
-        merged = False
-        for i in range(len(rects)):
-            for j in range(i + 1, len(rects)):
-                if _intersects(rects[i], rects[j]):
-                    rects[i] = _union(rects[i], rects.pop(j))
-                    merged = True
-                    break
-            if merged:
-                break
-    return rects
 
 
 class IncrementalOcr:
@@ -341,9 +314,17 @@ class IncrementalOcr:
             regions = grown
 
     def _full(self, img: Image.Image, gray: np.ndarray) -> list[OcrBox]:
-        self._boxes = self.engine.read(img)
+        limit = int(self.engine.params.get("Det.limit_side_len", 960))
+        self._boxes = read_content(self.engine, img, gray, limit)
         self._prev, self.last_mode, self.last_regions = gray, "full", [(0, 0, img.width, img.height)]
         return list(self._boxes)
+
+
+def read_content(engine: OcrEngine, img: Image.Image, gray: np.ndarray, limit: int = 960) -> list[OcrBox]:
+    """A whole frame read region by region: only where there is content, each region in tiles
+    small enough to be read at full resolution."""
+    boxes = [b for region in content_regions(gray) for t in tiles(gray, region, limit) for b in engine.read(img, t)]
+    return sort_reading_order(boxes)
 
 
 _default_engine: OcrEngine | None = None

@@ -6,7 +6,8 @@ Merging rules (a11y is the richest source, then detectors, then OCR):
   border) is split at that edge;
 - OCR text inside an a11y node with the same text is dropped, or fills the node's empty name;
 - OCR text inside a detected button names it; inside a detected field it is the field's value;
-- a detected widget that an a11y node already covers is dropped;
+- a detected widget that an a11y node already covers is dropped; a detected checkbox/radio inside
+  an a11y checkbox/radio (whose node spans box and label) is that node (its tick fills `checked`);
 - a detected checkbox/radio inside a longer OCR line is a glyph, not a widget (dropped); an
   OCR "O" on a detected radio is the radio (the OCR box is dropped);
 - checkboxes and radios are named after the text to their right, fields after the label to
@@ -25,7 +26,9 @@ import numpy as np
 from PIL import Image
 
 from grounding import ocr as ocr_mod
-from grounding.detect import DetectorOptions, detect_widgets
+from grounding.detect import DetectorOptions, IncrementalDetector
+from grounding.ids import IdTracker as IdTracker  # re-exported: part of the parser's API
+from grounding.ids import norm_text as _norm
 from grounding.links import split_links
 from grounding.ocr import IncrementalOcr, OcrBox, OcrEngine
 from guiagent.schema import Element, Role
@@ -59,8 +62,9 @@ def _inside(inner: Box, outer: Box, frac: float = 0.6) -> bool:
     return outer[0] <= cx <= outer[2] and outer[1] <= cy <= outer[3] and _inter(inner, outer) >= frac * _area(inner)
 
 
-def _norm(text: str) -> str:
-    return " ".join("".join(c if c.isalnum() else " " for c in text.casefold()).split())
+def _centre_in(inner: Box, outer: Box) -> bool:
+    cx, cy = (inner[0] + inner[2]) / 2, (inner[1] + inner[3]) / 2
+    return outer[0] <= cx <= outer[2] and outer[1] <= cy <= outer[3]
 
 
 def _same_row(a: Box, b: Box) -> bool:
@@ -116,6 +120,14 @@ def merge(a11y: Sequence[Element], boxes: Sequence[OcrBox], detected: Sequence[E
           rgb: np.ndarray | None = None) -> list[Element]:
     """Merge the three sources (see the module docstring). Ids are left to the tracker."""
     a11y = list(a11y)
+    # a toggle's a11y node spans its box and its label: the box found in pixels is that node
+    # (one element, not two); the pixels say whether it is ticked when the node does not
+    toggles = [(d, i) for d in detected for i, a in enumerate(a11y)
+               if d.role in _BOXES and a.role in _BOXES and _inside(d.bbox, _grow(a.bbox, 2), 0.8)]
+    for d, i in toggles:
+        if a11y[i].checked is None and d.checked is not None:
+            a11y[i] = a11y[i].model_copy(update={"checked": d.checked})
+    detected = [d for d in detected if not any(d is t for t, _ in toggles)]
     # detectors: drop what a11y already knows
     dets = [d for d in detected if not any(
         _iou(d.bbox, a.bbox) > 0.5 or (_inside(d.bbox, a.bbox, 0.8) and a.role in _WIDGETS and
@@ -143,6 +155,8 @@ def merge(a11y: Sequence[Element], boxes: Sequence[OcrBox], detected: Sequence[E
     pool = [*a11y, *dets]
     texts: list[OcrBox] = []
     for b in kept_boxes:
+        if _norm(b.text) and any(_norm(a.name) == _norm(b.text) and _centre_in(b.bbox, a.bbox) for a in a11y):
+            continue  # the a11y node says it already (OCR boxes run taller than the glyphs)
         host = _host(b, pool)
         if host is None:
             texts.append(b)
@@ -230,8 +244,10 @@ def _name_from_label(el: Element, labels: Sequence[Element]) -> Element:
         else:
             left = l0 - lab_r if _same_row(el.bbox, lab.bbox) and -4 <= l0 - lab_r <= 4 * h + 40 else None
             above_gap = t0 - lab_b
-            above = above_gap * 1.5 if (-4 <= above_gap <= 1.2 * h + 6 and abs(lab_l - l0) <= 2 * h
-                                        and lab_r > l0) else None
+            # a label above is left-aligned with its field; one further left is likely the label
+            # to the left of the field above (OCR boxes run taller than the glyphs)
+            above = above_gap * 1.5 + 0.5 * abs(lab_l - l0) if (
+                -4 <= above_gap <= 1.2 * h + 6 and abs(lab_l - l0) <= 2 * h and lab_r > l0) else None
             ds = [x for x in (left, above) if x is not None]
             d = min(ds) if ds else None
         if d is not None and (best is None or d < best[0]):
@@ -241,44 +257,28 @@ def _name_from_label(el: Element, labels: Sequence[Element]) -> Element:
     return el.model_copy(update={"name": best[1].name})
 
 
-class IdTracker:
-    """Short ids ("1", "2", ...) that survive from frame to frame: an element keeps its id when
-    an element of the same role (and, for text, the same text) sits at the same place."""
+def _pixels_under(img: Image.Image, boxes: Sequence[OcrBox]) -> np.ndarray:
+    """The frame as an RGB array, filled only around the text boxes (link colour and underline
+    checks look nowhere else): converting a whole 4K frame costs a 25 MB copy per step. The
+    rest stays zero pages that are never touched."""
+    if not boxes:
+        return np.zeros((img.height, img.width, 3), dtype=np.uint8)
+    left = max(0, min(b.bbox[0] for b in boxes) - 4)
+    top = max(0, min(b.bbox[1] for b in boxes) - 4)
+    right = min(img.width, max(b.bbox[2] for b in boxes) + 4)
+    bottom = min(img.height, max(b.bbox[3] for b in boxes) + 4)
+    if (right - left) * (bottom - top) > 0.5 * img.width * img.height:
+        return np.asarray(img)
+    rgb = np.zeros((img.height, img.width, 3), dtype=np.uint8)
+    if right > left and bottom > top:
+        rgb[top:bottom, left:right] = np.asarray(img.crop((left, top, right, bottom)))
+    return rgb
 
-    def __init__(self, tolerance: int = 4) -> None:
-        self.tolerance = tolerance
-        self._next = 1
-        self._prev: list[Element] = []
 
-    def reset(self) -> None:
-        self._next, self._prev = 1, []
-
-    def _same(self, a: Element, b: Element) -> bool:
-        if a.role != b.role or a.source != b.source:
-            return False
-        if a.role in (Role.TEXT, Role.LINK) and _norm(a.name) != _norm(b.name):
-            return False
-        t = self.tolerance
-        return all(abs(x - y) <= t for x, y in zip(a.bbox, b.bbox, strict=True))
-
-    def assign(self, elements: Sequence[Element]) -> list[Element]:
-        ordered = sorted(elements, key=lambda e: ((e.bbox[1] + e.bbox[3]) // 2 // 10, e.bbox[0]))
-        taken: set[str] = set()
-        out = []
-        for el in ordered:
-            match = next((p for p in self._prev if p.id not in taken and self._same(p, el)), None)
-            if match is not None:
-                new_id = match.id
-            else:
-                new_id = str(self._next)
-                self._next += 1
-            taken.add(new_id)
-            extras = dict(el.extras)
-            if el.source == "a11y" and el.id and el.id != new_id:
-                extras.setdefault("a11y_id", el.id)
-            out.append(el.model_copy(update={"id": new_id, "extras": extras}))
-        self._prev = out
-        return out
+def _rgb(image: Any) -> Image.Image:
+    if isinstance(image, Image.Image):
+        return image.convert("RGB") if image.mode != "RGB" else image
+    return Image.fromarray(image).convert("RGB")
 
 
 class ScreenParser:
@@ -304,45 +304,81 @@ class ScreenParser:
         engine = ocr_engine or (ocr_mod.default_engine() if self.ocr else None)
         self._engine = engine
         self._incremental = IncrementalOcr(engine) if (self.ocr and incremental and engine) else None
+        self._detector = IncrementalDetector(detector_options)
         self.tracker = IdTracker()
         self.last_timings_ms: dict[str, float] = {}
         self.last_ocr_mode = ""
         self._lock = threading.Lock()
+        # (image, rgb image, OCR boxes, detected widgets, detect ms, ocr ms) read by `prepare`
+        self._prepared: tuple[Any, Image.Image, list[OcrBox], list[Element], float, float] | None = None
+
+    def prepare(self, image: Any) -> None:
+        """Read the pixels (OCR, detectors) of `image` now, so that the caller can read the a11y
+        tree meanwhile; the next `parse` of the same image object only merges. A no-op when the
+        a11y tree may make OCR unnecessary (`trust_a11y`)."""
+        if self.trust_a11y:
+            return
+        with self._lock:
+            img = _rgb(image)
+            t0 = time.perf_counter()
+            boxes = self._read_text(img)
+            t1 = time.perf_counter()
+            dets = self._detect(img)
+            self._prepared = (image, img, boxes, dets, (time.perf_counter() - t1) * 1e3, (t1 - t0) * 1e3)
 
     def parse(self, image: Any, a11y: Sequence[Element] = ()) -> list[Element]:
         with self._lock:
             t0 = time.perf_counter()
-            img = image.convert("RGB") if isinstance(image, Image.Image) and image.mode != "RGB" else image
-            if not isinstance(img, Image.Image):
-                img = Image.fromarray(img).convert("RGB")
-            boxes: list[OcrBox] = []
+            prepared, self._prepared = self._prepared, None
+            if prepared is not None and prepared[0] is image:
+                _, img, boxes, dets, detect_ms, ocr_ms = prepared
+                t2 = time.perf_counter()
+                elements = self.tracker.assign(merge(a11y, boxes, dets, _pixels_under(img, boxes)))
+                merge_ms = (time.perf_counter() - t2) * 1e3
+                self.last_timings_ms = {"ocr": ocr_ms, "detect": detect_ms, "merge": merge_ms,
+                                        "total": ocr_ms + detect_ms + merge_ms}
+                return elements
+            img = _rgb(image)
             if self.trust_a11y and sum(1 for e in a11y if e.name) >= self.trust_a11y:
                 elements = self.tracker.assign(list(a11y))
                 self.last_ocr_mode = "skipped (a11y tree)"
                 self.last_timings_ms = {"ocr": 0.0, "detect": 0.0, "merge": 0.0,
                                         "total": (time.perf_counter() - t0) * 1e3}
                 return elements
-            if self.ocr and self._engine is not None:
-                if self._incremental is not None:
-                    boxes = self._incremental.read(img)
-                    self.last_ocr_mode = self._incremental.last_mode
-                else:
-                    boxes = self._engine.read(img)
-                    self.last_ocr_mode = "full"
-            else:
-                self.last_ocr_mode = "off"
+            boxes = self._read_text(img)
             t1 = time.perf_counter()
-            dets = detect_widgets(img, self.detector_options) if self.detectors else []
+            dets = self._detect(img)
             t2 = time.perf_counter()
-            elements = self.tracker.assign(merge(a11y, boxes, dets, np.asarray(img)))
+            elements = self.tracker.assign(merge(a11y, boxes, dets, _pixels_under(img, boxes)))
             t3 = time.perf_counter()
             self.last_timings_ms = {"ocr": (t1 - t0) * 1e3, "detect": (t2 - t1) * 1e3,
                                     "merge": (t3 - t2) * 1e3, "total": (t3 - t0) * 1e3}
             return elements
 
+    def _detect(self, img: Image.Image) -> list[Element]:
+        """Widgets from pixels, re-detected only where the incremental OCR saw a change."""
+        if not self.detectors:
+            return []
+        inc = self._incremental
+        if inc is None or self.last_ocr_mode not in ("cached", "incremental"):
+            return self._detector.detect(img, None)
+        return self._detector.detect(img, list(inc.last_regions))
+
+    def _read_text(self, img: Image.Image) -> list[OcrBox]:
+        if not (self.ocr and self._engine is not None):
+            self.last_ocr_mode = "off"
+            return []
+        if self._incremental is not None:
+            boxes = self._incremental.read(img)
+            self.last_ocr_mode = self._incremental.last_mode
+            return boxes
+        self.last_ocr_mode = "full"
+        return self._engine.read(img)
+
     def reset(self) -> None:
         """Forget the previous frame (ids restart, OCR re-reads everything)."""
         self.tracker.reset()
+        self._detector.reset()
         if self._incremental is not None:
             self._incremental.reset()
 

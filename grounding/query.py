@@ -39,7 +39,7 @@ ALIASES = {
     "close": ("x", "×", "✕", "✖", "✗", "close", "dismiss"),
     "menu": ("≡", "☰", "menu", "hamburger"),
     "more": ("⋮", "⋯", "…", "...", "more", "more options"),
-    "back": ("←", "‹", "<", "back", "navigate up"),
+    "back": ("←", "‹", "<", "<-", "back", "navigate up"),
     "search": ("🔍", "search", "magnifier", "magnifying glass"),
     "ok": ("ok", "okay", "o.k."),
     "add": ("+", "add", "plus"),
@@ -52,13 +52,22 @@ _VERBS = ("double click", "double-click", "right click", "click on", "tap on", "
 
 
 def normalize(text: str) -> str:
-    """Casefolded words: punctuation and repeated spaces removed, icon glyphs named."""
+    """Casefolded words: punctuation and repeated spaces removed, icon glyphs named. A label
+    of symbols only ("=", "+", "<-", "…") keeps its symbols (spaces dropped): it must match
+    the same symbols, never an element whose name is blank. Blank text is ""."""
     raw = unicodedata.normalize("NFKC", text).strip().casefold()
     if raw in _ALIAS_OF:
         return _ALIAS_OF[raw]
     words = re.sub(r"[^\w\s]", " ", raw).split()
+    if not words:
+        return "".join(raw.split())
     joined = " ".join(words)
     return _ALIAS_OF.get(joined, joined)
+
+
+def is_symbolic(text: str) -> bool:
+    """True for a label made only of symbols (no letter or digit), e.g. "=", "×", "<-"."""
+    return bool(text.strip()) and not re.search(r"\w", text)
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,17 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grounding import semantic
 from grounding.base import Grounder, GroundingResult
+from grounding.element_text import describe
 from grounding.query import CONTROLS, Query, lexical_score, normalize, parse_query
 from guiagent.schema import Element, Observation, Role
 from guiagent.schema.errors import GroundingError
+
+if TYPE_CHECKING:
+    from grounding.icon_memory import IconMemory
 
 log = logging.getLogger(__name__)
 
@@ -123,9 +127,17 @@ class TextGrounder(Grounder):
         semantic_opt = options.pop("semantic", None)
         self.min_score = float(options.pop("min_score", 0.6))
         self.semantic_min = float(options.pop("semantic_min", 0.65))
+        model = options.pop("model", None)  # a fine-tuned matcher (guiagent train grounder --backend text)
+        self.model: str | None = str(model) if model else None
+        icons = options.pop("icons", None)  # an icon memory folder (guiagent train icons)
         if options:
             log.debug("TextGrounder ignores options %s", sorted(options))
         self.use_semantic = semantic.available() if semantic_opt is None else bool(semantic_opt)
+        self.icons: IconMemory | None = None
+        if icons:
+            from grounding.icon_memory import IconMemory
+
+            self.icons = IconMemory.load(str(icons), use_semantic=self.use_semantic, model=self.model)
 
     # -- scoring ---------------------------------------------------------------------------
     def _scores(self, text: str, raw: str, elements: list[Element]) -> list[tuple[float, str, Element]]:
@@ -171,6 +183,11 @@ class TextGrounder(Grounder):
 
     # -- main entry ----------------------------------------------------------------------------
     def ground(self, description: str, observation: Observation) -> GroundingResult:
+        if self.icons is not None:  # icons learned by exploration, found from pixels when nothing names them
+            return self.icons.ground(description, observation, self._ground)
+        return self._ground(description, observation)
+
+    def _ground(self, description: str, observation: Observation) -> GroundingResult:
         if not description or not description.strip():
             raise GroundingError("empty description: say what to find, e.g. 'the Submit button'")
         elements = list(observation.elements)
@@ -181,12 +198,19 @@ class TextGrounder(Grounder):
             raise GroundingError(f"cannot ground {description!r}: the observation has no elements "
                                  "(was the screen parsed?)")
         q = parse_query(description)
+        if self.model is not None and q.ordinal is None and not self._literal(q, elements):
+            if q.relation is not None and q.anchor:
+                try:  # the layout rule answers a relation it can resolve; the matcher the rest
+                    return self._relative(description, q, elements, observation)
+                except GroundingError:
+                    pass
+            return self._learned(description, elements, observation)
         screen_w = observation.screen_size[0]
         if q.relation is not None and q.anchor:
             return self._relative(description, q, elements, observation)
         if not q.text:
             whole = normalize(description)  # "Input" may be a button's label, not a role
-            exact = [e for e in elements if normalize(e.label) == whole]
+            exact = [e for e in elements if whole and normalize(e.label) == whole]  # blank never matches
             if exact:
                 return self._result(min(exact, key=_reading_key), 1.0, "exact", observation)
             return self._by_role(description, q, elements, observation)
@@ -206,6 +230,21 @@ class TextGrounder(Grounder):
             return self._result(pick[2], pick[0], pick[1], observation)
         s, how, el = good[0]
         return self._result(el, s, how, observation)
+
+    def _literal(self, q: Query, elements: list[Element]) -> bool:
+        """The description names an element as written (a label match): the rules answer it."""
+        return bool(q.text) and q.relation is None and any(
+            lexical_score(q.text, normalize(e.label))[0] >= 0.9 for e in elements)
+
+    def _learned(self, description: str, elements: list[Element], observation: Observation) -> GroundingResult:
+        """Rank the targets by the fine-tuned matcher: the description against each element's
+        description in its screen (name, role, neighbours, position)."""
+        assert self.model is not None
+        pool = [e for e in elements if e.role is not Role.TEXT or e.clickable or e.editable] or elements
+        texts = [describe(e, elements, observation.screen_size) for e in pool]
+        sims = semantic.embedder(self.model).similarity(description, texts)
+        best = int(sims.argmax())
+        return self._result(pool[best], float(max(0.0, sims[best])), "learned", observation)
 
     def _via_label(self, description: str, q: Query, ranked: list[tuple[float, str, Element]],
                    elements: list[Element], observation: Observation, screen_w: int) -> GroundingResult | None:

@@ -72,6 +72,15 @@ FAMILIES: dict[str, Family] = {
     "generic": Family("norm1000", qwen_vision=False),  # any instruction-following VLM (GPT-4o, ...)
 }
 
+
+def family_coord_format(family: str, model_type: str = "") -> CoordFormat:
+    """The scale a `family` grounder answers in; Qwen2.5-VL-based releases answer in pixels."""
+    if family not in FAMILIES:
+        raise ConfigError(f"unknown VLM family {family!r}; choose one of: {', '.join(FAMILIES)}")
+    fam = FAMILIES[family]
+    return fam.qwen25_format if model_type == "qwen2_5_vl" and fam.qwen25_format else fam.coord_format
+
+
 _SPECIAL_TOKEN = re.compile(r"<\|[^|<>]{1,40}\|>")
 
 
@@ -150,8 +159,7 @@ class VlmGrounder(Grounder):
             raise ConfigError(f"unknown VLM family {family!r}; choose one of: {', '.join(FAMILIES)}")
         fam = FAMILIES[family]
         if coord_format is None:
-            is_qwen25 = getattr(model, "model_type", "") == "qwen2_5_vl"
-            coord_format = fam.qwen25_format if is_qwen25 and fam.qwen25_format else fam.coord_format
+            coord_format = family_coord_format(family, getattr(model, "model_type", ""))
         if not is_coord_format(coord_format):
             raise ConfigError(f"unknown coord_format {coord_format!r}; choose one of: {', '.join(COORD_FORMATS)}")
         self.model = model
@@ -179,7 +187,8 @@ class VlmGrounder(Grounder):
 
     @classmethod
     def from_options(cls, build_model: Callable[..., ChatModel], /, **options: Any) -> VlmGrounder:
-        """model_path=DIR -> a local checkpoint (HfVlmChat); base_url / model -> an endpoint
+        """model_path=DIR -> a local checkpoint (HfVlmChat; adapter=DIR adds a LoRA adapter trained by
+        `guiagent train grounder --backend vlm`); base_url / model -> an endpoint
         (OpenAIChat). Also: family, coord_format, prompt (family name or file), max_tokens,
         presize, min_pixels, max_pixels, device, dtype, api_key, timeout_s, max_retries.
 

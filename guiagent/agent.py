@@ -14,12 +14,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from PIL import Image
 
-from devices.base import Device
+from devices.base import Device, SettleResult
 from grounding.base import Grounder, ScreenParser
 from guiagent.events import (
     Acted,
@@ -81,6 +82,10 @@ class AgentConfig:
     decide_retries: int = 2  # re-asks of the planner after unparsable or ungroundable output
     max_failed_steps: int = 3  # consecutive failed steps before giving up
     settle_timeout: float = 3.0
+    # settled = two quiet frames (poll 20 ms) after a change; an unchanged screen gets
+    # `settle_react` s to start reacting (the per-app reaction timeout) before counting as unchanged
+    settle_quiet: float = 0.04
+    settle_react: float = 0.5
     dry_run: bool = False
 
 
@@ -112,6 +117,7 @@ class Agent:
         self._pause_after_step = False
         self.history: list[Step] = []
         self._approved_apps: set[str] = set()  # foreground apps outside the allowlist the user let the run use
+        self._a11y_pool: ThreadPoolExecutor | None = None  # reads the a11y tree while OCR runs
 
     # -- control (thread-safe) ---------------------------------------------------------
 
@@ -152,7 +158,12 @@ class Agent:
         except InstructionNotUnderstood as exc:  # said plainly, recorded as a failed run
             status, reason, answer = "failed", str(exc), None
         else:
-            status, reason, answer = self._loop(task, t0)
+            try:
+                status, reason, answer = self._loop(task, t0)
+            finally:
+                pool, self._a11y_pool = self._a11y_pool, None
+                if pool is not None:
+                    pool.shutdown(wait=False)
         usage = sum((s.usage for s in self.history), TokenUsage())
         result = RunResult(status, reason, answer, len(self.history), usage, time.monotonic() - t0)
         self.events.emit(RunFinished(result))
@@ -251,23 +262,38 @@ class Agent:
             return self._finish(step, obs, timings)
         timings["act"] = _ms(t)
         t = time.perf_counter()
-        settle = self.device.wait_until_stable(reference=obs.screenshot, timeout=self.config.settle_timeout)
+        settle = self._settle(obs)
         timings["settle"] = _ms(t)
         step.outcome = outcome.model_copy(update={"screen_changed": settle.changed})
         self.events.emit(Acted(index, step))
         return self._finish(step, obs, timings)
 
+    def _settle(self, obs: Observation) -> SettleResult:
+        cfg = self.config
+        return self.device.wait_until_stable(reference=obs.screenshot, timeout=cfg.settle_timeout,
+                                             quiet=cfg.settle_quiet, react=cfg.settle_react)
+
     def observe(self, timings: dict[str, float] | None = None) -> Observation:
+        """Capture, then read the a11y tree in a worker thread while the parser reads the pixels
+        (OCR, detectors: `prepare`), then merge. `a11y` times only the wait left after parsing."""
         timings = timings if timings is not None else {}
         t = time.perf_counter()
         image = self.device.screenshot()
         timings["capture"] = _ms(t)
+        prepare = getattr(self.parser, "prepare", None)
+        if prepare is not None and self._a11y_pool is None:
+            self._a11y_pool = ThreadPoolExecutor(1, thread_name_prefix="a11y")
+        pending = self._a11y_pool.submit(self.device.ui_tree) if prepare is not None and self._a11y_pool else None
         t = time.perf_counter()
-        a11y = self.device.ui_tree()
+        if prepare is not None:
+            prepare(image)
+        timings["parse"] = _ms(t)
+        t = time.perf_counter()
+        a11y = pending.result() if pending is not None else self.device.ui_tree()
         timings["a11y"] = _ms(t)
         t = time.perf_counter()
         elements = self.parser.parse(image, a11y) if self.parser is not None else list(a11y)
-        timings["parse"] = _ms(t)
+        timings["parse"] += _ms(t)
         return Observation(screenshot=image, elements=tuple(elements), screen_size=image.size,
                            foreground=self.device.foreground(), device_id=self.device.info.id)
 
@@ -348,7 +374,7 @@ class Agent:
                 raise
             outcome = Outcome(status="failed", error=f"{verdict.reason}; going back failed: {exc}")
         timings["act"] = _ms(t)
-        settle = self.device.wait_until_stable(reference=obs.screenshot, timeout=self.config.settle_timeout)
+        settle = self._settle(obs)
         status = "blocked" if verdict.verdict == "block" else outcome.status
         step.outcome = outcome.model_copy(update={"status": status, "screen_changed": settle.changed,
                                                   "error": outcome.error or f"went back: {verdict.reason}"})

@@ -64,6 +64,22 @@ def build_screen_parser(ocr: bool = True, trust_a11y: int = 0) -> ScreenParser |
     return Perception(ocr=ocr and ocr_available(), trust_a11y=trust_a11y)
 
 
+def start_warm_ups(options: RunOptions, device: Device | None = None) -> None:
+    """Load the OCR models and the guard's MiniLM in background threads from the start of a run,
+    while the device connects and the planner is built: the first observation and the first
+    guarded action then find them ready (or nearly). Nothing is skipped: each still waits for
+    its model when it needs it."""
+    try:
+        from grounding import ocr, semantic
+    except ImportError:
+        return
+    if semantic.available():
+        semantic.warm_up(DEFAULT_SENSITIVE_WORDS)
+    name = (device.info.platform if device is not None else options.device).split(":")[0]
+    if options.ocr and ocr.available() and name not in ("android", "sim"):  # phones read their tree
+        ocr.default_engine().warm_up()
+
+
 def build_guard(options: RunOptions) -> Guard:
     """The word list always; the MiniLM matcher on top when it is installed (it catches
     paraphrases such as "Checkout now")."""
@@ -107,6 +123,7 @@ class Run:
                   options.planner, options.planner_options if planner is None else {},
                   options.grounder, options.grounder_options if grounder is None else {})
         self._owns_device = device is None
+        start_warm_ups(options, device)
         secrets = self.secrets = options.secrets
         # The device types the values of `{{name}}`; planners, models and every sink see placeholders.
         self.device: Device = SecretsDevice(device or build_device(options.device, **options.device_options), secrets)

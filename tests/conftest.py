@@ -44,6 +44,24 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServ
         yield srv
 
 
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Any]:
+    """A throwaway PostgreSQL cluster (tests/pg.py -> guiagent/daemon/pgcluster.py) for the session; fails, never skips,
+    when PostgreSQL cannot run."""
+    from pg import PgCluster
+
+    with PgCluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def pg_url(pg_cluster: Any) -> Iterator[str]:
+    """A fresh empty database in the session's cluster: postgresql://postgres@127.0.0.1:PORT/t_..."""
+    url = pg_cluster.create_database()
+    yield url
+    pg_cluster.drop_database(url)
+
+
 @pytest.fixture(autouse=True)
 def _offline_models(monkeypatch: pytest.MonkeyPatch) -> None:
     # No model hub is reachable here: make every transformers/HF load offline and fast-failing.

@@ -30,6 +30,8 @@ def encode_raw_screencap(img: Image.Image, header: int = 16) -> bytes:
 def decode_raw_screencap(data: bytes) -> Image.Image:
     """RGB image from `screencap` without -p: width, height, format u32 (+ colorspace u32 on
     Android 9+, hence a 12- or 16-byte header), then the pixels."""
+    if not data:  # the stream closed before a byte: the device went away mid-capture
+        raise DeviceDisconnected("raw screencap stream ended before its header (0 bytes): the device disconnected")
     if len(data) < 12:
         raise DeviceError(f"raw screencap returned {len(data)} bytes, too short for a header")
     w, h, fmt = struct.unpack_from("<III", data)

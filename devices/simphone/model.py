@@ -11,6 +11,7 @@ import copy
 import logging
 import threading
 import time
+from collections import deque
 from typing import Any
 
 from devices.simphone.keycodes import KEY_CHARS
@@ -30,7 +31,13 @@ class PhoneModel:
         self.lock = threading.RLock()
         self.scenario = scenario
         self.version = 0
+        # The phone's own record of the input it received: (wall time, what), oldest first. Kept
+        # across reset(); tests check from it when a host last drove the phone.
+        self.inputs: deque[tuple[float, str]] = deque(maxlen=100_000)
         self.reset()
+
+    def log_input(self, what: str) -> None:
+        self.inputs.append((time.time(), what))
 
     def reset(self) -> None:
         """Back to the scenario's initial state (what a fresh boot shows)."""
@@ -147,6 +154,7 @@ class PhoneModel:
     def launch(self, package: str) -> bool:
         """Bring the app's task to the front (a new one when it has none). False: unknown."""
         with self.lock:
+            self.log_input(f"launch {package}")
             app = self.scenario.app(package)
             if app is None:
                 return False
@@ -161,6 +169,7 @@ class PhoneModel:
     def start_activity(self, package: str, activity: str) -> bool:
         """`am start -n pkg/activity`: push the screen with that activity onto the app's task."""
         with self.lock:
+            self.log_input(f"start {package}/{activity}")
             app = self.scenario.app(package)
             if app is None:
                 return False
@@ -206,6 +215,7 @@ class PhoneModel:
 
     def force_stop(self, package: str) -> None:
         with self.lock:
+            self.log_input(f"force-stop {package}")
             if package == self.launcher.package or package not in self.tasks:
                 return
             del self.tasks[package]
@@ -233,6 +243,7 @@ class PhoneModel:
         with self.lock:
             self.touches += 1
             self.last_gesture = ("long_press" if long else "tap", round(x), round(y))
+            self.log_input(f"{self.last_gesture[0]} {round(x)} {round(y)}")
             node = self._hit(x, y)
             if node is None or node.target is None:
                 return "nothing"
@@ -284,6 +295,7 @@ class PhoneModel:
         with self.lock:
             self.touches += 1
             self.last_gesture = ("swipe", round(x1), round(y1), round(x2), round(y2))
+            self.log_input("swipe")
             dy = y1 - y2
             if abs(dy) < abs(x2 - x1):
                 return "horizontal swipe ignored"
@@ -314,6 +326,7 @@ class PhoneModel:
     def type_text(self, text: str) -> bool:
         """Insert at the end of the focused field. False when nothing has focus."""
         with self.lock:
+            self.log_input(f"text {text}")
             w = self._focused()
             if w is None or w.bind is None:
                 return False
@@ -323,6 +336,7 @@ class PhoneModel:
 
     def clear_text(self) -> None:
         with self.lock:
+            self.log_input("clear")
             w = self._focused()
             if w is not None and w.bind is not None:
                 self.values[w.bind] = ""
@@ -330,6 +344,7 @@ class PhoneModel:
 
     def key(self, code: int) -> None:
         with self.lock:
+            self.log_input(f"key {code}")
             match code:
                 case 3:
                     self.home()

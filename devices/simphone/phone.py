@@ -227,6 +227,12 @@ class SimPhone:
     def state(self) -> PhoneState:
         return self.model.snapshot()
 
+    def input_log(self, since: float = 0.0) -> list[tuple[float, str]]:
+        """The input this phone received (taps, keys, text, app starts): (wall time, what),
+        oldest first, from `since` on. The phone's own record, whoever drove it."""
+        with self.model.lock:
+            return [e for e in self.model.inputs if e[0] >= since]
+
     def set_value(self, key: str, value: Any) -> None:
         with self.model.lock:
             if key not in self.model.values:

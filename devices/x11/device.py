@@ -64,7 +64,8 @@ class DesktopDevice(PointerDevice):
     monitor: "" / "all" / 0 = the whole virtual screen, N = mss monitor N, "primary".
     region: "X,Y,W,H" capture rectangle instead of a monitor. display: X display name
     (default $DISPLAY). exclude_pids: processes whose windows are never acted on (default
-    this one). pause: pyautogui.PAUSE after each input call (s). a11y / a11y_python /
+    this one). pause: pyautogui.PAUSE after each input call (s; default none: X
+    delivers input events in order, and settling waits for the screen, not a clock). a11y / a11y_python /
     a11y_timeout: the AT-SPI tree reader. home_key: chord to send for `home` (default:
     unsupported). wheel_px: pixels one wheel click scrolls (turns Scroll.amount into clicks).
     type_interval: seconds between typed characters. (`kill_switch`: see `open_desktop`.)
@@ -77,7 +78,7 @@ class DesktopDevice(PointerDevice):
         region: str | Iterable[int] | None = None,
         display: str | None = None,
         exclude_pids: int | str | Iterable[int] | None = None,
-        pause: float = 0.02,
+        pause: float = 0.0,
         a11y: bool | str = True,
         a11y_python: str | None = None,
         a11y_timeout: float = 5.0,

@@ -107,6 +107,23 @@ def _size_field(size: Any, key: str) -> int | None:
     return int(value) if value else None
 
 
+def hf_messages(messages: Sequence[ChatMessage]) -> tuple[list[dict[str, Any]], list[Image]]:
+    """Chat messages in the processor's chat-template layout (typed image/text parts) + their images."""
+    out: list[dict[str, Any]] = []
+    images: list[Image] = []
+    for m in messages:
+        if m.role not in ("system", "user", "assistant"):
+            raise ConfigError(f"unknown chat role {m.role!r}")
+        if not m.images:
+            out.append({"role": m.role, "content": [{"type": "text", "text": m.text}]})
+            continue
+        parts: list[dict[str, Any]] = [{"type": "image"} for _ in m.images]
+        parts.append({"type": "text", "text": m.text})
+        out.append({"role": m.role, "content": parts})
+        images.extend(img.convert("RGB") for img in m.images)
+    return out, images
+
+
 def _pick_device(device: str) -> str:
     import torch
 
@@ -115,6 +132,20 @@ def _pick_device(device: str) -> str:
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError(f"device {device!r} requested but CUDA is not available here")
     return device
+
+
+def load_adapter(model: Any, adapter: Path) -> Any:
+    """`model` with the peft LoRA adapter saved in `adapter` applied (peft imported here only)."""
+    if not (adapter / "adapter_config.json").is_file():
+        raise ModelError(f"adapter {adapter} is not a peft adapter directory (no adapter_config.json)")
+    try:
+        from peft import PeftModel
+    except ImportError as exc:
+        raise ModelError("loading a LoRA adapter needs peft: pip install peft") from exc
+    try:
+        return PeftModel.from_pretrained(model, str(adapter))
+    except (OSError, ValueError, RuntimeError, KeyError) as exc:
+        raise ModelError(f"cannot apply the adapter {adapter}: {exc}") from exc
 
 
 class HfVlmChat(ChatModel):
@@ -130,6 +161,7 @@ class HfVlmChat(ChatModel):
         dtype: str = "auto",
         min_pixels: int | None = None,
         max_pixels: int | None = None,
+        adapter: str | Path | None = None,
     ) -> None:
         import torch
         from transformers import AutoConfig, AutoModelForImageTextToText
@@ -159,30 +191,17 @@ class HfVlmChat(ChatModel):
             self.model = AutoModelForImageTextToText.from_pretrained(str(path), dtype=torch_dtype)
         except (OSError, ValueError, RuntimeError) as exc:
             raise ModelError(f"cannot load the weights in {path}: {exc}") from exc
+        if adapter:  # a LoRA adapter trained on this base (guiagent train grounder --backend vlm)
+            self.model = load_adapter(self.model, Path(adapter).expanduser())
         self.model.to(self.device).eval()  # type: ignore[arg-type]  # transformers wraps `to` with functools.wraps, typed as taking the model first
         self.model_path = path
         self.model_type = str(config.model_type)
-        self.name = f"hf:{path.name}"
+        self.name = f"hf:{path.name}" + (f"+{Path(adapter).name}" if adapter else "")
         self._lock = threading.Lock()
 
     def seen_size(self, size: Size) -> Size:
         """The (w, h) an image of `size` is resized to before the model sees it."""
         return seen_size(self.processor, size)
-
-    def _hf_messages(self, messages: Sequence[ChatMessage]) -> tuple[list[dict[str, Any]], list[Image]]:
-        out: list[dict[str, Any]] = []
-        images: list[Image] = []
-        for m in messages:
-            if m.role not in ("system", "user", "assistant"):
-                raise ConfigError(f"unknown chat role {m.role!r}")
-            if not m.images:
-                out.append({"role": m.role, "content": [{"type": "text", "text": m.text}]})
-                continue
-            parts: list[dict[str, Any]] = [{"type": "image"} for _ in m.images]
-            parts.append({"type": "text", "text": m.text})
-            out.append({"role": m.role, "content": parts})
-            images.extend(img.convert("RGB") for img in m.images)
-        return out, images
 
     def chat(
         self, messages: Sequence[ChatMessage], *, max_tokens: int = 512, temperature: float = 0.0
@@ -193,10 +212,10 @@ class HfVlmChat(ChatModel):
             raise ConfigError("chat() needs at least one message")
         if "model" not in self.__dict__:
             raise ModelError(f"{self.name} was closed")
-        hf_messages, images = self._hf_messages(messages)
+        chat, images = hf_messages(messages)
         start = time.perf_counter()
         try:
-            prompt = self.processor.apply_chat_template(hf_messages, add_generation_prompt=True, tokenize=False)
+            prompt = self.processor.apply_chat_template(chat, add_generation_prompt=True, tokenize=False)
             inputs = self.processor(text=[prompt], images=images or None, return_tensors="pt")
         except (ValueError, TypeError, KeyError) as exc:
             raise ModelError(f"{self.name}: cannot prepare the model input: {exc}") from exc

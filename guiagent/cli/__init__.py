@@ -15,7 +15,7 @@ from guiagent.schema.errors import GuiAgentError
 COMMAND_MODULES = (
     "run", "devices_cmd", "demo", "bench_loop", "simphone", "android_bench", "daemon",
     "record", "dataset", "replay", "bench_record", "evaluate", "eval_miniwob", "train",
-    "bench_planners", "bench_models", "explore", "app",
+    "bench_planners", "bench_models", "explore", "app", "fleet", "bench_daemon",
 )
 
 

@@ -1,98 +1,70 @@
-"""`guiagent bench loop`: per-step overhead of the loop without a model, by stage, against the
-common practice of a fixed 1 s sleep after every action (measured in the same run)."""
+"""`guiagent bench loop`: per-step time of the loop without a model, by stage, against the common
+practice of a fixed 1 s sleep after every action (measured in the same run), and the cold time to
+first action of a `guiagent run` process, at each `--size` (a fresh Xvfb per size)."""
 
 from __future__ import annotations
 
 import argparse
-import tempfile
-import time
-from pathlib import Path
-from statistics import median
+import math
 
-from PIL import Image
 from rich.table import Table
 
-from devices.base import Device, SettleResult
 from guiagent.cli._common import STAGES, console
-from guiagent.events import AgentEvent, StepFinished
-from guiagent.schema import Action, Done, Element, Outcome, Step
-
-
-class FixedSleepDevice(Device):
-    """The baseline: the same device, but 'settle' is a fixed sleep, as many agents do."""
-
-    def __init__(self, inner: Device, sleep_s: float) -> None:
-        self.inner, self.sleep_s, self.info = inner, sleep_s, inner.info
-
-    def screenshot(self) -> Image.Image:
-        return self.inner.screenshot()
-
-    def ui_tree(self) -> list[Element]:
-        return self.inner.ui_tree()
-
-    def foreground(self) -> str | None:
-        return self.inner.foreground()
-
-    def execute(self, action: Action) -> Outcome:
-        return self.inner.execute(action)
-
-    def wait_until_stable(self, reference: Image.Image | None = None, timeout: float = 3.0, quiet: float = 0.1,
-                          poll: float = 0.02, min_wait: float = 0.0, react: float = 0.5) -> SettleResult:
-        time.sleep(self.sleep_s)
-        return SettleResult(True, True, self.sleep_s, 1, None)
 
 
 def register(cli) -> None:
-    p = cli.bench.add_parser("loop", help="per-step loop overhead without a model vs a fixed 1 s sleep")
+    p = cli.bench.add_parser("loop", help="per-step loop time vs a fixed 1 s sleep, and cold time to first action")
     p.add_argument("--steps", type=int, default=12, help="measured steps with frame-diff settling")
     p.add_argument("--baseline-steps", type=int, default=5, help="steps with the fixed-sleep baseline")
     p.add_argument("--sleep", type=float, default=1.0, help="the baseline's post-action sleep (s)")
+    p.add_argument("--cold-runs", type=int, default=3, help="cold `guiagent run` starts timed per size (0: none)")
+    p.add_argument("--size", action="append", default=None, metavar="WxH",
+                   help="screen size (repeatable; default 1280x800 and 3840x2160)")
     p.set_defaults(func=cmd_bench_loop)
 
 
-def _measure(device: Device, steps: int) -> list[Step]:
-    from guiagent.runner import Run, RunOptions
-
-    collected: list[Step] = []
-
-    def collect(ev: AgentEvent) -> None:
-        if isinstance(ev, StepFinished) and ev.step.action is not None and not isinstance(ev.step.action, Done):
-            collected.append(ev.step)
-
-    task = ", then ".join(["click Subscribe"] * (steps + 1))  # +1: the first step (cold OCR) is dropped
-    Run(task, RunOptions(max_steps=steps + 3, max_seconds=600), device=device, subscribers=[collect]).execute()
-    return collected[1:]
+def _f(v: float) -> str:
+    return "-" if math.isnan(v) else f"{v:.1f}"
 
 
 def cmd_bench_loop(args: argparse.Namespace) -> int:
-    from devices.x11.device import open_desktop
-    from devices.x11.xvfb import VirtualDisplay
-    from guiagent.demo import demo_form
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    display = VirtualDisplay.ensure(1280, 800)
-    try:
-        with tempfile.TemporaryDirectory() as tmp, demo_form(Path(tmp) / "out.json"):
-            device = open_desktop("")
-            ours = _measure(device, args.steps)
-            base = _measure(FixedSleepDevice(device, args.sleep), args.baseline_steps)
-            device.close()
-    finally:
-        if display is not None:
-            display.stop()
-    if not ours or not base:
+    from guiagent.eval.loop_bench import SizeResult, bench_size, parse_size
+    from guiagent.schema.errors import ConfigError
+
+    sizes = [parse_size(s) for s in (args.size or ["1280x800", "3840x2160"])]
+    if args.steps < 1 or args.baseline_steps < 1 or args.cold_runs < 0:
+        raise ConfigError("--steps and --baseline-steps must be >= 1, --cold-runs >= 0")
+    results: list[SizeResult] = []
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as progress:
+        bar = progress.add_task("starting", total=len(sizes))
+        for size in sizes:
+            results.append(bench_size(size, args.steps, args.baseline_steps, args.sleep, args.cold_runs,
+                                      progress=lambda text: progress.update(bar, description=text)))
+            progress.update(bar, advance=1)
+    if not all(r.ours and r.base for r in results):
         console.print("[red]the benchmark task did not run; is the demo form visible?[/]")
         return 1
-    table = Table(title=f"loop overhead per step, ms (screen {ours[0].screen_size[0]}x{ours[0].screen_size[1]}, "
-                        f"medians of {len(ours)} / {len(base)} steps)")
+    table = Table(title=f"loop time per step, ms (medians of {args.steps} / {args.baseline_steps} steps)")
     table.add_column("stage")
-    table.add_column("frame-diff settle", justify="right")
-    table.add_column(f"fixed {args.sleep:g} s sleep", justify="right")
+    for r in results:
+        table.add_column(f"{r.size[0]}x{r.size[1]} frame-diff", justify="right")
+        table.add_column(f"{r.size[0]}x{r.size[1]} fixed {args.sleep:g} s", justify="right")
     for stage in (*STAGES, "total"):
-        table.add_row(stage, f"{median(s.timings_ms.get(stage, 0) for s in ours):.1f}",
-                      f"{median(s.timings_ms.get(stage, 0) for s in base):.1f}")
+        table.add_row(stage, *[_f(r.stage(steps, stage)) for r in results for steps in (r.ours, r.base)])
     console.print(table)
-    m_ours = median(s.timings_ms["total"] for s in ours)
-    m_base = median(s.timings_ms["total"] for s in base)
-    console.print(f"median step: {m_ours:.0f} ms vs {m_base:.0f} ms with a fixed sleep "
-                  f"-> ratio {m_ours / m_base:.2f} ({m_base / m_ours:.1f}x faster); goal <= 150 ms per step")
+    summary = Table(title="summary")
+    for col in ("screen", "step median", "fixed-sleep step", "ratio", "cold time to first action", "goal"):
+        summary.add_column(col, justify="right")
+    for r in results:
+        ours, base = r.stage(r.ours, "total"), r.stage(r.base, "total")
+        ttfa = sorted(r.ttfa_s)
+        cold = (f"{ttfa[len(ttfa) // 2]:.2f} s (median of {len(ttfa)}; {ttfa[0]:.2f}-{ttfa[-1]:.2f})" if ttfa
+                else ("not measured" if args.cold_runs == 0 else "[red]no action seen[/]"))
+        goal = "<= 150 ms, cold <= 2 s" if r.size == (1280, 800) else ("<= 200 ms" if r.size == (3840, 2160) else "")
+        summary.add_row(f"{r.size[0]}x{r.size[1]}", f"{ours:.0f} ms", f"{base:.0f} ms",
+                        f"{ours / base:.2f} ({base / ours:.1f}x faster)", cold, goal)
+    console.print(summary)
     return 0

@@ -1,5 +1,5 @@
 """`guiagent daemon`: serve a task queue to a pool of Android devices over HTTP.
-`guiagent bench daemon`: queue overhead, throughput vs phones and a fault run on virtual phones."""
+(`guiagent bench daemon` is in bench_daemon.py.)"""
 
 from __future__ import annotations
 
@@ -8,21 +8,27 @@ import os
 from pathlib import Path
 
 from guiagent.cli._common import _kv, console
-from guiagent.schema.errors import ConfigError
 
 DEFAULT_DB = Path.home() / ".local" / "share" / "guiagent" / "daemon.db"
 
 
 def register(cli) -> None:
     p = cli.commands.add_parser("daemon", help="serve a task queue to Android devices over an HTTP API",
-                                description="Headless daemon: a durable task queue (SQLite) served to a pool "
-                                            "of Android devices over HTTP (docs at /docs).")
+                                description="Headless daemon: a durable task queue (SQLite on one host, "
+                                            "PostgreSQL for a fleet of hosts) served to a pool of Android devices "
+                                            "over HTTP (docs at /docs).")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on; requests must name it (or a loopback name, or an --allow-host) "
                         "in their Host header")
     p.add_argument("--port", type=int, default=8765, help="TCP port (0 = any free port)")
-    p.add_argument("--db", type=Path, default=DEFAULT_DB,
-                   help=f"the queue's SQLite file; trajectories go beside it (default {DEFAULT_DB})")
+    p.add_argument("--db", default=str(DEFAULT_DB), metavar="URL|PATH",
+                   help="the queue: sqlite:///PATH or a bare PATH (one host; trajectories go beside it), or "
+                        f"postgresql://USER@HOST/DB (several hosts share it) (default {DEFAULT_DB})")
+    p.add_argument("--host-id", default="",
+                   help="this host's id in a fleet sharing one PostgreSQL queue (default: the machine's name)")
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="with postgresql://: where this host keeps its token file and trajectories "
+                        "(default ~/.local/share/guiagent/fleet)")
     token = p.add_mutually_exclusive_group()
     token.add_argument("--token-file", type=Path, default=None, metavar="PATH",
                        help="file holding the token every request must carry (mode 0600; the hosts of a fleet can "
@@ -64,20 +70,12 @@ def register(cli) -> None:
     p.add_argument("--no-ocr", action="store_true", help="perceive through the UI tree alone (automatic "
                                                          "when OCR is not installed)")
     p.add_argument("--lease", type=float, default=15.0, help="seconds a task stays owned without a heartbeat")
+    p.add_argument("--poll", type=float, default=1.0, metavar="SECONDS",
+                   help="how often idle workers look for tasks queued by other processes (with postgresql:// "
+                        "LISTEN/NOTIFY wakes them at once; this is the fallback)")
     p.set_defaults(func=cmd_daemon, approvals=False)
 
-    b = cli.bench.add_parser("daemon", help="daemon queue overhead, throughput vs phones, fault run "
-                                            "(virtual phones)")
-    b.add_argument("--phones", type=int, default=8, help="virtual phones of the main and the fault run")
-    b.add_argument("--tasks", type=int, default=200, help="tasks of the main run")
-    b.add_argument("--scale", default="1,2,4,8", help="phone counts of the throughput series ('none': skip it)")
-    b.add_argument("--scale-tasks", type=int, default=40, help="tasks per throughput row")
-    b.add_argument("--fault-tasks", type=int, default=80, help="tasks of the fault run (0 = skip it)")
-    b.add_argument("--task", action="append", default=None,
-                   help="task text (repeatable, cycled); default: Wi-Fi on / off in Settings")
-    b.add_argument("--adb-port", type=int, default=5037)
-    b.add_argument("--workdir", type=Path, help="keep databases and trajectories here (default: a temp dir)")
-    b.set_defaults(func=cmd_bench_daemon)
+    # `guiagent bench daemon`: guiagent/cli/bench_daemon.py
 
 
 def config_from_args(args: argparse.Namespace):  # -> DaemonConfig
@@ -88,7 +86,8 @@ def config_from_args(args: argparse.Namespace):  # -> DaemonConfig
         s.strip() for s in args.devices.split(",") if s.strip())
     model = {k: v for k, v in (("base_url", args.base_url), ("model", args.model)) if v}
     return DaemonConfig(
-        db=args.db.expanduser().resolve(), host=args.host, port=args.port, token=token,
+        db=_db_arg(args.db), host_id=args.host_id, data_dir=args.data_dir.expanduser() if args.data_dir else None,
+        host=args.host, port=args.port, token=token,
         token_file=args.token_file.expanduser() if args.token_file else None, allow_hosts=tuple(args.allow_host),
         max_body=args.max_body, devices=devices,
         adb_host=args.adb_host, adb_port=args.adb_port, planner=args.planner, grounder=args.grounder,
@@ -97,8 +96,16 @@ def config_from_args(args: argparse.Namespace):  # -> DaemonConfig
         device_options=_kv(args.device_opt, "--device-opt"), max_steps=args.max_steps,
         max_seconds=args.max_seconds, retries=args.retries, ocr=not args.no_ocr,
         allow_apps=frozenset(args.allow_app) if args.allow_app else None, approvals=args.approvals,
-        approval_timeout_s=args.approval_timeout, lease_s=args.lease,
+        approval_timeout_s=args.approval_timeout, lease_s=args.lease, poll_s=args.poll,
     )
+
+
+def _db_arg(value: str) -> Path | str:
+    """--db: a PostgreSQL URL as given, a SQLite path (bare or sqlite:///) made absolute."""
+    from guiagent.daemon.store_base import parse_db_url
+
+    url = parse_db_url(value)
+    return url.url if url.path is None else url.path.expanduser().resolve()
 
 
 def cmd_daemon(args: argparse.Namespace) -> int:
@@ -108,7 +115,7 @@ def cmd_daemon(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     daemon = Daemon(config).start()
     console.print(f"guiagent daemon {daemon.daemon_id} listening on {daemon.url} (API docs: {daemon.url}/docs)")
-    console.print(f"queue: {config.db}; trajectories: {config.trajectories}")
+    console.print(f"queue: {config.db_url} (host {config.host_name}); trajectories: {config.trajectories}")
     devices = "auto (every device adb reports)" if config.devices is None else ", ".join(config.devices)
     mode = "approvals through the API" if config.approvals else "unattended (sensitive actions refused)"
     apps = ", ".join(sorted(config.allow_apps)) if config.allow_apps else "any"
@@ -139,70 +146,3 @@ def _print_token(daemon) -> None:  # daemon: guiagent.daemon.server.Daemon
         console.print(f"token: from {daemon.token_file or '--token / GUIAGENT_TOKEN'}", soft_wrap=True)
     console.print(f"clients send `Authorization: Bearer TOKEN`; a browser logs in at {daemon.url}/login",
                   soft_wrap=True)
-
-
-def cmd_bench_daemon(args: argparse.Namespace) -> int:
-    from guiagent.daemon.bench import run_bench
-
-    if args.phones < 1 or args.tasks < 1:
-        raise ConfigError("--phones and --tasks must be at least 1")
-    try:
-        scale = [] if args.scale.strip().lower() == "none" else sorted(
-            {int(n) for n in args.scale.split(",") if n.strip()})
-    except ValueError as exc:
-        raise ConfigError(f"--scale takes phone counts like 1,2,4,8 (or none), not {args.scale!r}") from exc
-    if scale and min(scale) < 1:
-        raise ConfigError("--scale needs phone counts of at least 1")
-    report = run_bench(phones=args.phones, tasks=args.tasks, scale=scale, scale_tasks=args.scale_tasks,
-                       fault_tasks=args.fault_tasks, task_texts=args.task, adb_port=args.adb_port,
-                       workdir=args.workdir, progress=lambda msg: console.print(f"[dim]{msg}[/]"))
-    print_report(report)
-    return 0
-
-
-def _ms(v: float) -> str:
-    return "-" if v != v else f"{v:.1f}"  # NaN: no sample
-
-
-def print_report(report) -> None:  # report: guiagent.daemon.bench.BenchReport
-    from rich.table import Table
-
-    rows = [*report.scale, *([report.main] if report.main else [])]
-    base = rows[0].throughput if rows else 0.0
-    t = Table(title=f"Throughput vs phones (virtual phones, {report.cores} CPU cores)")
-    for col in ("phones", "tasks", "wall s", "tasks/s", "x first row", "median run s", "median overhead ms",
-                "overhead / run", "statuses"):
-        t.add_column(col, justify="left" if col == "statuses" else "right")
-    for b in rows:
-        run, over = b.med(b.run_ms), b.med(b.overhead_ms)
-        t.add_row(f"{b.phones}" + (" (main)" if b.name == "main" else ""), str(b.tasks), f"{b.wall_s:.1f}",
-                  f"{b.throughput:.2f}", f"{b.throughput / base:.2f}" if base else "-", f"{run / 1000:.2f}",
-                  _ms(over), f"{over / run:.1%}" if run == run and run > 0 else "-",
-                  ", ".join(f"{k} {v}" for k, v in sorted(b.statuses.items())))
-    console.print(t)
-    if report.main is not None:
-        m = report.main
-        run = m.med(m.run_ms)
-        o = Table(title=f"Queue overhead per task, main run ({m.tasks} tasks on {m.phones} phones; medians)")
-        for col in ("part", "median ms", "max ms", "vs median run"):
-            o.add_column(col, justify="left" if col == "part" else "right")
-        for name, values in (("wait: ready -> claimed", m.wait_ms), ("setup: claimed -> agent starts", m.setup_ms),
-                             ("finalize: agent returns -> settled", m.finalize_ms),
-                             ("queue overhead (sum)", m.overhead_ms), ("the task's own run", m.run_ms)):
-            med = m.med(values)
-            o.add_row(name, _ms(med), _ms(max(values)) if values else "-", f"{med / run:.1%}" if run > 0 else "-")
-        console.print(o)
-    if report.fault is not None:
-        f = report.fault
-        ft = Table(title=f"Fault run: {f.tasks} tasks on {f.phones} phones, daemon SIGKILLed + restarted, "
-                         "a phone dropped for 3 s")
-        ft.add_column("check")
-        ft.add_column("result")
-        ft.add_row("task end states", ", ".join(f"{k} {v}" for k, v in sorted(f.statuses.items())))
-        ft.add_row("attempts by outcome", ", ".join(f"{k} {v}" for k, v in sorted(f.run_outcomes.items())))
-        ft.add_row("tasks lost (not in a terminal state)", str(f.lost))
-        ft.add_row("tasks with overlapping attempts", str(f.overlaps))
-        ft.add_row("wall time", f"{f.wall_s:.1f} s ({f.throughput:.2f} tasks/s)")
-        for note in f.notes:
-            ft.add_row("note", note)
-        console.print(ft)

@@ -18,9 +18,14 @@ def register(cli: Any) -> None:
     p = cli.commands.add_parser("dataset", help="export, inspect and repair recorded episodes")
     sub = p.add_subparsers(dest="dataset_cmd", metavar="ACTION", required=True)
 
-    e = sub.add_parser("export", help="export episodes to a Hugging Face dataset, AITW JSONL or plain JSONL")
+    e = sub.add_parser("export", help="export episodes to a Hugging Face dataset, AITW JSONL, plain JSONL, "
+                                      "chat SFT JSONL (TRL / LLaMA-Factory) or AgentNet-style pyautogui JSONL")
     e.add_argument("dirs", nargs="+", type=Path, metavar="DIR", help="episode folders or folders of episodes")
-    e.add_argument("--format", required=True, choices=["hf", "aitw", "jsonl"])
+    e.add_argument("--format", required=True, choices=["hf", "aitw", "jsonl", "sft", "agentnet"])
+    e.add_argument("--family", choices=["uitars", "qwen25vl", "showui"],
+                   help="sft: the model family whose action format and coordinates the answers use")
+    e.add_argument("--max-pixels", type=int, default=28 * 28 * 1280,
+                   help="sft qwen25vl: the processor's max_pixels (pixel coordinates are of the resized image)")
     e.add_argument("--out", type=Path, required=True)
     e.set_defaults(func=cmd_export)
 
@@ -40,15 +45,49 @@ def register(cli: Any) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from guiagent.recorder.export import export
+    """A progress bar over episodes, then a summary table."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
-    report = export(args.dirs, args.out, args.format)
+    from guiagent.recorder.export import export
+    from guiagent.recorder.export_sft import export_agentnet, export_sft
+    from guiagent.schema.errors import ConfigError
+
+    if args.format == "sft" and not args.family:
+        raise ConfigError("--format sft needs --family uitars|qwen25vl|showui")
+    if args.max_pixels < 56 * 56:
+        raise ConfigError("--max-pixels must be at least 3136 (56 x 56)")
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TimeRemainingColumn(), console=console) as progress:
+        bar = progress.add_task(f"export {args.format}", total=None)
+
+        def on_episode(done: int, total: int) -> None:
+            progress.update(bar, completed=done, total=total)
+
+        if args.format == "sft":
+            report = export_sft(args.dirs, args.out, args.family, max_pixels=args.max_pixels, on_episode=on_episode)
+        elif args.format == "agentnet":
+            report = export_agentnet(args.dirs, args.out, on_episode=on_episode)
+        else:
+            report = export(args.dirs, args.out, args.format, on_episode)
     console.print(f"exported {report.steps} {'rows' if args.format == 'hf' else 'examples'} from "
-                  f"{report.episodes} episodes to {args.out} ({args.format})")
+                  f"{report.episodes} episodes to {args.out} ({report.format})")
+    t = Table(title=f"dataset export {report.format}", show_header=False)
+    t.add_column("what")
+    t.add_column("value", justify="right", overflow="fold")
+    t.add_row("episodes", str(report.episodes))
+    t.add_row("rows" if args.format == "hf" else "samples", str(report.steps))
     for reason, n in sorted(report.skipped.items()):
-        console.print(f"  skipped {n} steps: {reason}")
+        t.add_row(f"skipped: {reason}", str(n))
     for path in report.files:
-        console.print(f"  {path}")
+        t.add_row("file", str(path))
+    console.print(t)
     return 0
 
 

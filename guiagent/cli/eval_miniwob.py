@@ -15,7 +15,7 @@ def register(cli: Any) -> None:
     p = cli.eval.add_parser("miniwob", help="the agent on MiniWoB++ tasks in a real browser, screen-level",
                             description="Run the agent on MiniWoB++ tasks: it reads the task from the screen and "
                                         "acts through the desktop device; the page's reward is the score.")
-    p.add_argument("--tasks", default=None, help="comma-separated task names (default: the development subset)")
+    p.add_argument("--tasks", default=None, help="comma-separated task names or lists: dev (default), expanded, all")
     p.add_argument("--episodes", type=int, default=20, help="episodes per task (seeds SEED..SEED+N-1)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path("miniwob_results.json"), help="results JSON")
@@ -50,17 +50,22 @@ def register(cli: Any) -> None:
     g.add_argument("--out", type=Path, help="scores JSON (default: SET/scores-GROUNDER.json)")
     g.add_argument("--scale", type=float, default=2.0)
     g.set_defaults(func=cmd_grounding)
+    from guiagent.cli import eval_novel
+
+    eval_novel.register(cli)
 
 
 def _tasks(value: str | None) -> tuple[str, ...]:
-    from guiagent.eval.miniwob import DEV_TASKS
+    from guiagent.eval.miniwob_tasks import DEV_TASKS, TASK_LISTS
 
     if not value:
         return DEV_TASKS
-    tasks = tuple(t.strip() for t in value.split(",") if t.strip())
+    tasks: list[str] = []
+    for name in (t.strip() for t in value.split(",") if t.strip()):
+        tasks.extend(TASK_LISTS.get(name, (name,)))  # a list name (dev, expanded, all) or a task
     if not tasks:
         raise ConfigError("--tasks is empty")
-    return tasks
+    return tuple(dict.fromkeys(tasks))
 
 
 def cmd_miniwob(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -82,10 +83,25 @@ def cmd_explore(args: argparse.Namespace) -> int:
         return ExploreConfig(steps=args.steps, max_seconds=args.max_seconds, max_depth=args.max_depth, seed=seed,
                              policy=policy, q=QConfig(epsilon=args.epsilon), perception=args.perception)
 
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("{task.fields[screens]} screens"), TimeElapsedColumn(), TimeRemainingColumn(),
+                        console=console)
+    bar = progress.add_task("exploring", total=args.steps, screens=1)
+
     def on_step(r: StepReport) -> None:
+        progress.update(bar, completed=r.step, screens=r.screens)
         if r.outcome in ("new_template", "new_screen"):
-            console.print(f"step {r.step:>4}  new screen {r.screen.id} {r.screen.title!r:<28} "
-                          f"({r.screens} screens)  via {r.action}")
+            progress.console.print(f"step {r.step:>4}  new screen {r.screen.id} {r.screen.title!r:<28} "
+                                   f"({r.screens} screens)  via {r.action}")
 
     runs: dict[str, list[ExploreResult]] = {args.policy: []}
     try:
@@ -97,8 +113,9 @@ def cmd_explore(args: argparse.Namespace) -> int:
             "steps": args.steps, "max_depth": args.max_depth, "started_at": time.time()})
         try:
             reset_device(device)
-            main = Explorer(device, config(args.policy, args.seed), guard=guard, collector=collector,
-                            on_step=on_step).run()
+            with progress:
+                main = Explorer(device, config(args.policy, args.seed), guard=guard, collector=collector,
+                                on_step=on_step).run()
         finally:
             collector.close()
         runs[args.policy].append(main)
@@ -111,7 +128,13 @@ def cmd_explore(args: argparse.Namespace) -> int:
                     continue  # the collecting run
                 reset_device(device)
                 console.print(f"[dim]{policy} exploration, seed {args.seed + i} ...[/]")
-                runs[policy].append(Explorer(device, config(policy, args.seed + i), guard=guard).run())
+                with tempfile.TemporaryDirectory(prefix="explore-baseline-") as tmp:  # counts its records
+                    scratch = GroundingCollector(Path(tmp), source)
+                    try:
+                        runs[policy].append(Explorer(device, config(policy, args.seed + i), guard=guard,
+                                                     collector=scratch).run())
+                    finally:
+                        scratch.close()
     finally:
         device.close()
 
@@ -126,9 +149,9 @@ def cmd_explore(args: argparse.Namespace) -> int:
 
     for name, pick in (("steps", lambda r: r.steps), ("screens discovered", lambda r: r.screens),
                        ("kinds of screen", lambda r: r.templates), ("edges", lambda r: r.edges),
+                       ("distinct elements acted on", lambda r: r.acted), ("records kept", lambda r: r.records),
                        ("no-op actions", lambda r: r.outcomes.get("noop", 0)), ("seconds", lambda r: r.seconds)):
         table.add_row(name, *(f"{med(p, pick):g}" for p in runs))
-    table.add_row("records (collecting run)", *(str(runs[p][0].records) if p == args.policy else "-" for p in runs))
     console.print(table)
     curve = Table(title="novelty curve: screens found vs steps")
     curve.add_column("policy")

@@ -21,6 +21,10 @@ def register(cli: Any) -> None:
     p.add_argument("--image-encoder", default="pixels:grid=8",
                    help="pixels[:grid=N] (default), patches[:grid=N] or hf:PATH (a local vision model)")
     p.set_defaults(func=run)
+    from guiagent.cli import train_grounder, train_icons
+
+    train_grounder.register(cli)
+    train_icons.register(cli)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -55,7 +55,7 @@ autocomplete="current-password"></label> <button>Log in</button></form>
 
 
 def create_app(store: TaskStore, config: DaemonConfig, *, token: str, daemon_id: str = "", online: Any = None,
-               warming: Any = None) -> FastAPI:
+               warming: Any = None, screenshot: Any = None) -> FastAPI:
     """The app. `online()` (optional) counts the devices whose worker holds an open device;
     `warming()` says whether optional models are still loading."""
     started = time.time()
@@ -128,11 +128,19 @@ def create_app(store: TaskStore, config: DaemonConfig, *, token: str, daemon_id:
             raise HTTPException(422, f"unknown planner {planner!r}; choose one of: {', '.join(sorted(PLANNERS))}")
         try:
             steps, seconds = config.task_budget(body.max_steps, body.timeout_s)
-            if config.devices is not None and body.device is not None and body.device not in config.devices:
+            # One host (SQLite) serves every task: a device it does not serve would wait forever. In
+            # a fleet the task may be for another host's phone, unless it names this host.
+            ours = config.engine == "sqlite" or body.host == store.host
+            if ours and config.devices is not None and body.device is not None and body.device not in config.devices:
                 raise ConfigError(f"device {body.device!r} is not served by this daemon "
                                   f"(it serves {', '.join(config.devices)})")
+            if body.host is not None and body.host != store.host:
+                hosts = sorted({h.host for h in store.list_hosts()} | {store.host})
+                if body.host not in hosts:  # it would wait for ever
+                    raise ConfigError(f"no host {body.host!r} has joined this fleet (hosts: {', '.join(hosts)})")
             record = store.add_task(body.task, planner=planner, max_steps=steps, timeout_s=seconds,
-                                    max_attempts=config.max_attempts, device=body.device, secrets=body.secrets)
+                                    max_attempts=config.max_attempts, device=body.device, host=body.host,
+                                    secrets=body.secrets)
         except ConfigError as exc:
             raise HTTPException(422, str(exc)) from exc
         return {"id": record.id, "status": record.status}
@@ -200,9 +208,9 @@ def create_app(store: TaskStore, config: DaemonConfig, *, token: str, daemon_id:
 
     # -- devices, health, events ---------------------------------------------------------------
 
-    @api.get("/devices", summary="devices: serial, state, current task")
-    def devices() -> list[DeviceRecord]:
-        return store.list_devices()
+    @api.get("/devices", summary="the fleet's devices: host, serial, state, current task")
+    def devices(host: str | None = Query(None, description="only this host's devices")) -> list[DeviceRecord]:
+        return store.list_devices(host)
 
     @api.get("/health", summary="liveness, queue counts, devices online")
     def health() -> dict[str, Any]:
@@ -263,6 +271,10 @@ def create_app(store: TaskStore, config: DaemonConfig, *, token: str, daemon_id:
         return record
 
     app.include_router(api)
+    # the fleet dashboard, /metrics and device pictures (dashboard.py)
+    from guiagent.daemon.dashboard import mount
+
+    mount(app, store, config, authorized, daemon_id=daemon_id, screenshot=screenshot)
     return app
 
 

@@ -10,14 +10,19 @@ from typing import Any
 
 from guiagent.daemon.gate import LOOPBACK_NAMES, host_name, is_wildcard
 from guiagent.daemon.models import TaskRecord
+from guiagent.daemon.store_base import DbUrl, Engine, parse_db_url
 from guiagent.registry import GROUNDERS, PLANNERS
 from guiagent.runner import RunOptions
 from guiagent.schema.errors import ConfigError
 
+DEFAULT_FLEET_DIR = Path.home() / ".local" / "share" / "guiagent" / "fleet"
+
 
 @dataclass(frozen=True)
 class DaemonConfig:
-    db: Path
+    db: Path | str  # a path / sqlite:///path (SQLite, one host) or postgresql://... (a fleet); see db_url
+    host_id: str = ""  # this host's id in the fleet; "" = the machine's name (see host_name)
+    data_dir: Path | None = None  # PostgreSQL: this host's token file and trajectories (SQLite: beside the file)
     host: str = "127.0.0.1"
     port: int = 8765
     token: str | None = None  # --token / $GUIAGENT_TOKEN; None: token_file, else the generated file
@@ -45,6 +50,9 @@ class DaemonConfig:
     timeout_grace_s: float = 15.0  # a run past its time budget + this is stopped
 
     def __post_init__(self) -> None:
+        url = parse_db_url(self.db)
+        if url.path is not None:  # keep db a Path for SQLite, as callers always had it
+            object.__setattr__(self, "db", url.path)
         if self.max_steps < 1 or self.max_seconds <= 0:
             raise ConfigError("--max-steps must be >= 1 and --max-seconds > 0")
         if self.retries < 0:
@@ -53,6 +61,8 @@ class DaemonConfig:
             raise ConfigError(f"unknown planner {self.planner!r}; choose one of: {', '.join(sorted(PLANNERS))}")
         if self.grounder not in GROUNDERS:
             raise ConfigError(f"unknown grounder {self.grounder!r}; choose one of: {', '.join(sorted(GROUNDERS))}")
+        if self.poll_s <= 0:
+            raise ConfigError(f"--poll must be > 0 seconds, got {self.poll_s:g}")
         if self.lease_s <= 2 * self.heartbeat_s:
             raise ConfigError(f"the lease ({self.lease_s:g} s) must outlast two heartbeats ({self.heartbeat_s:g} s)")
         if self.devices is not None and not self.devices:
@@ -64,9 +74,28 @@ class DaemonConfig:
         _ = self.allowed_hosts  # refuse a malformed --allow-host now
 
     @property
+    def db_url(self) -> DbUrl:
+        return parse_db_url(self.db)
+
+    @property
+    def engine(self) -> Engine:
+        return self.db_url.engine
+
+    @property
+    def host_name(self) -> str:
+        return self.host_id or socket.gethostname()
+
+    def _beside_db(self, suffix: str, pg_name: str) -> Path:
+        """SQLite: queue.db -> queue<suffix>; PostgreSQL: <data_dir>/<pg_name>."""
+        url = self.db_url
+        if url.path is not None:
+            return url.path.parent / f"{url.path.stem}{suffix}"
+        return (self.data_dir or DEFAULT_FLEET_DIR) / pg_name
+
+    @property
     def default_token_file(self) -> Path:
         """Where the token is generated when none is given: queue.db -> queue.token."""
-        return self.db.parent / f"{self.db.stem}.token"
+        return self._beside_db(".token", "fleet.token")
 
     @property
     def allowed_hosts(self) -> frozenset[str]:
@@ -77,8 +106,9 @@ class DaemonConfig:
 
     @property
     def trajectories(self) -> Path:
-        """Episode folders live beside the database: queue.db -> queue.trajectories/."""
-        return self.db.parent / f"{self.db.stem}.trajectories"
+        """Episode folders live beside the database: queue.db -> queue.trajectories/ (PostgreSQL:
+        <data_dir>/trajectories/)."""
+        return self._beside_db(".trajectories", "trajectories")
 
     @property
     def max_attempts(self) -> int:

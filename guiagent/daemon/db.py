@@ -1,4 +1,6 @@
-"""The daemon's SQLite database: schema, one connection per thread, write transactions.
+"""The daemon's SQLite engine: schema, one connection per thread, write transactions.
+
+The embedded default (one host, nothing to install); store_pg.py is the fleet's engine.
 
 WAL lets the API read while workers write. `synchronous=NORMAL` keeps every committed
 transaction across a process crash (kill -9); only a power loss can lose the last commits.
@@ -10,13 +12,38 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Literal
 
+from guiagent.daemon.store_base import Params, iter_statements
 from guiagent.schema.errors import ConfigError
 
-SCHEMA_VERSION = 1
+# 1: one host. 2: host columns (tasks may target a host; devices keyed by (host, serial)), hosts.
+SCHEMA_VERSION = 2
+
+DEVICES_V2 = """
+CREATE TABLE IF NOT EXISTS devices (
+    host TEXT NOT NULL,
+    serial TEXT NOT NULL,
+    state TEXT NOT NULL,
+    adb_state TEXT,
+    current_task TEXT,
+    since REAL NOT NULL,
+    error TEXT,
+    tasks_run INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (host, serial)
+);
+CREATE TABLE IF NOT EXISTS hosts (
+    host TEXT PRIMARY KEY,
+    daemon TEXT NOT NULL,
+    url TEXT,
+    started REAL NOT NULL,
+    heartbeat REAL NOT NULL
+);
+"""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -24,6 +51,8 @@ CREATE TABLE IF NOT EXISTS tasks (
     id TEXT PRIMARY KEY,
     task TEXT NOT NULL,
     device TEXT,                       -- the device asked for; NULL = any
+    host TEXT,                         -- the host asked for; NULL = any
+    assigned_host TEXT,                -- the host that runs / last ran it
     planner TEXT NOT NULL,
     max_steps INTEGER NOT NULL,
     timeout_s REAL NOT NULL,
@@ -54,6 +83,7 @@ CREATE TABLE IF NOT EXISTS runs (
     attempt INTEGER NOT NULL,
     owner TEXT NOT NULL,
     device TEXT NOT NULL,
+    host TEXT,
     ready_at REAL NOT NULL,            -- when this task and an idle worker were both there
     claimed REAL NOT NULL,
     started REAL,                      -- the agent started
@@ -84,20 +114,18 @@ CREATE TABLE IF NOT EXISTS approvals (
     created REAL NOT NULL,
     decided REAL
 );
-CREATE TABLE IF NOT EXISTS devices (
-    serial TEXT PRIMARY KEY,
-    state TEXT NOT NULL,
-    adb_state TEXT,
-    current_task TEXT,
-    since REAL NOT NULL,
-    error TEXT,
-    tasks_run INTEGER NOT NULL DEFAULT 0
-);
-"""
+""" + DEVICES_V2
+
+# columns added since the first schema (all TEXT, NULL in old rows): added to an older file in place
+ADDED_COLUMNS = {"tasks": ("secrets", "host", "assigned_host"), "runs": ("host",)}
 
 
 class Database:
     """Connections per thread to one SQLite file (threads share nothing but the file)."""
+
+    engine: Literal["sqlite"] = "sqlite"
+    seq = "rowid"  # tasks in arrival order
+    skip_locked = ""  # BEGIN IMMEDIATE already serialises writers
 
     def __init__(self, path: Path | str, *, busy_timeout_s: float = 30.0) -> None:
         self.path = Path(path)
@@ -110,19 +138,23 @@ class Database:
         self._init_schema()
 
     def _init_schema(self) -> None:
-        con = self.connection()
-        con.executescript(SCHEMA)
-        row = con.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-        if row is None:
-            con.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-        elif int(row[0]) != SCHEMA_VERSION:
-            raise ConfigError(f"{self.path} has daemon schema {row[0]}, this version reads {SCHEMA_VERSION}")
-        if "secrets" not in {r[1] for r in con.execute("PRAGMA table_info(tasks)")}:  # a queue from before secrets
-            try:
-                con.execute("ALTER TABLE tasks ADD COLUMN secrets TEXT")
-            except sqlite3.OperationalError:  # another process added it meanwhile
-                if "secrets" not in {r[1] for r in con.execute("PRAGMA table_info(tasks)")}:
-                    raise
+        """Create or migrate the schema in one write transaction (safe when daemons start together)."""
+        with self.write() as con:
+            con.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            row = con.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            version = SCHEMA_VERSION if row is None else int(row[0])
+            if version > SCHEMA_VERSION:
+                raise ConfigError(f"{self.path} has daemon schema {version}, this version reads {SCHEMA_VERSION}")
+            if "serial" in _columns(con, "devices") and "host" not in _columns(con, "devices"):
+                con.execute("DROP TABLE devices")  # one host's view of its phones, forgotten at start anyway
+            for stmt in iter_statements(SCHEMA):  # whatever is missing, in its current form
+                con.execute(stmt)
+            for table, names in ADDED_COLUMNS.items():
+                for name in names:
+                    if name not in _columns(con, table):
+                        con.execute(f"ALTER TABLE {table} ADD COLUMN {name} TEXT")
+            con.execute("INSERT INTO meta (key, value) VALUES ('schema', ?) ON CONFLICT (key) DO UPDATE"
+                        " SET value = excluded.value", (str(SCHEMA_VERSION),))
 
     def connection(self) -> sqlite3.Connection:
         con: sqlite3.Connection | None = getattr(self._local, "con", None)
@@ -154,8 +186,20 @@ class Database:
             raise
         con.execute("COMMIT")
 
-    def query(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
+    def query(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         return self.connection().execute(sql, params).fetchall()
+
+    def now(self, con: Any = None) -> float:
+        return time.time()  # one host, one clock
+
+    def notify(self, con: Any) -> None:
+        """Other processes on this file find new tasks by polling (`--poll`)."""
+
+    def listen(self, on_change: Callable[[], None]) -> None:
+        """Nothing to listen to: see notify()."""
+
+    def lock(self, name: str) -> None:
+        """One daemon per file is the server's file lock (server.py); nothing to add here."""
 
     def close(self) -> None:
         """Close every thread's connection (call once no thread uses the database any more)."""
@@ -164,3 +208,7 @@ class Database:
         for con in cons:
             con.close()
         self._local = threading.local()
+
+
+def _columns(con: sqlite3.Connection, table: str) -> set[str]:
+    return {r[1] for r in con.execute(f"PRAGMA table_info({table})")}

@@ -3,6 +3,7 @@ daemon as a real subprocess (so it can be SIGKILLed), and an HTTP client with th
 the daemon reads from a 0600 token file, as the hosts of a real fleet share one).
 
 The phones go through a real adb server (the one at `adb_port`) exactly as hardware would.
+One `Fleet` is one host; cluster.py runs several of them against one PostgreSQL database.
 """
 
 from __future__ import annotations
@@ -73,25 +74,36 @@ class AdbServer:
 
 class Fleet:
     def __init__(self, workdir: Path, *, adb_port: int = 5037, token: str | None = None,
-                 scenario: str = "default") -> None:
+                 scenario: str = "default", token_file: Path | None = None, db: str | Path | None = None,
+                 host_id: str | None = None) -> None:
+        """`token_file`: an existing one to share (the hosts of a fleet), else one is written here.
+        `db`: a path or URL (`postgresql://...`); `host_id`: the daemon's --host-id."""
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.token = token or secrets.token_urlsafe(32)
-        self.token_file = self.workdir / "fleet.token"
-        self.token_file.unlink(missing_ok=True)
-        fd = os.open(self.token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(self.token + "\n")
-        self.adb_port, self.scenario = adb_port, scenario
+        if token_file is not None:
+            self.token_file = token_file
+            self.token = token_file.read_text().strip()
+        else:
+            self.token = token or secrets.token_urlsafe(32)
+            self.token_file = write_token_file(self.workdir / "fleet.token", self.token)
+        self.adb_port, self.scenario, self.host_id = adb_port, scenario, host_id
         self.phones: list[Any] = []
         self.proc: subprocess.Popen[bytes] | None = None
-        self.port = free_port()
-        self.db: Path | None = None
+        self.db: str | Path | None = db
         self.starts = 0
+        self.new_port()
+
+    def new_port(self) -> int:
+        """Pick the daemon's port (again: right before a launch, so nothing started since took it)."""
         import httpx
 
+        old: Any = self.__dict__.get("http")
+        if old is not None:
+            old.close()
+        self.port = free_port()
         self.http = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=30.0,
                                  headers={"Authorization": f"Bearer {self.token}"})
+        return self.port
 
     # -- phones --------------------------------------------------------------------------------
 
@@ -110,7 +122,7 @@ class Fleet:
 
     # -- the daemon ----------------------------------------------------------------------------
 
-    def start_daemon(self, serials: Iterable[str], *, db: Path | None = None, args: Iterable[str] = (),
+    def start_daemon(self, serials: Iterable[str], *, db: str | Path | None = None, args: Iterable[str] = (),
                      wait_online: int | None = None, timeout: float = 60.0,
                      python: Iterable[str] | None = None, wait_warm: bool = False) -> subprocess.Popen[bytes]:
         """Start `guiagent daemon` on this fleet's port; returns once /health answers and
@@ -118,20 +130,34 @@ class Fleet:
         are loaded: benchmarks measure the steady state). `python` replaces the interpreter part
         of the command (default: this interpreter, `-m guiagent`)."""
         serials = list(serials)
+        self.launch_daemon(serials, db=db, args=args, python=python)
+        self.wait_ready(len(serials) if wait_online is None else wait_online, timeout, wait_warm)
+        assert self.proc is not None
+        return self.proc
+
+    def launch_daemon(self, serials: Iterable[str], *, db: str | Path | None = None, args: Iterable[str] = (),
+                      python: Iterable[str] | None = None) -> subprocess.Popen[bytes]:
+        """Start the daemon process and return at once (wait_ready() waits for it)."""
         self.db = db or self.db or self.workdir / "queue.db"
         self.starts += 1
         log = open(self.workdir / f"daemon-{self.starts}.log", "wb")  # noqa: SIM115 - the child writes it
+        extra = []
+        if self.host_id:
+            extra += ["--host-id", self.host_id]
+        if str(self.db).startswith("postgres"):  # the token and trajectories go beside nothing: here
+            extra += ["--data-dir", str(self.workdir / "data")]
         cmd = [*(python or (sys.executable, "-m", "guiagent")), "-v", "daemon", "--db", str(self.db), "--port", str(self.port),
                "--devices", ",".join(serials), "--adb-port", str(self.adb_port), "--no-ocr",
-               "--token-file", str(self.token_file), *args]
+               "--token-file", str(self.token_file), *extra, *args]
         env = {**os.environ, "ADB_LIBUSB": "0", "PYTHONUNBUFFERED": "1"}
         env.pop("GUIAGENT_TOKEN", None)
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
         log.close()
-        want = len(serials) if wait_online is None else wait_online
-        self.wait(lambda: self._online(wait_warm) >= want, timeout + (60 if wait_warm else 0),
-                  f"the daemon with {want} device(s) online")
         return self.proc
+
+    def wait_ready(self, online: int, timeout: float = 60.0, wait_warm: bool = False) -> None:
+        self.wait(lambda: self._online(wait_warm) >= online, timeout + (60 if wait_warm else 0),
+                  f"the daemon with {online} device(s) online")
 
     def _online(self, wait_warm: bool = False) -> int:
         if self.proc is not None and self.proc.poll() is not None:
@@ -208,14 +234,8 @@ class Fleet:
     def read_db(self) -> tuple[list[TaskRecord], list[RunRecord]]:
         """Tasks and the run log, straight from the database (WAL: safe while the daemon writes,
         and readable when it is down)."""
-        from guiagent.daemon.store import TaskStore
-
         assert self.db is not None
-        store = TaskStore(self.db)
-        try:
-            return store.list_tasks(limit=1_000_000), store.runs()
-        finally:
-            store.close()
+        return read_queue(self.db)
 
     def runs(self) -> list[RunRecord]:
         return self.read_db()[1]
@@ -236,6 +256,25 @@ class Fleet:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def write_token_file(path: Path, token: str) -> Path:
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(token + "\n")
+    return path
+
+
+def read_queue(db: str | Path) -> tuple[list[TaskRecord], list[RunRecord]]:
+    """Every task and the whole run log of the queue at `db` (a path or URL)."""
+    from guiagent.daemon.store import open_store
+
+    store = open_store(db)
+    try:
+        return store.list_tasks(limit=1_000_000), store.runs()
+    finally:
+        store.close()
 
 
 def overlapping_attempts(runs: Iterable[RunRecord]) -> list[str]:

@@ -25,6 +25,8 @@ class TaskIn(BaseModel):
 
     task: str = Field(min_length=1, max_length=4000, description="the instruction, e.g. 'Open Settings'")
     device: str | None = Field(None, max_length=200, description="adb serial to run on; default: any device")
+    host: str | None = Field(None, max_length=200, description="host id to run on (with `device`: that host's "
+                             "phone); default: any host of the fleet")
     planner: str | None = Field(None, max_length=40, description="planner name; default: the daemon's")
     max_steps: int | None = Field(None, ge=1, description="step budget; at most the daemon's --max-steps")
     timeout_s: float | None = Field(None, gt=0, description="time budget in seconds; at most --max-seconds")
@@ -56,6 +58,8 @@ class TaskRecord(BaseModel):
     status: TaskStatus
     device: str | None = Field(None, description="the device running it / that ran it last, else the one asked for")
     requested_device: str | None = None
+    host: str | None = Field(None, description="the host running it / that ran it last, else the one asked for")
+    requested_host: str | None = None
     planner: str
     max_steps: int
     timeout_s: float
@@ -75,7 +79,8 @@ class TaskRecord(BaseModel):
     def from_row(cls, row: sqlite3.Row) -> TaskRecord:
         return cls(
             id=row["id"], task=row["task"], status=row["status"], device=row["assigned"] or row["device"],
-            requested_device=row["device"], planner=row["planner"], max_steps=row["max_steps"],
+            requested_device=row["device"], host=row["assigned_host"] or row["host"], requested_host=row["host"],
+            planner=row["planner"], max_steps=row["max_steps"],
             timeout_s=row["timeout_s"], steps=row["steps"], attempts=row["attempts"],
             max_attempts=row["max_attempts"], created=row["created"], started=row["started"],
             finished=row["finished"], result=TaskResult(**json.loads(row["result"])) if row["result"] else None,
@@ -105,6 +110,7 @@ class RunRecord(BaseModel):
     status: RunEnd
     reason: str | None = None
     episode: str | None = None
+    host: str | None = None
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> RunRecord:
@@ -141,6 +147,7 @@ class ApprovalIn(BaseModel):
 
 
 class DeviceRecord(BaseModel):
+    host: str = ""  # devices are keyed by (host, serial): serials repeat across hosts' adb servers
     serial: str
     state: DeviceState
     adb_state: str | None = None
@@ -151,6 +158,20 @@ class DeviceRecord(BaseModel):
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> DeviceRecord:
+        return cls(**{k: row[k] for k in row.keys()})  # noqa: SIM118
+
+
+class HostRecord(BaseModel):
+    """One daemon process of the fleet (`hosts` table): its id, its API, when it last renewed."""
+
+    host: str
+    daemon: str
+    url: str | None = None
+    started: float
+    heartbeat: float
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> HostRecord:
         return cls(**{k: row[k] for k in row.keys()})  # noqa: SIM118
 
 

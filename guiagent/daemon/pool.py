@@ -10,7 +10,8 @@ import uuid
 
 from guiagent.daemon.config import DaemonConfig
 from guiagent.daemon.store import TaskStore
-from guiagent.daemon.worker import DeviceWorker
+from guiagent.daemon.store_base import StoreUnavailable
+from guiagent.daemon.worker import STOP_REASONS, DeviceWorker
 from guiagent.schema.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -157,6 +158,8 @@ class DevicePool:
                 if now - last_prune > 300:
                     last_prune = now
                     self.store.prune_events()
+            except StoreUnavailable as exc:  # the leases go unrenewed; the fences stop the runs in time
+                log.warning("heartbeat: %s", exc)
             except Exception:  # the heartbeat must outlive a locked database or a bug
                 log.exception("heartbeat failed")
 
@@ -164,12 +167,19 @@ class DevicePool:
         with self._lock:
             workers = list(self.workers.values())
         running = {w.active.claim.run_id: (w, w.active) for w in workers if w.active is not None}
+        for run_id, (worker, active) in running.items():
+            if active.fence.expired:  # stop it now; its device refuses input already
+                worker.stop_run("fenced", run_id)
+        sent = time.monotonic()  # before the request: the renewed lease starts no earlier
         flags = self.store.heartbeat(self.daemon_id + "/", self.config.lease_s, list(running))
         now = time.monotonic()
         for run_id, (worker, active) in running.items():
             if run_id not in flags:
+                active.fence.revoke(STOP_REASONS["lease_lost"])
                 worker.stop_run("lease_lost", run_id)
-            elif flags[run_id]:
+                continue
+            active.fence.renewed(sent)
+            if flags[run_id]:
                 worker.stop_run("cancel", run_id)
             elif now - active.started > active.claim.task.timeout_s + self.config.timeout_grace_s:
                 worker.stop_run("timeout", run_id)

@@ -65,13 +65,18 @@ class Daemon:
             self.config.token, self.config.token_file, self.config.default_token_file)
         self._lock()
         try:
-            self.store = TaskStore(self.config.db)
-            self.recovered = self.store.recover()
+            self.store = TaskStore(self.config.db_url, host=self.config.host_name)
+            # SQLite: the file lock makes every running task a dead daemon's. PostgreSQL: the
+            # host's lock makes this host's running tasks its dead predecessor's; other hosts'
+            # dead runs are reaped when their leases expire.
+            self.store.lock_host()
+            self.recovered = self.store.recover(host=None if self.config.engine == "sqlite" else self.store.host)
             for task_id, status in self.recovered:
                 log.warning("task %s was running when the last daemon died; now %s", task_id, status)
             self.config.trajectories.mkdir(parents=True, exist_ok=True)
             self._sock = _bind(self.config.host, self.config.port)
             self.port = self._sock.getsockname()[1]
+            self.store.register_host(self.daemon_id, self.url)
             self.pool = DevicePool(self.store, self.config, self.daemon_id)
             self.pool.start()
             threading.Thread(target=self._warm_up, name="warm-up", daemon=True).start()
@@ -98,8 +103,11 @@ class Daemon:
         from guiagent.daemon.api import create_app
 
         assert self.store is not None and self.pool is not None
+        from guiagent.daemon.dashboard import live_screenshot
+
+        pool = self.pool
         return create_app(self.store, self.config, token=self.token, daemon_id=self.daemon_id, online=self.pool.online,
-                          warming=lambda: not self.warm.is_set())
+                          warming=lambda: not self.warm.is_set(), screenshot=lambda s, busy: live_screenshot(pool, s, busy))
 
     def _uvicorn(self) -> Any:
         import uvicorn
@@ -152,6 +160,8 @@ class Daemon:
     # -- one daemon per database ---------------------------------------------------------------
 
     def _lock(self) -> None:
+        if self.config.db_url.path is None:  # PostgreSQL: several hosts share it (see TaskStore.lock_host)
+            return
         path = Path(f"{self.config.db}.lock")
         path.parent.mkdir(parents=True, exist_ok=True)
         f = open(path, "a+")  # noqa: SIM115 - held open while the daemon runs

@@ -1,19 +1,26 @@
-"""The durable task queue.
+"""The durable task queue, one logic over two engines (SQLite: db.py, PostgreSQL: store_pg.py).
 
-A task is claimed by exactly one worker: one `UPDATE ... WHERE rowid = (SELECT ... LIMIT 1)
-AND status = 'queued' RETURNING` inside BEGIN IMMEDIATE, which also opens the attempt's row in
-the run log. The claimer owns the task through a lease that the daemon's heartbeat renews;
+A task is claimed by exactly one worker: one `UPDATE ... WHERE <seq> = (SELECT ... LIMIT 1
+[FOR UPDATE SKIP LOCKED]) AND status = 'queued' RETURNING` in one write transaction (SQLite:
+BEGIN IMMEDIATE; PostgreSQL: the row lock, so claimers on other rows never wait), which also
+opens the attempt's row in the run log. The claimer owns the task through a lease that the daemon's heartbeat renews;
 every later write about the attempt is conditional on (owner, run_id), so a worker that lost
 its lease cannot overwrite anybody's result. After a crash `recover()` (called by the next
 daemon once it holds the database's lock) closes the dead attempts as interrupted and re-queues
 their tasks while retries are left: nothing is lost and no attempt overlaps another.
+
+Several hosts share one PostgreSQL database: each store has a host id; devices are keyed by
+(host, serial) because serials repeat across hosts' adb servers; a task may ask for a serial, a
+host, both or neither. Times come from the engine's clock (`db.now()`): time.time() on SQLite,
+the database server's clock on PostgreSQL, so leases do not depend on the hosts' clock skew.
+JSON (results, secrets, event data) is stored as text on both engines: nothing queries into it.
 """
 
 from __future__ import annotations
 
 import json
+import socket
 import threading
-import time
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,24 +32,59 @@ from guiagent.daemon.models import (
     Claim,
     DeviceRecord,
     EventRecord,
+    HostRecord,
     RunEnd,
     RunRecord,
     TaskRecord,
     TaskResult,
     TaskStatus,
 )
+from guiagent.daemon.store_base import Connection, DbUrl, Engine, StoreEngine, parse_db_url
 from guiagent.safety.secrets import check_secret_refs
 from guiagent.schema.errors import ConfigError
 
 _TASK_STATUS = {"succeeded": "succeeded", "failed": "failed", "cancelled": "cancelled"}
 
 
+def open_engine(db: StoreEngine | DbUrl | Path | str) -> StoreEngine:
+    if not isinstance(db, (DbUrl, Path, str)):
+        return db
+    url = db if isinstance(db, DbUrl) else parse_db_url(db)
+    if url.path is not None:
+        return Database(url.path)
+    from guiagent.daemon.store_pg import PgDatabase
+
+    return PgDatabase(url.url)
+
+
+def open_store(db: StoreEngine | DbUrl | Path | str, *, host: str | None = None, listen: bool = True) -> TaskStore:
+    """The queue at `db` (a path, sqlite:///path or postgresql://...) as host `host`."""
+    return TaskStore(db, host=host, listen=listen)
+
+
 class TaskStore:
-    def __init__(self, db: Database | Path | str) -> None:
-        self.db = db if isinstance(db, Database) else Database(db)
-        # In-process wake-up for idle workers; other processes' inserts are seen by polling.
+    def __init__(self, db: StoreEngine | DbUrl | Path | str, *, host: str | None = None, listen: bool = True) -> None:
+        """`listen=False`: a client that only reads and submits (no idle workers to wake)."""
+        self.db: StoreEngine = open_engine(db)
+        self.host = host or socket.gethostname()
+        # Wakes idle workers: bumped by this process's writes and, on PostgreSQL, by a NOTIFY
+        # from any host; SQLite's other processes are seen by polling.
         self.changed = threading.Condition()
         self.generation = 0
+        if listen:
+            self.db.listen(self._notify)
+
+    @property
+    def engine(self) -> Engine:
+        return self.db.engine
+
+    def now(self) -> float:
+        return self.db.now()
+
+    def lock_host(self) -> None:
+        """PostgreSQL: hold this host id's lock while the store is open (ConfigError if another
+        live daemon has it). SQLite: nothing (the daemon's file lock already serialises)."""
+        self.db.lock(f"guiagent-host:{self.host}")
 
     def close(self) -> None:
         self.db.close()
@@ -58,10 +100,9 @@ class TaskStore:
             if self.generation == generation:
                 self.changed.wait(timeout)
 
-    @staticmethod
-    def _event(con: Any, kind: str, task_id: str | None, **data: Any) -> None:
+    def _event(self, con: Connection, kind: str, task_id: str | None, **data: Any) -> None:
         con.execute("INSERT INTO events (ts, kind, task_id, data) VALUES (?, ?, ?, ?)",
-                    (time.time(), kind, task_id, json.dumps(data, default=str)))
+                    (self.db.now(con), kind, task_id, json.dumps(data, default=str)))
 
     def add_event(self, kind: str, task_id: str | None = None, **data: Any) -> None:
         with self.db.write() as con:
@@ -70,9 +111,10 @@ class TaskStore:
     # -- tasks -------------------------------------------------------------------------------
 
     def add_task(self, task: str, *, planner: str, max_steps: int, timeout_s: float, max_attempts: int,
-                 device: str | None = None, secrets: Mapping[str, str] | None = None) -> TaskRecord:
-        """`secrets`: NAME -> reference (env:VAR | file:PATH), stored as such; the worker that runs
-        the task resolves them on its host, so no value is ever in the queue."""
+                 device: str | None = None, host: str | None = None,
+                 secrets: Mapping[str, str] | None = None) -> TaskRecord:
+        """`device`: a serial, `host`: a host id; None = any. `secrets`: NAME -> reference
+        (env:VAR | file:PATH), resolved by the worker on its host: no value is ever in the queue."""
         if not task.strip():
             raise ConfigError("the task is empty")
         refs = check_secret_refs(secrets or {})
@@ -80,13 +122,14 @@ class TaskStore:
             raise ConfigError(f"max_attempts must be at least 1, got {max_attempts}")
         task_id = "t-" + uuid.uuid4().hex[:16]
         with self.db.write() as con:
-            now = time.time()  # read holding the write lock, so times follow commit order
+            now = self.db.now(con)
             con.execute(
-                "INSERT INTO tasks (id, task, device, planner, max_steps, timeout_s, status, max_attempts,"
-                " created, queued_at, updated, secrets) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
-                (task_id, task, device, planner, max_steps, timeout_s, max_attempts, now, now, now,
+                "INSERT INTO tasks (id, task, device, host, planner, max_steps, timeout_s, status, max_attempts,"
+                " created, queued_at, updated, secrets) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
+                (task_id, task, device, host, planner, max_steps, timeout_s, max_attempts, now, now, now,
                  json.dumps(refs) if refs else None))
-            self._event(con, "task_queued", task_id, task=task, device=device)
+            self._event(con, "task_queued", task_id, task=task, device=device, host=host)
+            self.db.notify(con)
         self._notify()
         record = self.get_task(task_id)
         assert record is not None
@@ -98,9 +141,9 @@ class TaskStore:
 
     def list_tasks(self, status: TaskStatus | None = None, limit: int = 100, offset: int = 0) -> list[TaskRecord]:
         if status is None:
-            rows = self.db.query("SELECT * FROM tasks ORDER BY rowid LIMIT ? OFFSET ?", (limit, offset))
+            rows = self.db.query(f"SELECT * FROM tasks ORDER BY {self.db.seq} LIMIT ? OFFSET ?", (limit, offset))
         else:
-            rows = self.db.query("SELECT * FROM tasks WHERE status = ? ORDER BY rowid LIMIT ? OFFSET ?",
+            rows = self.db.query(f"SELECT * FROM tasks WHERE status = ? ORDER BY {self.db.seq} LIMIT ? OFFSET ?",
                                  (status, limit, offset))
         return [TaskRecord.from_row(r) for r in rows]
 
@@ -108,27 +151,31 @@ class TaskStore:
         rows = self.db.query("SELECT status, COUNT(*) AS n FROM tasks GROUP BY status")
         return {r["status"]: r["n"] for r in rows}
 
-    def claim(self, owner: str, device: str, *, lease_s: float, idle_since: float | None = None) -> Claim | None:
-        """The oldest queued task this device may run, now owned by `owner`; None when there is none."""
+    def claim(self, owner: str, device: str, *, lease_s: float, idle_since: float | None = None,
+              host: str | None = None) -> Claim | None:
+        """The oldest queued task device `device` of host `host` (default: this store's) may run,
+        now owned by `owner`; None when there is none."""
+        host = host or self.host
+        seq = self.db.seq
         with self.db.write() as con:
-            now = time.time()
+            now = self.db.now(con)
             rows = con.execute(
                 "UPDATE tasks SET status = 'running', attempts = attempts + 1, owner = :owner,"
-                " lease_until = :lease, assigned = :device, started = COALESCE(started, :now), updated = :now,"
-                " steps = 0, approval = NULL"
-                " WHERE rowid = (SELECT rowid FROM tasks WHERE status = 'queued'"
-                "                AND (device IS NULL OR device = :device) ORDER BY rowid LIMIT 1)"
+                " lease_until = :lease, assigned = :device, assigned_host = :host,"
+                " started = COALESCE(started, :now), updated = :now, steps = 0, approval = NULL"
+                f" WHERE {seq} = (SELECT {seq} FROM tasks WHERE status = 'queued'"
+                "                AND (device IS NULL OR device = :device) AND (host IS NULL OR host = :host)"
+                f"               ORDER BY {seq} LIMIT 1 {self.db.skip_locked})"
                 "   AND status = 'queued' RETURNING *",
-                {"owner": owner, "lease": now + lease_s, "device": device, "now": now}).fetchall()
+                {"owner": owner, "lease": now + lease_s, "device": device, "host": host, "now": now}).fetchall()
             if not rows:
                 return None
             row = rows[0]
             ready = max(row["queued_at"], idle_since or row["queued_at"])
-            cur = con.execute(
-                "INSERT INTO runs (task_id, attempt, owner, device, ready_at, claimed, heartbeat)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)", (row["id"], row["attempts"], owner, device, ready, now, now))
-            assert cur.lastrowid is not None  # set by the INSERT just run
-            run_id = cur.lastrowid
+            run_id = int(con.execute(
+                "INSERT INTO runs (task_id, attempt, owner, device, host, ready_at, claimed, heartbeat)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (row["id"], row["attempts"], owner, device, host, ready, now, now)).fetchone()["id"])
             con.execute("UPDATE tasks SET run_id = ? WHERE id = ?", (run_id, row["id"]))
             self._event(con, "task_started", row["id"], device=device, attempt=row["attempts"], run=run_id)
         task = TaskRecord.from_row(row).model_copy(update={"status": "running"})
@@ -137,14 +184,14 @@ class TaskStore:
     def mark_started(self, claim: Claim, episode: str | None) -> None:
         with self.db.write() as con:
             con.execute("UPDATE runs SET started = ?, episode = ? WHERE id = ? AND owner = ?",
-                        (time.time(), episode, claim.run_id, claim.owner))
+                        (self.db.now(con), episode, claim.run_id, claim.owner))
 
     def progress(self, claim: Claim, steps: int, **step: Any) -> bool:
         """A step finished; False when this worker no longer owns the task."""
         with self.db.write() as con:
             n = con.execute("UPDATE tasks SET steps = ?, updated = ? WHERE id = ? AND run_id = ? AND owner = ?"
                             " AND status = 'running'",
-                            (steps, time.time(), claim.task.id, claim.run_id, claim.owner)).rowcount
+                            (steps, self.db.now(con), claim.task.id, claim.run_id, claim.owner)).rowcount
             if n:
                 self._event(con, "step", claim.task.id, run=claim.run_id, **step)
         return bool(n)
@@ -155,7 +202,7 @@ class TaskStore:
         task while attempts are left (`refund`: this attempt does not count, e.g. a clean
         shutdown). Returns the task as it is now, or None when the lease was lost meanwhile."""
         with self.db.write() as con:
-            now = time.time()
+            now = self.db.now(con)
             rows = con.execute("SELECT * FROM tasks WHERE id = ? AND run_id = ? AND owner = ? AND status = 'running'",
                                (claim.task.id, claim.run_id, claim.owner)).fetchall()
             if not rows:
@@ -163,6 +210,8 @@ class TaskStore:
                             " reason = ? WHERE id = ? AND ended IS NULL", (now, run_ended or now, reason, claim.run_id))
                 return None
             status = self._settle(con, rows[0], outcome, reason, result, now, refund)
+            if status == "queued":
+                self.db.notify(con)
             con.execute("UPDATE runs SET status = ?, reason = ?, run_ended = ?, ended = ? WHERE id = ?",
                         (outcome, reason, run_ended or now, now, claim.run_id))
             con.execute("UPDATE approvals SET status = 'expired', decided = ? WHERE run_id = ? AND status = 'pending'",
@@ -171,7 +220,7 @@ class TaskStore:
             self._notify()
         return self.get_task(claim.task.id)
 
-    def _settle(self, con: Any, row: Any, outcome: RunEnd, reason: str, result: TaskResult | None,
+    def _settle(self, con: Connection, row: Any, outcome: RunEnd, reason: str, result: TaskResult | None,
                 now: float, refund: bool = False) -> str:
         """Set the task's status after an attempt ended with `outcome`; returns it."""
         task_id, attempts, max_attempts = row["id"], row["attempts"], row["max_attempts"]
@@ -201,7 +250,7 @@ class TaskStore:
         """Queued -> cancelled at once; running -> flagged (the daemon stops it within a heartbeat).
         None when there is no such task; a terminal task is returned unchanged."""
         with self.db.write() as con:
-            now = time.time()
+            now = self.db.now(con)
             n = con.execute("UPDATE tasks SET status = 'cancelled', finished = ?, updated = ?, cancel_requested = 1,"
                             " error = 'cancelled before it ran' WHERE id = ? AND status = 'queued'",
                             (now, now, task_id)).rowcount
@@ -216,13 +265,14 @@ class TaskStore:
     # -- leases ------------------------------------------------------------------------------
 
     def heartbeat(self, owner_prefix: str, lease_s: float, run_ids: list[int]) -> dict[int, bool]:
-        """Renew the leases of the attempts this daemon runs; returns run id -> cancel requested.
-        A run missing from the answer lost its lease."""
-        if not run_ids:
-            return {}
-        marks = ",".join("?" * len(run_ids))
+        """Renew the leases of the attempts this daemon runs, and this host's `hosts.heartbeat`;
+        returns run id -> cancel requested. A run missing from the answer lost its lease."""
         with self.db.write() as con:
-            now = time.time()
+            now = self.db.now(con)
+            con.execute("UPDATE hosts SET heartbeat = ? WHERE host = ?", (now, self.host))
+            if not run_ids:
+                return {}
+            marks = ",".join("?" * len(run_ids))
             con.execute(f"UPDATE tasks SET lease_until = ? WHERE status = 'running' AND run_id IN ({marks})"
                         " AND owner LIKE ? ESCAPE '\\'", (now + lease_s, *run_ids, _like_prefix(owner_prefix)))
             con.execute(f"UPDATE runs SET heartbeat = ? WHERE ended IS NULL AND id IN ({marks})", (now, *run_ids))
@@ -231,16 +281,22 @@ class TaskStore:
                                (*run_ids, _like_prefix(owner_prefix))).fetchall()
         return {r["run_id"]: bool(r["cancel_requested"]) for r in rows}
 
-    def recover(self, *, keep_owner_prefix: str | None = None, expired_only: bool = False) -> list[tuple[str, str]]:
+    def recover(self, *, keep_owner_prefix: str | None = None, expired_only: bool = False,
+                host: str | None = None) -> list[tuple[str, str]]:
         """Close the attempts of dead owners as interrupted and re-queue or end their tasks.
 
-        At startup the caller holds the database's lock, so every running task belongs to a dead
-        daemon (`expired_only=False`). Later, `expired_only=True` reaps only leases that ran out
-        (a daemon that froze or shares the file without the lock). Returns (task id, new status)."""
+        At startup the caller holds the database's lock (SQLite) or its host's lock (PostgreSQL,
+        with `host=` its own id: only that host's attempts), so those running tasks belong to a
+        dead daemon (`expired_only=False`). Later, `expired_only=True` reaps only leases that ran
+        out (a host that died or froze). Returns (task id, new status)."""
         out: list[tuple[str, str]] = []
         with self.db.write() as con:
-            now = time.time()
-            rows = con.execute("SELECT * FROM tasks WHERE status = 'running'").fetchall()
+            now = self.db.now(con)
+            # lock only the candidates (PostgreSQL: live hosts' rows stay free for their heartbeats)
+            where = " AND assigned_host = :host" if host is not None else ""
+            where += " AND COALESCE(lease_until, 0) < :now" if expired_only else ""
+            rows = con.execute(f"SELECT * FROM tasks WHERE status = 'running'{where} ORDER BY {self.db.seq}"
+                               f" {self.db.skip_locked}", {"host": host, "now": now}).fetchall()
             for row in rows:
                 owner = row["owner"] or ""
                 if keep_owner_prefix and owner.startswith(keep_owner_prefix):
@@ -254,6 +310,8 @@ class TaskStore:
                 con.execute("UPDATE approvals SET status = 'expired', decided = ? WHERE task_id = ?"
                             " AND status = 'pending'", (now, row["id"]))
                 out.append((row["id"], self._settle(con, row, "interrupted", why, None, now)))
+            if any(status == "queued" for _, status in out):
+                self.db.notify(con)
         if any(status == "queued" for _, status in out):
             self._notify()
         return out
@@ -269,38 +327,58 @@ class TaskStore:
         rows = self.db.query("SELECT * FROM runs WHERE id = ?", (run_id,))
         return RunRecord.from_row(rows[0]) if rows else None
 
-    # -- devices -----------------------------------------------------------------------------
+    # -- devices and hosts --------------------------------------------------------------------
 
     def set_device(self, serial: str, state: str, *, adb_state: str | None = None, current_task: str | None = None,
                    error: str | None = None, ran_one: bool = False) -> None:
+        """This host's phone `serial` is now in `state`."""
         with self.db.write() as con:
-            now = time.time()
-            old = con.execute("SELECT state FROM devices WHERE serial = ?", (serial,)).fetchone()
+            now = self.db.now(con)
+            old = con.execute("SELECT state FROM devices WHERE host = ? AND serial = ?", (self.host, serial)).fetchone()
             con.execute(
-                "INSERT INTO devices (serial, state, adb_state, current_task, since, error, tasks_run)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (serial) DO UPDATE SET state = excluded.state,"
-                " adb_state = COALESCE(excluded.adb_state, adb_state), current_task = excluded.current_task,"
-                " since = CASE WHEN state = excluded.state THEN since ELSE excluded.since END,"
-                " error = excluded.error, tasks_run = tasks_run + excluded.tasks_run",
-                (serial, state, adb_state, current_task, now, error, int(ran_one)))
+                "INSERT INTO devices (host, serial, state, adb_state, current_task, since, error, tasks_run)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (host, serial) DO UPDATE SET state = excluded.state,"
+                " adb_state = COALESCE(excluded.adb_state, devices.adb_state), current_task = excluded.current_task,"
+                " since = CASE WHEN devices.state = excluded.state THEN devices.since ELSE excluded.since END,"
+                " error = excluded.error, tasks_run = devices.tasks_run + excluded.tasks_run",
+                (self.host, serial, state, adb_state, current_task, now, error, int(ran_one)))
             if old is None or old["state"] != state:
-                self._event(con, "device", current_task, serial=serial, state=state, error=error)
+                self._event(con, "device", current_task, serial=serial, host=self.host, state=state, error=error)
 
     def set_adb_state(self, serial: str, adb_state: str) -> None:
         with self.db.write() as con:
-            n = con.execute("UPDATE devices SET adb_state = ? WHERE serial = ?", (adb_state, serial)).rowcount
+            n = con.execute("UPDATE devices SET adb_state = ? WHERE host = ? AND serial = ?",
+                            (adb_state, self.host, serial)).rowcount
             if not n:
                 state = "unauthorized" if adb_state == "unauthorized" else "offline"
-                con.execute("INSERT INTO devices (serial, state, adb_state, since) VALUES (?, ?, ?, ?)",
-                            (serial, state, adb_state, time.time()))
+                con.execute("INSERT INTO devices (host, serial, state, adb_state, since) VALUES (?, ?, ?, ?, ?)"
+                            " ON CONFLICT (host, serial) DO UPDATE SET adb_state = excluded.adb_state",
+                            (self.host, serial, state, adb_state, self.db.now(con)))
 
-    def list_devices(self) -> list[DeviceRecord]:
-        return [DeviceRecord.from_row(r) for r in self.db.query("SELECT * FROM devices ORDER BY serial")]
+    def list_devices(self, host: str | None = None) -> list[DeviceRecord]:
+        """The whole fleet's phones (or one host's), by host then serial."""
+        if host is None:
+            rows = self.db.query("SELECT * FROM devices ORDER BY host, serial")
+        else:
+            rows = self.db.query("SELECT * FROM devices WHERE host = ? ORDER BY serial", (host,))
+        return [DeviceRecord.from_row(r) for r in rows]
 
     def forget_devices(self) -> None:
-        """At startup: what a previous daemon saw is stale."""
+        """At startup: what this host's previous daemon saw is stale (other hosts' phones stay)."""
         with self.db.write() as con:
-            con.execute("DELETE FROM devices")
+            con.execute("DELETE FROM devices WHERE host = ?", (self.host,))
+
+    def register_host(self, daemon_id: str, url: str = "") -> None:
+        """This host's daemon `daemon_id` (re)started, serving its API at `url`."""
+        with self.db.write() as con:
+            now = self.db.now(con)
+            con.execute("INSERT INTO hosts (host, daemon, url, started, heartbeat) VALUES (?, ?, ?, ?, ?)"
+                        " ON CONFLICT (host) DO UPDATE SET daemon = excluded.daemon, url = excluded.url,"
+                        " started = excluded.started, heartbeat = excluded.heartbeat",
+                        (self.host, daemon_id, url, now, now))
+
+    def list_hosts(self) -> list[HostRecord]:
+        return [HostRecord.from_row(r) for r in self.db.query("SELECT * FROM hosts ORDER BY host")]
 
     # -- events ------------------------------------------------------------------------------
 
@@ -313,7 +391,7 @@ class TaskStore:
         return [EventRecord.from_row(r) for r in rows]
 
     def last_event_id(self) -> int:
-        return int(self.db.query("SELECT COALESCE(MAX(id), 0) FROM events")[0][0])
+        return int(self.db.query("SELECT COALESCE(MAX(id), 0) AS n FROM events")[0]["n"])
 
     def prune_events(self, keep: int = 100_000) -> None:
         with self.db.write() as con:

@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from devices.android.transport import HOST_PORT
 from guiagent.daemon.approvals import StoreApprover
+from guiagent.daemon.fence import FencedDevice, LeaseExpired, LeaseFence
 from guiagent.daemon.models import Claim, RunEnd, TaskResult
+from guiagent.daemon.store_base import StoreUnavailable
 from guiagent.events import AgentEvent, RunResult, StepFinished
 from guiagent.registry import build_device
 from guiagent.safety import refuse_all
@@ -37,7 +39,14 @@ STOP_REASONS = {
     "cancel": "cancelled through the API",
     "timeout": "the run overran its time budget",
     "lease_lost": "the task's lease was lost",
+    "fenced": "the lease could not be renewed in time (database unreachable); input stopped",
 }
+# An action that starts before the fence's deadline ends well within this much (see fence.py).
+FENCE_MARGIN_S = 1.0
+
+
+def fence_margin(lease_s: float) -> float:
+    return min(FENCE_MARGIN_S, lease_s / 4)
 
 
 class WorkerHost(Protocol):
@@ -61,6 +70,7 @@ class WorkerHost(Protocol):
 class ActiveRun:
     claim: Claim
     started: float  # monotonic
+    fence: LeaseFence  # no input once the lease may have run out
     run: Run | None = None
     cause: str | None = None
     secrets: Secrets = NO_SECRETS  # the task's, resolved on this host
@@ -114,12 +124,16 @@ class DeviceWorker:
                     self._close_device()
                     continue
                 generation = self.store.generation
+                taken = time.monotonic()  # before the request: the lease cannot start earlier
                 claim = self.store.claim(self.owner, self.serial, lease_s=self.config.lease_s, idle_since=idle_since)
                 if claim is None:
                     self.store.wait_for_change(generation, self.config.poll_s)
                     continue
-                self._execute(claim)
+                self._execute(claim, taken)
                 idle_since = time.time()
+            except StoreUnavailable as exc:  # cut off from the database: nothing to claim until it is back
+                log.warning("%s: %s", self.serial, exc)
+                self.pool.stopping.wait(1.0)
             except Exception:  # a bug here must not kill the device's worker for good
                 log.exception("%s: worker error", self.serial)
                 self.pool.stopping.wait(1.0)
@@ -173,9 +187,10 @@ class DeviceWorker:
 
     # -- one task ------------------------------------------------------------------------------
 
-    def _execute(self, claim: Claim) -> None:
+    def _execute(self, claim: Claim, taken: float) -> None:
         task = claim.task
-        active = ActiveRun(claim, time.monotonic())
+        fence = LeaseFence(self.config.lease_s, fence_margin(self.config.lease_s), taken_at=self._confirm(claim, taken))
+        active = ActiveRun(claim, time.monotonic(), fence)
         with self._lock:
             self.active = active
             if self.pool.stopping.is_set():  # shutdown began between the claim and now
@@ -199,17 +214,37 @@ class DeviceWorker:
         task_result = None if result is None else TaskResult(
             status=result.status, reason=result.reason, answer=result.answer, steps=result.steps,
             seconds=round(result.seconds, 3))
-        settled = self.store.end_run(claim, outcome, reason=reason, result=task_result, run_ended=run_ended,
-                                     refund=active.cause == "shutdown")
-        if settled is None:
-            log.warning("%s: task %s was taken over (lease lost); its result is dropped", self.serial, task.id)
-        else:
-            log.info("%s: task %s -> %s (%s)", self.serial, task.id, settled.status, reason)
         if outcome == "device_lost":
             self._close_device()
-            self.store.set_device(self.serial, "offline", error=reason, ran_one=True)
-        else:
-            self.store.set_device(self.serial, "idle", ran_one=True)
+        try:
+            settled = self.store.end_run(claim, outcome, reason=reason, result=task_result, run_ended=run_ended,
+                                         refund=active.cause == "shutdown")
+            if settled is None:
+                log.warning("%s: task %s was taken over (lease lost); its result is dropped", self.serial, task.id)
+            else:
+                log.info("%s: task %s -> %s (%s)", self.serial, task.id, settled.status, reason)
+            if outcome == "device_lost":
+                self.store.set_device(self.serial, "offline", error=reason, ran_one=True)
+            else:
+                self.store.set_device(self.serial, "idle", ran_one=True)
+        except StoreUnavailable as exc:
+            # Its lease runs out unrenewed; a live host's sweep re-queues (or ends) the task.
+            log.warning("%s: task %s (%s) cannot be settled, the database is unreachable: %s",
+                        self.serial, task.id, outcome, exc)
+            self.pool.stopping.wait(1.0)
+
+    def _confirm(self, claim: Claim, taken: float) -> float:
+        """When the claim's answer came late (the database stalled, then answered), the fence would
+        start almost spent: renew once and count from that request instead."""
+        if time.monotonic() - taken <= fence_margin(self.config.lease_s):
+            return taken
+        sent = time.monotonic()
+        try:
+            if claim.run_id in self.store.heartbeat(self.pool.daemon_id + "/", self.config.lease_s, [claim.run_id]):
+                return sent
+        except StoreUnavailable as exc:
+            log.info("%s: cannot renew the lease of task %s just claimed: %s", self.serial, claim.task.id, exc)
+        return taken
 
     def _run(self, claim: Claim, active: ActiveRun) -> tuple[RunResult | None, BaseException | None, bool]:
         """Build and execute the run: (result, an error that escaped, whether the agent started)."""
@@ -238,7 +273,9 @@ class DeviceWorker:
             # (a missing one fails the task, saying which).
             secrets = active.secrets = resolve_secrets(task.secrets)
             options = self.config.run_options(task, self.serial, self.config.trajectories / rel)
-            run = Run(task.task, options.with_(secrets=secrets), device=self.device, approver=approver,
+            # Every action passes the fence: none leaves once the lease may have expired.
+            device = FencedDevice(self.device, active.fence)
+            run = Run(task.task, options.with_(secrets=secrets), device=device, approver=approver,
                       subscribers=[progress])
         except Exception as exc:  # a planner that cannot be built, an unwritable trajectory folder
             return None, exc, False
@@ -264,8 +301,13 @@ class DeviceWorker:
             return "cancelled", STOP_REASONS["cancel"]
         if cause == "timeout":
             return "failed", f"time budget exceeded ({STOP_REASONS['timeout']})"
-        if cause == "lease_lost":
-            return "interrupted", STOP_REASONS["lease_lost"]
+        if cause in ("lease_lost", "fenced"):
+            return "interrupted", STOP_REASONS[cause]
+        if isinstance(error, LeaseExpired) or (result is not None and result.status == "stopped"
+                                                and result.reason.startswith("fenced")):
+            return "interrupted", STOP_REASONS["fenced"]
+        if isinstance(error, StoreUnavailable):  # the run stopped on the store, not on the phone
+            return "interrupted", f"the database became unreachable: {error}"
         if isinstance(error, DeviceDisconnected):
             return "device_lost", f"device {self.serial} disconnected: {error}"
         if error is not None:

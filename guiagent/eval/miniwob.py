@@ -29,15 +29,14 @@ from guiagent.eval.miniwob_env import (
     configure_browser,
     wait_for_task_area,
 )
+from guiagent.eval.miniwob_tasks import DEV_TASKS, EXPANDED_TASKS, TASK_LISTS
 from guiagent.events import AgentEvent, Observed, StepFinished, Subscriber
 from guiagent.schema import Done, Element, describe_action
 from guiagent.schema.errors import GuiAgentError
 
 log = logging.getLogger(__name__)
+__all__ = ["DEV_TASKS", "EXPANDED_TASKS", "TASK_LISTS", "BenchConfig", "MiniWoBBench", "aggregate"]
 
-DEV_TASKS = ("click-button", "click-button-sequence", "click-link", "click-dialog", "click-dialog-2", "click-tab",
-             "click-test", "click-test-2", "click-checkboxes", "click-option", "enter-text", "enter-password",
-             "focus-text", "focus-text-2", "login-user", "click-collapsible")
 STAGES = ("instruction", "capture", "ocr", "detect", "parse", "decide", "ground", "act", "settle", "step")
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "«": '"', "»": '"'})
 

@@ -42,6 +42,11 @@ CHROME_FLAGS = ("--no-sandbox", "--disable-gpu", "--disable-background-networkin
 TASK_SIZE = (160, 210)  # MiniWoB's documented task area, CSS px (miniwob.constants.TASK_WIDTH/HEIGHT)
 
 
+def _no_fields(utterance: str) -> list[tuple[str, str]]:
+    """The field extractor of a task MiniWoB registers none for (the harness never reads fields)."""
+    return []
+
+
 def _find_chromium() -> str:
     for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
         if path := shutil.which(name):
@@ -218,6 +223,11 @@ class MiniWoBTask:
         gymnasium.register_envs(miniwob)
         self.task = task
         env_id = f"miniwob/{task}-v1"
+        page = Path(miniwob.__file__).parent / "html" / "miniwob" / f"{task}.html"
+        if env_id not in gymnasium.registry and page.is_file():
+            # a task page the package ships without registering (e.g. button-delay): the generic env
+            gymnasium.register(id=env_id, entry_point="miniwob.environment:MiniWoBEnvironment",
+                               kwargs={"subdomain": task, "field_extractor": _no_fields})
         if env_id not in gymnasium.registry:
             raise ConfigError(f"unknown MiniWoB task {task!r}")
         try:

@@ -7,7 +7,9 @@
     OUT/graph.json               nodes, edges, visit counts and the run summary, replaced atomically
 
 A record: {img_filename, instruction, bbox: [x, y, w, h], data_type: text|icon,
-data_source: "explore:<device>"} plus `screen`, `element`, `role` and `kind` (element | function).
+data_source: "explore:<device>"} plus `screen`, `element`, `role`, `kind` (element | function: seen
+on the screen or learned from a transition) and `instruction_kind` (literal | functional |
+positional | icon, see `instructions.InstructionKind`).
 An image is on disk before any record names it; a kill leaves at worst the screen in flight
 unwritten, never a torn `screenspot.json`. Records are deduplicated on the instruction and its
 box (IoU >= 0.8, so an OCR box a pixel off is the same target) across screens and visits: the
@@ -26,7 +28,14 @@ from typing import IO, Any
 from PIL import Image
 
 from guiagent.explore.graph import ExplorationGraph, ScreenNode
-from guiagent.explore.instructions import box_xywh, data_type_for, functional_instruction, screen_targets
+from guiagent.explore.instructions import (
+    InstructionKind,
+    box_xywh,
+    data_type_for,
+    extra_instructions,
+    functional_instructions,
+    screen_targets,
+)
 from guiagent.recorder.episode import atomic_write
 from guiagent.schema import Element, Observation
 from guiagent.schema.errors import ConfigError
@@ -59,7 +68,8 @@ def _element_json(e: Element) -> dict[str, Any]:
     return {"id": e.id, "role": e.role.value, "name": e.name, "value": e.value, "bbox": list(e.bbox),
             "clickable": e.clickable, "editable": e.editable, "enabled": e.enabled, "source": e.source,
             "checked": e.checked, "package": e.extras.get("package"),
-            "resource_id": e.extras.get("resource_id"), "click_target": e.extras.get("click_target")}
+            "resource_id": e.extras.get("resource_id"), "click_target": e.extras.get("click_target"),
+            "description": e.extras.get("description")}  # a tooltip names an icon (guiagent train icons)
 
 
 class GroundingCollector:
@@ -100,10 +110,20 @@ class GroundingCollector:
             "size": list(obs.screen_size), "image": name,
             "elements": [_element_json(e) for e in obs.elements]}, ensure_ascii=False).encode())
         new = []
-        for e, text, box, kind in screen_targets(obs.elements, img.size, obs.foreground):
-            rec = self._record(name, text, box, kind, node.id, e, "element")
-            if rec is not None:
-                new.append(rec)
+        targets = screen_targets(obs.elements, img.size, obs.foreground)
+        extras = [extra_instructions(e, obs.elements) for e, _, _, _ in targets]
+        # an extra instruction that fits two targets of this screen names neither: dropped
+        uses: dict[str, int] = {}
+        for more in extras:
+            for _, text in more:
+                uses[text.casefold()] = uses.get(text.casefold(), 0) + 1
+        for (e, text, box, kind), more in zip(targets, extras, strict=True):
+            variants: list[tuple[InstructionKind, str]] = [
+                ("literal", text), *(v for v in more if uses[v[1].casefold()] == 1)]
+            for ikind, instruction in variants:
+                rec = self._record(name, instruction, box, kind, node.id, e, "element", ikind)
+                if rec is not None:
+                    new.append(rec)
         self._append(new)
         return len(new)
 
@@ -114,22 +134,21 @@ class GroundingCollector:
         box = box_xywh(element, size)
         if box is None:
             return False
-        rec = self._record(source.image, functional_instruction(title), box, data_type_for(element), source.id,
-                           element, "function")
-        if rec is None:
-            return False
-        self._append([rec])
-        return True
+        recs = [self._record(source.image, text, box, data_type_for(element), source.id, element, "function",
+                             "functional") for text in functional_instructions(element, title)]
+        new = [r for r in recs if r is not None]
+        self._append(new)
+        return bool(new)
 
     def _record(self, image: str, text: str, box: list[int], kind: str, screen: str, e: Element,
-                origin: str) -> dict[str, Any] | None:
+                origin: str, instruction_kind: InstructionKind) -> dict[str, Any] | None:
         boxes = self._seen.setdefault(text.casefold(), [])
         if any(iou(box, b) >= DUPLICATE_IOU for b in boxes):
             return None
         boxes.append(box)
         return {"img_filename": image, "instruction": text, "bbox": box, "data_type": kind,
                 "data_source": self.source, "screen": screen, "element": e.id, "role": e.role.value,
-                "kind": origin}
+                "kind": origin, "instruction_kind": instruction_kind}
 
     def _append(self, records: list[dict[str, Any]]) -> None:
         if not records or self._log is None:
@@ -176,3 +195,35 @@ def load_records(out: Path) -> list[dict[str, Any]]:
             except json.JSONDecodeError:
                 break  # a torn last line
     return records
+
+
+def element_of(d: dict[str, Any]) -> Element:
+    """An element back from a screens/<id>.json entry (the inverse of what `add_screen` writes)."""
+    from guiagent.schema import Role
+
+    extras = {k: d[k] for k in ("package", "resource_id", "click_target", "description") if d.get(k) is not None}
+    try:
+        return Element(id=str(d["id"]), role=Role(d.get("role", "other")), name=d.get("name") or "",
+                       value=d.get("value"), bbox=tuple(d["bbox"]), enabled=d.get("enabled", True),
+                       checked=d.get("checked"), editable=bool(d.get("editable")),
+                       clickable=bool(d.get("clickable")), source=d.get("source", "a11y"), extras=extras)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ConfigError(f"bad element in a screens file: {d!r}: {exc}") from exc
+
+
+def load_screen_file(path: Path) -> tuple[dict[str, Any], list[Element]]:
+    """A screens/<id>.json document and its elements."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        return doc, [element_of(e) for e in doc["elements"]]
+    except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise ConfigError(f"cannot read the screen file {path}: {exc}") from exc
+
+
+def load_screen(out: Path, screen: str) -> tuple[list[Element], tuple[int, int]] | None:
+    """The elements and size of screen `screen` of an exploration folder (None when not written)."""
+    path = Path(out) / "screens" / f"{screen}.json"
+    if not path.exists():
+        return None
+    doc, elements = load_screen_file(path)
+    return elements, (int(doc["size"][0]), int(doc["size"][1]))

@@ -14,10 +14,15 @@ import re
 from collections.abc import Sequence
 from typing import Literal
 
+from grounding.element_text import role_words
 from guiagent.explore.graph import is_chrome
 from guiagent.schema import Element, Role
 
 DataType = Literal["text", "icon"]
+# literal: the element's own label ("the Save button"); functional: what it does here (its a11y
+# description, the screen it led to); positional: where it sits relative to a neighbour's text;
+# icon: its kind and state for elements without text of their own ("the unchecked Subscribe checkbox")
+InstructionKind = Literal["literal", "functional", "positional", "icon"]
 
 # Roles that are targets even when a tree does not flag them clickable (desktop a11y, OCR).
 TARGET_ROLES = frozenset({Role.BUTTON, Role.TEXT_FIELD, Role.CHECKBOX, Role.RADIO, Role.SWITCH, Role.LINK,
@@ -99,6 +104,50 @@ def data_type_for(e: Element) -> DataType:
 
 def functional_instruction(title: str) -> str:
     return f"go to {title}"
+
+
+def functional_instructions(e: Element, title: str) -> list[str]:
+    """What acting on `e` was seen to do: it led to the screen titled `title`."""
+    what = role_words(e)
+    return [functional_instruction(title), f"the {what} that opens {title}"]
+
+
+def _neighbour(e: Element, elements: Sequence[Element], direction: str) -> Element | None:
+    """The nearest plain text right above `e` (columns overlap) or left of it (rows overlap)."""
+    l0, t0, r0, b0 = e.bbox
+    best: tuple[int, Element] | None = None
+    for o in elements:
+        if (o.id == e.id or o.role is not Role.TEXT or not clean(o.name) or len(clean(o.name)) > 30
+                or is_chrome(o)):
+            continue
+        l1, t1, r1, b1 = o.bbox
+        if direction == "below":
+            ok, gap = l1 < r0 and r1 > l0 and b1 <= t0 + 4, t0 - b1
+        else:
+            ok, gap = t1 < b0 and b1 > t0 and r1 <= l0 + 4, l0 - r1
+        if ok and gap < min(4 * max(e.height, 24), 240) and (best is None or gap < best[0]):
+            best = (gap, o)
+    return best[1] if best else None
+
+
+def extra_instructions(e: Element, elements: Sequence[Element]) -> list[tuple[InstructionKind, str]]:
+    """Positional, functional (from a11y metadata) and icon/state instructions for a target, on top
+    of its literal one."""
+    out: list[tuple[InstructionKind, str]] = []
+    what = role_words(e)
+    for direction in ("below", "right of"):
+        near = _neighbour(e, elements, direction)
+        if near is not None and clean(near.name) != label_of(e):
+            out.append(("positional", f"the {what} {direction} {clean(near.name)}"))
+    desc = clean(str(e.extras.get("description") or ""))
+    if desc and desc.casefold() != label_of(e).casefold() and len(desc) <= MAX_NAME:
+        out.append(("functional", f"the {what} that {desc[0].lower()}{desc[1:]}"
+                    if desc.split()[0].lower().endswith("s") else f"the {what} for {desc}"))
+    if e.role in TOGGLE_ROLES and e.checked is not None:
+        out.append(("icon", f"the {'checked' if e.checked else 'unchecked'} {label_of(e)} {what}"))
+    elif e.role in (Role.ICON, Role.IMAGE):
+        out.append(("icon", f"the {label_of(e)} symbol"))
+    return out
 
 
 def screen_title(elements: Sequence[Element], size: tuple[int, int], foreground: str | None) -> str:

@@ -53,6 +53,7 @@ class ExploreResult:
     edges: int = 0
     records: int = 0
     functions: int = 0
+    acted: int = 0  # distinct elements acted on (screen, element action), not back/home/scrolls
     seconds: float = 0.0
     reason: str = "running"
     curve: list[int] = field(default_factory=list)  # screens known after step i (0 = before acting)
@@ -129,6 +130,7 @@ class Explorer:
         self.result = ExploreResult(policy=self.policy.name, seed=self.config.seed)
         self._pools: dict[str, list[Candidate]] = {}
         self._frame: Any = None  # the last settled frame, when the device returned one
+        self._acted: set[tuple[str, str]] = set()
 
     # -- perception -----------------------------------------------------------------------
 
@@ -211,6 +213,9 @@ class Explorer:
             cand = by_key[key]
             first_try = self.graph.tries(node.id, key) == 0
             res.steps += 1
+            if cand.element is not None:
+                self._acted.add((node.id, key))
+                res.acted = len(self._acted)
             failed = False
             try:
                 self.device.execute(cand.action)

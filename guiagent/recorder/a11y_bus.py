@@ -59,8 +59,29 @@ class A11yBus:
                 self.stop()
                 raise DeviceError(f"could not enable the a11y bus: {r.stderr.strip()}")
             time.sleep(0.05)
+        self._wait_registry(deadline)
         log.info("a11y bus up at %s", self.address)
         return self
+
+    def _wait_registry(self, deadline: float) -> None:
+        """Wait until the AT-SPI registry answers on the a11y bus. An app started before it does
+        (Qt checks once at start) never registers: its tree stays empty for its whole life."""
+        get = ["dbus-send", "--session", "--print-reply=literal", "--dest=org.a11y.Bus", "/org/a11y/bus",
+               "org.a11y.Bus.GetAddress"]
+        while True:
+            r = subprocess.run(get, capture_output=True, text=True, timeout=10)
+            address = r.stdout.strip()
+            if r.returncode == 0 and address:
+                ping = subprocess.run(  # activates the registry daemon and returns once it owns its name
+                    ["dbus-send", f"--bus={address}", "--print-reply", "--dest=org.a11y.atspi.Registry",
+                     "/org/a11y/atspi/registry", "org.freedesktop.DBus.Peer.Ping"],
+                    capture_output=True, text=True, timeout=10)
+                if ping.returncode == 0:
+                    return
+            if time.monotonic() > deadline + 10:
+                self.stop()
+                raise DeviceError(f"the AT-SPI registry did not answer: {(r.stderr or '').strip()}")
+            time.sleep(0.05)
 
     def stop(self) -> None:
         if self._launcher is not None:

@@ -16,7 +16,7 @@ import re
 import shutil
 import statistics
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -32,6 +32,7 @@ ExportFormat = Literal["hf", "aitw", "jsonl"]
 FORMATS: tuple[str, ...] = ("hf", "aitw", "jsonl")
 AITW_HISTORY = 8  # previous actions kept per example, as Auto-UI feeds its model
 AITW_PLAN = 4  # this action and the next 3
+EpisodeCallback = Callable[[int, int], None]  # (episodes read, episodes in all): a progress bar
 
 
 @dataclass
@@ -44,13 +45,18 @@ class ExportReport:
     files: list[Path] = field(default_factory=list)
 
 
-def iter_episodes(dirs: Iterable[Path]) -> Iterator[tuple[Path, Trajectory]]:
+def iter_episodes(dirs: Iterable[Path], on_episode: EpisodeCallback | None = None) -> Iterator[tuple[Path, Trajectory]]:
     seen: set[Path] = set()
+    folders = []
     for d in dirs:
         for folder in list_episodes(Path(d)):
             if folder.resolve() not in seen:
                 seen.add(folder.resolve())
-                yield folder, read_episode(folder)
+                folders.append(folder)
+    for i, folder in enumerate(folders):
+        yield folder, read_episode(folder)
+        if on_episode is not None:
+            on_episode(i + 1, len(folders))
 
 
 def _safe(name: str) -> str:
@@ -128,13 +134,13 @@ def _write_jsonl(path: Path, rows: Iterable[str]) -> int:
     return n
 
 
-def export_jsonl(dirs: Iterable[Path], out: Path) -> ExportReport:
+def export_jsonl(dirs: Iterable[Path], out: Path, on_episode: EpisodeCallback | None = None) -> ExportReport:
     out.mkdir(parents=True, exist_ok=True)
     report = ExportReport("jsonl", out)
     images = _Images(out)
 
     def rows() -> Iterator[str]:
-        for folder, traj in iter_episodes(dirs):
+        for folder, traj in iter_episodes(dirs, on_episode):
             report.episodes += 1
             for step in traj.steps:
                 if step.action is None:
@@ -184,13 +190,13 @@ def aitw_examples(folder: Path, traj: Trajectory, images: _Images, skipped: Coun
     return out
 
 
-def export_aitw(dirs: Iterable[Path], out: Path) -> ExportReport:
+def export_aitw(dirs: Iterable[Path], out: Path, on_episode: EpisodeCallback | None = None) -> ExportReport:
     out.mkdir(parents=True, exist_ok=True)
     report = ExportReport("aitw", out)
     images = _Images(out)
 
     def rows() -> Iterator[str]:
-        for folder, traj in iter_episodes(dirs):
+        for folder, traj in iter_episodes(dirs, on_episode):
             report.episodes += 1
             for ex in aitw_examples(folder, traj, images, report.skipped):
                 yield ex.model_dump_json()
@@ -213,7 +219,8 @@ def hf_features() -> Any:
     })
 
 
-def export_hf(dirs: Iterable[Path], out: Path, *, shard_rows: int = 500) -> ExportReport:
+def export_hf(dirs: Iterable[Path], out: Path, *, shard_rows: int = 500,
+              on_episode: EpisodeCallback | None = None) -> ExportReport:
     """A `datasets` Dataset with image bytes embedded: `out/dataset` (save_to_disk) and
     `out/data/train-XXXXX-of-YYYYY.parquet` (load_dataset("parquet", data_files=...))."""
     from datasets import Dataset
@@ -222,7 +229,7 @@ def export_hf(dirs: Iterable[Path], out: Path, *, shard_rows: int = 500) -> Expo
         raise ConfigError("shard_rows must be at least 1")
     report = ExportReport("hf", out)
     rows: list[dict[str, Any]] = []
-    for folder, traj in iter_episodes(dirs):
+    for folder, traj in iter_episodes(dirs, on_episode):
         report.episodes += 1
         for step in traj.steps:
             if step.action is None:
@@ -250,14 +257,14 @@ def export_hf(dirs: Iterable[Path], out: Path, *, shard_rows: int = 500) -> Expo
     return report
 
 
-def export(dirs: Iterable[Path], out: Path, fmt: str) -> ExportReport:
+def export(dirs: Iterable[Path], out: Path, fmt: str, on_episode: EpisodeCallback | None = None) -> ExportReport:
     match fmt:
         case "hf":
-            return export_hf(dirs, out)
+            return export_hf(dirs, out, on_episode=on_episode)
         case "aitw":
-            return export_aitw(dirs, out)
+            return export_aitw(dirs, out, on_episode)
         case "jsonl":
-            return export_jsonl(dirs, out)
+            return export_jsonl(dirs, out, on_episode)
         case _:
             raise ConfigError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
 

@@ -7,8 +7,6 @@ show two attempts of one task at the same time."""
 
 from __future__ import annotations
 
-import os
-import re
 import subprocess
 import sys
 import time
@@ -154,29 +152,3 @@ def test_sigterm_requeues_the_running_task_without_using_an_attempt(tmp_path: Pa
     assert task.status == "queued" and task.attempts == 0 and "shut down" in task.error
     (run,) = runs
     assert run.status == "interrupted" and run.ended is not None and run.reason == "the daemon shut down"
-
-
-def _bench(tmp_path: Path, *args: str) -> str:
-    with AdbServer() as adb:
-        r = subprocess.run([sys.executable, "-m", "guiagent", "bench", "daemon", "--adb-port", str(adb.port),
-                            "--workdir", str(tmp_path), *args], capture_output=True, text=True, timeout=400,
-                           env={**os.environ, "ADB_LIBUSB": "0", "COLUMNS": "200"})
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    return r.stdout
-
-
-def test_bench_daemon_prints_throughput_and_overhead(tmp_path: Path) -> None:
-    out = _bench(tmp_path, "--phones", "1", "--tasks", "3", "--scale", "none", "--fault-tasks", "0")
-    assert "Throughput vs phones" in out and "Queue overhead per task" in out and "Fault run" not in out
-    assert re.search(r"1 \(main\)\s*│\s*3\s*│", out) and "succeeded 3" in out, out
-    assert re.search(r"queue overhead \(sum\)\s*│\s*\d+\.\d", out), out
-
-
-@pytest.mark.slow
-def test_bench_daemon_fault_run(tmp_path: Path) -> None:
-    out = _bench(tmp_path, "--phones", "2", "--tasks", "2", "--scale", "2", "--scale-tasks", "2",
-                 "--fault-tasks", "8")
-    fault = out[out.index("Fault run"):]
-    assert re.search(r"tasks lost \(not in a terminal state\)\s*│\s*0\s", fault), fault
-    assert re.search(r"tasks with overlapping attempts\s*│\s*0\s", fault), fault
-    assert "interrupted" in fault and "device_lost" in fault  # both faults happened

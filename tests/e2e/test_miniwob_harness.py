@@ -246,3 +246,32 @@ def test_an_unknown_task_is_scored_as_a_harness_failure(browser) -> None:
     assert [r.success for r in seen] == [False, False]
     assert all(r.reason.startswith("harness: unknown MiniWoB task") for r in seen)
     assert res["tasks"]["no-such-task"]["success_rate"] == 0.0
+
+
+def test_task_lists_are_named_and_the_expanded_list_is_apart_from_dev() -> None:
+    from guiagent.cli.eval_miniwob import _tasks
+    from guiagent.eval.miniwob_tasks import DEV_TASKS, EXPANDED_TASKS
+
+    assert len(EXPANDED_TASKS) >= 30 and not set(EXPANDED_TASKS) & set(DEV_TASKS)
+    assert _tasks("expanded") == EXPANDED_TASKS and _tasks(None) == DEV_TASKS
+    assert _tasks("dev,click-menu") == (*DEV_TASKS, "click-menu")
+
+
+def test_expanded_smoke_popup_and_symbols_end_honestly(browser) -> None:
+    """A few tasks of the expanded list end to end: a popup that interrupts the login is
+    dismissed (Cancel, never OK), symbol-only labels are grounded; whatever the outcome, the
+    agent never claims success on an episode the page did not score as one."""
+    from guiagent.eval.miniwob import MiniWoBBench
+
+    seen: list[EpisodeRecord] = []
+    bench = MiniWoBBench(BenchConfig(tasks=("login-user-popup", "unicode-test"), episodes=2, seed=7),
+                         on_episode=seen.append)
+    try:
+        bench.run()
+    finally:
+        bench.close()
+    assert len(seen) == 4
+    for r in seen:
+        assert not r.reason.startswith("harness:") and "can't parse" not in r.reason, r.reason
+        assert "agent success" not in r.reason, r.reason  # a success the page did not confirm
+        assert not any("'OK'" in a and "popup" in a for a in r.actions)

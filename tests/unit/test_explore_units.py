@@ -281,7 +281,10 @@ def test_collector_writes_a_loadable_deduplicated_set(tmp_path: Path) -> None:
                       foreground="com.android.settings/.Settings")
     node, _ = g.visit(signature_of(obs.elements, obs.screenshot, SIZE), 0, title="Settings")
     added = col.add_screen(node, obs)
-    assert added == 5 and node.image == f"{node.id}.png" and (tmp_path / "images" / node.image).exists()
+    assert added == 6 and node.image == f"{node.id}.png" and (tmp_path / "images" / node.image).exists()
+    kinds = {r["instruction"]: r["instruction_kind"] for r in col.records}
+    assert kinds == {"the Back icon": "literal", "the Back symbol": "icon", "Wi-Fi": "literal",
+                     "Wi-Fi switch": "literal", "Bluetooth": "literal", "About phone": "literal"}
     about = next(e for e in obs.elements if e.id == "a")
     assert col.add_function(node, about, SIZE, "About phone")
     assert not col.add_function(node, about, SIZE, "About phone")  # deduplicated
@@ -296,13 +299,14 @@ def test_collector_writes_a_loadable_deduplicated_set(tmp_path: Path) -> None:
     assert col.add_screen(node3, black) == 0 and node3.secure and node3.image is None
     col.close(g, {"steps": 2})
     records, images = load_set(tmp_path / "screenspot.json")
-    assert len(records) == 7 == len(load_records(tmp_path))
+    assert len(records) == 9 == len(load_records(tmp_path))
     assert images == tmp_path / "images"
     assert {r["data_source"] for r in records} == {"explore:test"}
     fn = [r for r in records if r["kind"] == "function"]
-    assert fn == [{"img_filename": node.image, "instruction": "go to About phone", "bbox": [32, 578, 656, 43],
+    assert fn == [{"img_filename": node.image, "instruction": text, "bbox": [32, 578, 656, 43],
                    "data_type": "text", "data_source": "explore:test", "screen": node.id, "element": "a",
-                   "role": "text", "kind": "function"}]
+                   "role": "text", "kind": "function", "instruction_kind": "functional"}
+                  for text in ("go to About phone", "the item that opens About phone")]
     doc = json.loads((tmp_path / "graph.json").read_text())
     assert doc["meta"] == {"device": "x"} and doc["summary"] == {"steps": 2} and len(doc["nodes"]) == 3
     with pytest.raises(Exception, match="already holds"):

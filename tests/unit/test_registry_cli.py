@@ -38,7 +38,7 @@ def test_every_registry_entry_resolves_to_a_callable_and_names_its_options(kind:
 def test_unknown_options_are_rejected_with_the_valid_ones_before_anything_starts() -> None:
     with pytest.raises(ConfigError, match=r"the rule planner has no option colour; it takes: retry_variants"):
         build_planner("rule", colour="red")
-    with pytest.raises(ConfigError, match=r"the text grounder has no option fuzz; it takes: min_score, semantic"):
+    with pytest.raises(ConfigError, match=r"the text grounder has no option fuzz; it takes: .*min_score, .*semantic"):
         build_grounder("text", fuzz=1)
     with pytest.raises(ConfigError, match=r"the dpot planner has no option temprature; it takes: .*temperature"):
         build_planner("dpot", temprature=0.2, base_url="http://127.0.0.1:9/v1")

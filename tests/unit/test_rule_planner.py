@@ -60,7 +60,9 @@ DEMO = "Type 'Ada Lovelace' into Name, tick Subscribe, then click Submit"
 def test_demo_form_one_action_per_call_then_done() -> None:
     p = RulePlanner()
     p.reset(DEMO)
-    d1, d2, d3, d4 = run(p, DEMO, [obs(*FORM)] * 4)
+    typed = tuple(e.model_copy(update={"value": "Ada Lovelace"}) if e.id == "2" else e for e in FORM)
+    ticked = tuple(e.model_copy(update={"checked": True}) if e.id == "4" else e for e in typed)
+    d1, d2, d3, d4 = run(p, DEMO, [obs(*FORM), obs(*typed), obs(*ticked), obs(*ticked)])
     assert d1.action == TypeText(text="Ada Lovelace", target=Target(description="Name field"))
     assert d1.subgoal == "type 'Ada Lovelace' into Name field"
     assert d1.plan == ("tick Subscribe checkbox", "click Submit")
@@ -86,10 +88,13 @@ def test_turn_on_wifi_switch_on_the_label_row() -> None:
     off = obs(el("w", Role.TEXT, "Wi-Fi", 3, 0), el("s", Role.SWITCH, "", 3, 3, checked=False),
               el("b", Role.TEXT, "Bluetooth", 4, 0), el("t", Role.SWITCH, "", 4, 3, checked=True))
     p = RulePlanner()
-    d1, d2, d3 = run(p, task, [off] * 3)
+    switched = obs(el("w", Role.TEXT, "Wi-Fi", 3, 0), el("s", Role.SWITCH, "", 3, 3, checked=True),
+                   el("b", Role.TEXT, "Bluetooth", 4, 0), el("t", Role.SWITCH, "", 4, 3, checked=True))
+    d1, d2, d3 = run(p, task, [off, off, switched])
     assert d1.action == OpenApp(name="Settings")
     assert d2.action == Click(target=Target(element="s", description="Wi-Fi"))
     assert d3.action == Done(status="success")
+    assert "1 effect(s) checked" in d3.thought  # the switch reads on
     on = obs(el("w", Role.TEXT, "Wi-Fi", 3, 0), el("s", Role.SWITCH, "", 3, 3, checked=True))
     p2 = RulePlanner()
     assert [d.action for d in run(p2, task, [on] * 2)] == [OpenApp(name="Settings"), Done(status="success")]
@@ -116,7 +121,9 @@ def test_select_options_clicks_each_unchecked_box_then_submit() -> None:
     screen = obs(el("a", Role.CHECKBOX, "eRMHk", 0, checked=False), el("b", Role.CHECKBOX, "5L", 1, checked=True),
                  el("c", Role.CHECKBOX, "vQ", 2, checked=False), el("d", Role.CHECKBOX, "Zz", 3, checked=False),
                  el("s", Role.BUTTON, "Submit", 4))
-    d = run(RulePlanner(), task, [screen] * 4)
+    a_on = obs(*(e.model_copy(update={"checked": True}) if e.id == "a" else e for e in screen.elements))
+    c_on = obs(*(e.model_copy(update={"checked": True}) if e.id == "c" else e for e in a_on.elements))
+    d = run(RulePlanner(), task, [screen, a_on, c_on, c_on])
     assert d[0].action == Click(target=Target(element="a", description="eRMHk"))
     assert d[1].action == Click(target=Target(element="c", description="vQ"))  # 5L is already checked
     assert "already selected" in d[1].thought

@@ -18,9 +18,12 @@ from dataclasses import replace
 
 from guiagent.planning.instructions.clauses import KNOWN, Browse, Parsed, Submit, parse_clause, split_clauses
 from guiagent.planning.instructions.goals import (
+    AutocompleteGoal,
     BackGoal,
     ClickGoal,
     ClickKind,
+    CopyGoal,
+    DragGoal,
     FocusGoal,
     HomeGoal,
     KeyGoal,
@@ -29,6 +32,7 @@ from guiagent.planning.instructions.goals import (
     ScrollGoal,
     SearchClickGoal,
     SelectGoal,
+    SelectLikeGoal,
     SetToggleGoal,
     SubGoal,
     TypeGoal,
@@ -40,8 +44,8 @@ from guiagent.planning.instructions.phrases import PRONOUN, Masked
 from guiagent.schema.errors import InstructionNotUnderstood
 
 __all__ = [
-    "KNOWN", "BackGoal", "ClickGoal", "ClickKind", "FocusGoal", "HomeGoal", "KeyGoal", "OpenAppGoal", "Ref",
-    "ScrollGoal", "SearchClickGoal", "SelectGoal", "SetToggleGoal", "SubGoal", "TypeGoal", "WaitGoal",
+    "AutocompleteGoal", "CopyGoal", "KNOWN", "BackGoal", "ClickGoal", "ClickKind", "FocusGoal", "HomeGoal", "KeyGoal", "OpenAppGoal", "Ref",
+    "ScrollGoal", "SearchClickGoal", "SelectGoal", "SetToggleGoal", "SelectLikeGoal", "DragGoal", "SubGoal", "TypeGoal", "WaitGoal",
     "describe_goal", "ordinal_text", "parse_instructions",
 ]
 

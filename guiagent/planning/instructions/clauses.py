@@ -9,9 +9,11 @@ from typing import Literal
 from pydantic import ValidationError
 
 from guiagent.planning.instructions.goals import (
+    AutocompleteGoal,
     BackGoal,
     ClickGoal,
     ClickKind,
+    CopyGoal,
     FocusGoal,
     HomeGoal,
     KeyGoal,
@@ -19,12 +21,21 @@ from guiagent.planning.instructions.goals import (
     Ref,
     ScrollGoal,
     SelectGoal,
+    SelectLikeGoal,
     SetToggleGoal,
     SubGoal,
     TypeGoal,
     WaitGoal,
 )
-from guiagent.planning.instructions.phrases import PLACEHOLDER, Masked, count, items, parse_ref, strip_det
+from guiagent.planning.instructions.moves import drag_goal
+from guiagent.planning.instructions.phrases import (
+    PLACEHOLDER,
+    Masked,
+    count,
+    items,
+    parse_ref,
+    strip_det,
+)
 from guiagent.schema import Key, ScrollDirection
 
 
@@ -54,7 +65,11 @@ _VERBS: tuple[tuple[str, str], ...] = (
     (r"go back|navigate back|back", "back"),
     (r"go home|go to (?:the )?home(?: ?screen)?|return to (?:the )?home(?: ?screen)?", "home"),
     (r"press|hit", "press"),
+    (r"drag(?: and drop)?|move", "drag"),
+    (r"copy", "copy"),
+    (r"paste", "paste"),
     (r"find and (?:click|tap|press|select)(?: on)?|switch to|(?:click|tap|push|touch)(?: on)?", "click"),
+    (r"find|locate", "find"),
     (r"type|enter|input|write|put|insert|fill(?: in| out)?", "type"),
     (r"search(?: for)?", "search"),
     (r"select|choose|pick", "select"),
@@ -70,6 +85,11 @@ _VERBS: tuple[tuple[str, str], ...] = (
 )
 _VERB_RES = [(re.compile(rf"(?:{pat})(?=$|\s)\s*", re.I), kind) for pat, kind in _VERBS]
 _LIST_VERBS = {"select", "on", "off", "tick", "untick", "type", "search", "browse", "expand"}
+# "words similar to A, B", "the ones that mean big", "all the items that are fruits"
+_BY_MEANING = re.compile(r"^(?:all\s+)?(?:the\s+)?(?:words?|items?|options?|ones?|boxes|checkboxes|entries)?\s*"
+                         r"(?:(?P<sim>(?:that are |which are )?(?:similar|related) to|that (?:mean|means)|meaning"
+                         r"|synonyms? (?:of|for)|like)|(?P<cat>that are|which are)(?: (?:a |an )?(?:kinds?|types?) of)?)"
+                         r"\s+(?P<x>.+)$", re.I)
 _NO_OBJECT = {"submit", "back", "home", "scroll", "wait"}
 KNOWN = ("click, double-click, right-click, long-press, type, enter, press, select, tick, untick, turn on/off, "
          "open, scroll, wait, go back, go home, focus")
@@ -79,7 +99,7 @@ _GERUNDS = {"clicking": "click", "tapping": "tap", "pressing": "press", "selecti
             "choosing": "choose", "typing": "type", "entering": "enter", "ticking": "tick",
             "checking": "check", "hitting": "hit", "scrolling": "scroll", "opening": "open"}
 _PURPOSE = re.compile(r"\s+(?:in order\s+)?to\s+(?:close|open|submit|continue|proceed|finish|confirm|dismiss"
-                      r"|save|see|view|reveal|show|expand|complete|log|sign|accept)\b.*$", re.I)
+                      r"|save|see|view|reveal|show|expand|complete|log|sign|accept|delete|remove|mark|star|archive|flag)\b.*$", re.I)
 
 
 def verb_of(piece: str) -> tuple[str, str] | None:
@@ -112,7 +132,7 @@ def split_clauses(t: Masked) -> list[str]:
             while (m := _FILLERS.match(piece)) and m.end() > 0:
                 piece = piece[m.end():]
             piece = _TRAILERS.sub("", piece)
-            if not piece or (not clauses and re.fullmatch(r"(?:find|locate)", piece, re.I)):
+            if not piece or re.fullmatch(r"(?:find|locate)", piece, re.I):
                 continue  # "Find and click X": the finding is part of clicking
             # "Close the dialog box by clicking the 'x'": the means is the action
             if (m := re.search(r"\bby\s+(\w+ing)\b", piece, re.I)) and m.group(1).lower() in _GERUNDS:
@@ -150,7 +170,7 @@ def parse_clause(t: Masked, clause: str) -> list[Parsed]:
         case "scroll":
             return [_scroll(t, rest, clause)]
         case "browse" | "expand":
-            m = re.match(r"(?:all\s+)?(?:the\s+)?(?:different\s+)?(?P<c>tabs|sections|panels|headers|headings)\b"
+            m = re.match(r"(?:all\s+)?(?:the\s+)?(?:different\s+)?(?P<c>tabs|sections|panels|headers|headings|(?:file\s+)?trees?|folders)\b"
                          r"(?:\s+(?:below|above|on the page))?\s*,?\s*(?:(?:in order\s+)?to\s+(?:find|locate"
                          r"|look for|reach)\b\s*(?P<t>.*))?$", rest, re.I)
             if m:
@@ -170,6 +190,30 @@ def parse_clause(t: Masked, clause: str) -> list[Parsed]:
             return [FocusGoal(_with_role(parse_ref(t, rest, clause), "field"))]
         case "type" | "search":
             return list(_typing(t, rest, clause, kind == "search"))
+        case "drag":
+            return [drag_goal(t, rest, clause)]
+        case "find":  # "find the email by Ada": open the thing its sender / author names
+            m = re.fullmatch(r"(?:the\s+|an?\s+)?(?:email|message|mail|post|tweet|item|entry|row)s?\s+(?:by|from)\s+(?P<x>.+)",
+                             rest, re.I)
+            if m is None:
+                raise t.error(clause, "find what? (say what to click, e.g. 'find and click X')")
+            return [ClickGoal(parse_ref(t, m.group("x"), clause))]
+        case "copy":  # "copy the text in the textarea", "copy it"
+            src = re.sub(r"^(?:all\s+)?(?:the\s+)?(?:text|contents?|words?)\s+(?:in|of|from)\s+", "", rest, flags=re.I)
+            return [CopyGoal(parse_ref(t, src, clause))]
+        case "paste":  # "paste it into the textbox"
+            m = re.match(r"(?:(?:it|that|the text|this)\s+)?(?:into|in|to|onto)\s+(?P<d>.+)$", rest, re.I)
+            if m is None:
+                raise t.error(clause, "paste it where? (e.g. 'paste it into the textbox')")
+            return [CopyGoal(_with_role(parse_ref(t, m.group("d"), clause), "field"), paste=True)]
+        case "select" | "on" | "tick" if (m := _BY_MEANING.match(rest)) and t.unmask(m.group("x")).strip():
+            words = tuple(t.unmask(w).strip() for w in items(m.group("x")) if t.unmask(w).strip())
+            return [SelectLikeGoal(words, "similar" if m.group("sim") else "category")]
+        case "select" if m := re.fullmatch(r"(?P<v>\S+)\s+as\s+(?:the\s+)?(?P<f>\w+(?:\s\w+)?)", rest, re.I):
+            return [TypeGoal(t.unmask(m.group("v")), Ref(m.group("f"), "field"))]  # "select 12/01/2016 as the date"
+        case "select" if m := re.fullmatch(r"(?P<v>\S+)\s+(?:with|using|in|on)\s+(?:the\s+)?(?:number\s+)?"
+                                           r"(?P<c>spinner|spin ?box|(?:text ?|input ?)?(?:field|box))", rest, re.I):
+            return [TypeGoal(t.unmask(m.group("v")), Ref("", "field"))]  # "select 5 with the spinner": type it
         case "select":
             if re.fullmatch(r"nothing|none|no (?:options?|items?|boxes|checkboxes)", rest, re.I):
                 return []  # explicit: leave everything unselected
@@ -179,6 +223,9 @@ def parse_clause(t: Masked, clause: str) -> list[Parsed]:
                 in_list, rest = parse_ref(t, m.group("l"), clause), rest[: m.start()]
             if m := _DESCRIBED.search(rest):
                 raise t.error(clause, f"{m.group().strip()!r} describes the options instead of naming them")
+            if in_list is not None and in_list.role == "list" and not in_list.text:
+                # a drop-down holds one value: "Heard Island and McDonald Islands" is one option
+                return [SelectGoal(parse_ref(t, rest, clause), in_list)]
             return [SelectGoal(parse_ref(t, item, clause), in_list) for item in items(rest)]
         case "on" | "off" | "tick" | "untick":
             default = "checkbox" if kind in ("tick", "untick") else None
@@ -278,7 +325,7 @@ def _split_destination(rest: str, fill: bool) -> tuple[str, str | None]:
     if fill and (m := re.match(r"(?P<d>.+?)\s+with\s+(?P<w>.+)$", rest, re.I)):
         return m.group("w"), m.group("d")
     last_quote = max((m.end() for m in PLACEHOLDER.finditer(rest)), default=0)
-    for prep in (r"into|in to|inside", r"in", r"onto|on", r"to"):
+    for prep in (r"into|in to|inside", r"in", r"onto|on", r"to", r"as"):  # "enter 6:15 as the time"
         hits = [m for m in re.finditer(rf"(?:^|\s+)(?:{prep})\s+", rest, re.I) if m.start() >= last_quote]
         if hits:  # after a quoted value: the first one; in plain text: the last one
             hit = hits[0] if last_quote else hits[-1]
@@ -305,8 +352,16 @@ def _typing(t: Masked, rest: str, part: str, search: bool) -> list[SubGoal]:
     return goals
 
 
+_AUTOCOMPLETE = re.compile(r"^(?:an?|one|some)\s+(?:\w+\s+)?(?:that|which)\s+(?:starts?|begins?)\s+with\s+(?P<p>\S+)"
+                          r"(?:,?\s+and\s+(?:that\s+)?ends?\s+with\s+(?P<s>\S+))?$", re.I)
+
+
 def _typing_goals(t: Masked, rest: str, part: str, search: bool) -> list[SubGoal]:
     what, dest = _split_destination(rest, part.lower().startswith("fill"))
+    if m := _AUTOCOMPLETE.match(what.strip()):  # "an item that starts with 'An' and ends with 'ra'"
+        field = _with_role(parse_ref(t, dest, part), "field") if dest else None
+        pre, suf = (t.unmask(x or "").strip() for x in (m.group("p"), m.group("s")))
+        return [AutocompleteGoal(pre, suf, field)]
     values: list[tuple[str, Ref | None]] = []  # (text, the field its label names)
     for item in items(what) if PLACEHOLDER.search(what) else [what]:
         if (q := PLACEHOLDER.search(item)) is None:

@@ -123,8 +123,47 @@ class SearchClickGoal:
     container: Literal["tab", "section"]
 
 
+@dataclass(frozen=True)
+class SelectLikeGoal:
+    """Tick the options chosen by meaning: for each example, the option closest to it
+    ("words similar to big, fast"), or every option of a category ("all the fruits")."""
+
+    examples: tuple[str, ...]
+    how: Literal["similar", "category"] = "similar"
+
+
+@dataclass(frozen=True)
+class DragGoal:
+    """Drag `source` onto `dest` (a thing on the screen), or to a position of its list
+    (`position`: 1 = the top, -1 = the bottom)."""
+
+    source: Ref
+    dest: Ref | None = None
+    position: int | None = None
+    offset: int = 0  # "down by one position": +1 from where it is (position None)
+
+
+@dataclass(frozen=True)
+class AutocompleteGoal:
+    """Type `prefix` into an autocomplete field, then pick the suggestion that starts with
+    it and ends with `suffix`."""
+
+    prefix: str
+    suffix: str = ""
+    field: Ref | None = None
+
+
+@dataclass(frozen=True)
+class CopyGoal:
+    """Copy the text of `source` (select all in it, copy), or paste into `dest` (paste=True)."""
+
+    target: Ref
+    paste: bool = False
+
+
 SubGoal = (ClickGoal | TypeGoal | KeyGoal | ScrollGoal | OpenAppGoal | WaitGoal | SetToggleGoal
-           | SelectGoal | BackGoal | HomeGoal | FocusGoal | SearchClickGoal)
+           | SelectGoal | BackGoal | HomeGoal | FocusGoal | SearchClickGoal | SelectLikeGoal | DragGoal
+           | AutocompleteGoal | CopyGoal)
 
 _CLICK_VERBS = {"click": "click", "double": "double-click", "right": "right-click", "long": "long-press"}
 
@@ -161,3 +200,15 @@ def describe_goal(goal: SubGoal) -> str:
             return f"focus {t.describe()}"
         case SearchClickGoal(target=t, container=c):
             return f"find and click {t.describe()} (looking through the {c}s)"
+        case SelectLikeGoal(examples=ex, how=how):
+            words = ", ".join(repr(e) for e in ex)
+            return f"select the options similar to {words}" if how == "similar" else f"select all the {words}"
+        case AutocompleteGoal(prefix=pre, suffix=suf, field=field):
+            into = f" in {field.describe()}" if field else ""
+            return f"type {pre!r}{into} and pick the suggestion" + (f" ending with {suf!r}" if suf else "")
+        case CopyGoal(target=t, paste=paste):
+            return f"paste into {t.describe()}" if paste else f"copy the text of {t.describe()}"
+        case DragGoal(source=src, dest=dest, position=pos, offset=off):
+            to = dest.describe() if dest is not None else "the top" if pos == 1 else "the bottom" if pos == -1 \
+                else f"position {pos}" if pos is not None else f"{abs(off)} place(s) {'down' if off > 0 else 'up'}"
+            return f"drag {src.describe()} to {to}"

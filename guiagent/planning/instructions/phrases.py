@@ -85,6 +85,9 @@ _PLACE = re.compile(r"\s+(?:(?:in|on|inside|within|at|from|of)\s+the\s+(?:dialog
                     r"|window|pop-?up|modal|top|bottom|toolbar|panel|footer)|below|above|here)\b", re.I)
 _NAMING = re.compile(r"\b(?:labell?ed|named|called|titled|that says|saying|reading"
                      r"|with (?:the )?(?:text|label|name)|next to|beside|near)\s+(?P<n>.+)$", re.I)
+_KIND = re.compile(r"(?:folder|file|directory|node|item|entry|element|thing|one|email|message|post|user|row|word"
+                   r"|person|contact|product|page)s?(?:\s+or\s+(?:a\s+)?(?:folder|file|directory|node|item|entry"
+                   r"|element|thing|one)s?)?", re.I)
 PRONOUN = Ref("it")  # "click it": resolved to the last thing named
 
 
@@ -144,7 +147,7 @@ def parse_ref(t: Masked, phrase: str, part: str) -> Ref:
             role, s = _role_of(m), s[m.end():]
     if name is None:
         name = strip_det(s)
-    elif s.strip():
+    elif s.strip() and not _KIND.fullmatch(strip_det(s)):  # "the folder or file named X": a kind, fine
         raise t.error(part, f"what is {t.unmask(s.strip())!r} here?")
     quoted = t.only_quote(name)
     text = quoted if quoted is not None else t.unmask(name).strip()

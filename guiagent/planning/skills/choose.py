@@ -1,0 +1,107 @@
+"""Choosing by meaning and moving things: tick the options closest in meaning to examples
+("words similar to big, fast") or of a category ("all the fruits"), by MiniLM similarity of
+the option labels; drag an item onto another or to a position of its list."""
+
+from __future__ import annotations
+
+from guiagent.planning.instructions import DragGoal, SelectLikeGoal
+from guiagent.planning.skills.common import (
+    TOGGLES,
+    Attempt,
+    Seen,
+    Steps,
+    named,
+    norm,
+    reading_order,
+    same_row,
+    state,
+    visible,
+)
+from guiagent.planning.skills.verify import Check
+from guiagent.schema import Click, Done, Drag, Element, Observation, Point, Role, Target
+
+
+def _labelled_toggles(obs: Observation) -> list[tuple[Element, str]]:
+    """Each toggle with its label: its own name, else the text on its row nearest to it."""
+    texts = [e for e in visible(obs) if e.role not in TOGGLES and e.label]
+    out = []
+    for t in reading_order([e for e in visible(obs) if e.role in TOGGLES]):
+        label = t.label or min(((abs(x.center[0] - t.center[0]), x.label) for x in texts if same_row(x, t)),
+                               default=(0, ""))[1]
+        if label:
+            out.append((t, label))
+    return out
+
+
+def pick_by_meaning(examples: tuple[str, ...], labels: list[str], how: str) -> list[int]:
+    """Indices of the labels to choose: each example's nearest label (one each, the most
+    similar pairs first), or for a category every label close to it."""
+    from grounding import semantic
+
+    if not labels:
+        return []
+    sims = [[float(v) for v in semantic.similarity(ex, labels)] for ex in examples]
+    exact = {i for i, lab in enumerate(labels) for ex in examples if norm(lab) == norm(ex)}
+    if how == "category":
+        best = max(max(row) for row in sims)
+        return sorted(exact | {i for row in sims for i, v in enumerate(row) if v >= max(0.3, best - 0.15)})
+    pairs = sorted(((v, e, i) for e, row in enumerate(sims) for i, v in enumerate(row)), reverse=True)
+    chosen: dict[int, int] = {}
+    for _, e, i in pairs:
+        if e not in chosen and i not in chosen.values():
+            chosen[e] = i
+    return sorted(set(chosen.values()))
+
+
+def select_like(goal: SelectLikeGoal, seen: Seen) -> Steps:
+    boxes = _labelled_toggles(seen.obs)
+    if not boxes:
+        yield Attempt((Done(status="impossible", answer="there are no options to tick on the screen"),))
+        return
+    picks = pick_by_meaning(goal.examples, [lab for _, lab in boxes], goal.how)
+    for i in picks:
+        box, label = boxes[i]
+        if state(box) is True:
+            continue
+        ref_desc = f"the checkbox '{label}'"
+        yield Attempt((Click(target=Target(element=box.id, description=ref_desc)), Click(target=Target(description=label))),
+                      f"{label!r} is closest in meaning", Check("toggled", f"{label!r} to be ticked", on=True, where=box))
+
+
+def _column(obs: Observation, item: Element) -> list[Element]:
+    """The list `item` belongs to: texts of about its height stacked in its column."""
+    return reading_order([e for e in visible(obs) if e.role not in (Role.WINDOW, Role.CONTAINER)
+                          and e.label and abs(e.bbox[0] - item.bbox[0]) <= 40 and abs(e.height - item.height) <= 20]
+                         or [item])
+
+
+def drag(goal: DragGoal, seen: Seen) -> Steps:
+    obs = seen.obs
+    src = named(obs, goal.source)
+    start = Target(element=src.id, description=goal.source.describe()) if src else Target(
+        description=goal.source.describe())
+    if goal.dest is not None:
+        yield Attempt((Drag(start=start, end=Target(description=goal.dest.describe())),),
+                      check=Check("acted", f"{goal.source.describe()} to move onto {goal.dest.describe()}"))
+        return
+    if src is None:
+        yield Attempt((Done(status="impossible", answer=f"{goal.source.describe()} is not on the screen"),))
+        return
+    col = _column(obs, src)
+    here = next((i for i, e in enumerate(col, 1) if e.id == src.id), 1)
+    n = here + goal.offset if goal.position is None else len(col) if goal.position == -1 else goal.position
+    if not 1 <= n <= len(col):
+        yield Attempt((Done(status="impossible", answer=f"the list has {len(col)} items, not {n}"),))
+        return
+    at = col[n - 1]
+    if at.id == src.id:
+        return  # already there
+    x = at.center[0]
+    # drop on the near half of the item now at that place: above it when moving up
+    y = at.bbox[1] + at.height // 4 if at.bbox[1] < src.bbox[1] else at.bbox[3] - at.height // 4
+    w, h = obs.screen_size
+    end = Target(point=Point(x=min(1.0, x / w), y=min(1.0, y / h)), description=f"position {n}")
+    yield Attempt((Drag(start=start, end=end, duration=1.0),),
+                  f"to where {at.label!r} is now",
+                  Check("placed", f"{src.label!r} at position {n}", text=src.label, position=n, where=src))
+

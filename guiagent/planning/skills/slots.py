@@ -1,0 +1,102 @@
+"""Slot filling: one sentence carrying values for several labelled fields, each described by
+what it is ("action movies directed by Burris from year 1973" for the fields Genre, Director,
+Year). Each field label finds its cue word in the sentence (the same word, or the nearest in
+meaning by MiniLM), the value is the word after the cue (before it when the next word is
+another field's cue: "action movies directed"), and a field without a cue takes the
+leftover word nearest to its label."""
+
+from __future__ import annotations
+
+import re
+
+from guiagent.planning.instructions import Ref, TypeGoal
+from guiagent.planning.skills.basic import typing
+from guiagent.planning.skills.common import Attempt, Seen, Steps, norm, text_fields, visible
+from guiagent.planning.skills.interrupt import sole_button
+from guiagent.planning.skills.verify import Check
+from guiagent.schema import Click, Element, Key, Observation, Role, Target, TypeText
+
+_FUNCTION = frozenset(["a", "an", "the", "by", "from", "of", "for", "in", "on", "at", "to", "with", "and", "or", "is", "are", "was", "named", "called", "titled", "as", "that", "which", "who", "whose"])
+_CUE_MIN = 0.5
+
+
+def _cue_score(label: str, word: str, sim: float) -> float:
+    """A word is a label's cue when it is the label, shares its stem ("directed" for
+    Director), or is near it in meaning."""
+    a, b = norm(label), word.casefold()
+    if a == b:
+        return 1.0
+    prefix = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+    return max(sim, 0.9 if prefix >= 5 or (prefix >= 4 and prefix == min(len(a), len(b))) else 0.0)
+
+
+def fill_slots(text: str, labels: list[str]) -> dict[int, str]:
+    """Field index -> value, for the fields the sentence gives a value for."""
+    from grounding import semantic
+
+    words = [w for w in re.findall(r"[\w@.'/:+-]+", text) if w.strip(".")]
+    words = [w.rstrip(".") for w in words]
+    content = [i for i, w in enumerate(words) if w.casefold() not in _FUNCTION]
+    if not labels or not content:
+        return {}
+    sims = [[float(v) for v in semantic.similarity(norm(lab), [words[i] for i in content])] for lab in labels]
+    pairs = sorted(((_cue_score(lab, words[i], sims[f][k]), f, i) for f, lab in enumerate(labels)
+                    for k, i in enumerate(content)), reverse=True)
+    cue: dict[int, int] = {}
+    for score, f, i in pairs:
+        if score >= _CUE_MIN and f not in cue and i not in cue.values():
+            cue[f] = i
+    cues = set(cue.values())
+    used: set[int] = set()
+    out: dict[int, str] = {}
+
+    def free(i: int) -> bool:
+        return 0 <= i < len(words) and i not in cues and i not in used and words[i].casefold() not in _FUNCTION
+
+    for f, i in sorted(cue.items(), key=lambda t: t[1]):
+        j = i + 1
+        while j < len(words) and words[j].casefold() in _FUNCTION:
+            j += 1
+        if not free(j):  # the next word names another field: the value stands before the cue
+            j = i - 1
+            while j >= 0 and words[j].casefold() in _FUNCTION:
+                j -= 1
+        if free(j):
+            used.add(j)
+            out[f] = words[j]
+    left = [i for i in content if free(i)]
+    for f in (f for f in range(len(labels)) if f not in out and left):
+        k = max(range(len(left)), key=lambda n: sims[f][content.index(left[n])])
+        out[f] = words[left.pop(k)]
+    return out
+
+
+def labelled_fields(obs: Observation) -> list[Element]:
+    return [f for f in text_fields(obs) if f.label]
+
+
+def wants_slots(goal: TypeGoal, obs: Observation) -> bool:
+    """A search with no search box on a form of two or more labelled fields."""
+    if goal.field is None or norm(goal.field.text) != "search" or len(labelled_fields(obs)) < 2:
+        return False
+    return not any("search" in norm(e.label) and (e.role == Role.TEXT_FIELD or e.editable) for e in visible(obs))
+
+
+def slot_fill(goal: TypeGoal, seen: Seen) -> Steps:
+    fields = labelled_fields(seen.obs)
+    values = fill_slots(goal.text, [f.label for f in fields])
+    for f, value in sorted(values.items()):
+        field = fields[f]
+        ref = Ref(field.label, "field")
+        attempt = typing(TypeGoal(value, ref), seen)
+        by_id = TypeText(text=value, target=Target(element=field.id, description=ref.describe()), clear=bool(field.value))
+        check = Check("holds", f"{ref.describe()} to hold {value!r}", text=value, where=field)
+        seen = yield Attempt((by_id, *attempt.actions), f"{value!r} is the {field.label}", check)
+    if goal.submit:
+        button = sole_button(seen.obs, Ref("submit", "button")) or next(
+            (e for e in visible(seen.obs) if e.role == Role.BUTTON and norm(e.label) in ("submit", "search", "go")), None)
+        if button is not None:
+            yield Attempt((Click(target=Target(element=button.id, description=button.label)),),
+                          "the form's button", Check("acted", "submitting the form to have an effect"))
+        else:
+            yield Attempt((Key(keys=("enter",)),), "submitting the form")
