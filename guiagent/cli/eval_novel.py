@@ -29,6 +29,8 @@ def register(cli: Any) -> None:
     p.add_argument("--epochs", type=int, default=4)
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--max-steps", type=int, help="stop training after this many optimizer steps")
+    p.add_argument("--ablation", action=argparse.BooleanOptionalAction, default=True,
+                   help="also score the MiniLM ranker without fine-tuning (default on)")
     p.set_defaults(func=cmd_novel)
 
 
@@ -67,9 +69,10 @@ def cmd_novel(args: argparse.Namespace) -> int:
                                                                             loss=f"{loss:.3f}"))
         console.print(f"trained {report.steps} steps in {report.seconds:.0f} s: loss {report.first_loss:.3f} -> "
                       f"{report.last_loss:.3f}")
-    configs = {"before (rules + MiniLM on labels)": {},
-               "MiniLM ranker, not fine-tuned": {"model": semantic.model_path()},
-               "after (fine-tuned)": {"model": str(model)}}
+    configs: dict[str, dict[str, Any]] = {"before (rules + MiniLM on labels)": {}}
+    if args.ablation:
+        configs["MiniLM ranker, not fine-tuned"] = {"model": semantic.model_path()}
+    configs["after (fine-tuned)"] = {"model": str(model)}
     runs: dict[str, list[dict[str, Any]]] = {}
     with _bar("scoring held-out targets") as (progress, task):
         progress.update(task, total=len(held.items) * len(configs))

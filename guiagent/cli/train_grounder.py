@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import enum
 from pathlib import Path
-from typing import Any
+from typing import Any, assert_never
 
 from guiagent.schema.errors import ConfigError
 
@@ -62,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"--{opt.replace('_', '-')} must be at least 1")
     if args.lr is not None and args.lr <= 0:
         raise ConfigError("--lr must be positive")
+    if args.backend is Backend.VLM and args.base is None:
+        raise ConfigError("--backend vlm needs --base (a Qwen2-VL-family checkpoint directory)")
     for d in args.data:
         if not d.exists():
             raise ConfigError(f"--data {d} does not exist")
@@ -88,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace, on_step: Any) -> Any:
-    match args.backend:
+    backend: Backend = args.backend
+    match backend:
         case Backend.TEXT:
             from guiagent.models.grounder_text_train import train_text_grounder
 
@@ -96,12 +99,11 @@ def _train(args: argparse.Namespace, on_step: Any) -> Any:
                                        lr=args.lr or 2e-5, batch_size=args.batch_size or 16,
                                        max_steps=args.max_steps, seed=args.seed, on_step=on_step)
         case Backend.VLM:
-            if args.base is None:
-                raise ConfigError("--backend vlm needs --base (a Qwen2-VL-family checkpoint directory)")
             from guiagent.models.grounder_vlm_train import train_vlm_grounder
 
             return train_vlm_grounder(args.data, args.out, base=args.base, family=args.family,
                                       epochs=args.epochs or 1, lr=args.lr or 2e-4, batch_size=args.batch_size or 1,
                                       max_steps=args.max_steps, seed=args.seed, lora_rank=args.lora_rank,
                                       on_step=on_step)
-    raise AssertionError(args.backend)
+        case _:
+            assert_never(backend)

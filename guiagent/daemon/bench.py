@@ -318,10 +318,17 @@ def run_bench(*, engine: str = "sqlite", db: str | None = None, hosts: int = 1, 
                 try:
                     progress(f"starting {phones} virtual phones ...")
                     fleet.add_phones(phones)
+                    # Each phone count on every engine in turn: the machine's load drifts over a
+                    # long run (other processes), and rows compared side by side should share it.
                     for n in counts:
                         size = tasks if n == phones else scale_tasks
                         progress(f"throughput: {size} tasks, sqlite, 1 host, {n} phone(s) ...")
                         report.rows.append(_sqlite_row(fleet, n, size, workdir / f"sqlite-{n}.db", progress))
+                        for h in sorted({1, hosts}):
+                            if new_db is not None and n >= h:
+                                progress(f"throughput: {size} tasks, postgres, {h} host(s), {n} phone(s) ...")
+                                report.rows.append(_pg_row(new_db(), workdir / f"pg-{h}h-{n}", h, n, size, scenario,
+                                                           progress))
                     if engine == "sqlite" and fault_tasks > 0:
                         progress(f"fault run: {fault_tasks} tasks on {phones} phones ...")
                         report.fault = _sqlite_fault(fleet, fault_tasks, workdir / "fault.db", progress)
@@ -331,13 +338,6 @@ def run_bench(*, engine: str = "sqlite", db: str | None = None, hosts: int = 1, 
                 if own_adb is not None:
                     own_adb.stop()
             if new_db is not None:
-                for n in counts:
-                    size = tasks if n == phones else scale_tasks
-                    for h in sorted({1, hosts}):
-                        if n >= h:
-                            progress(f"throughput: {size} tasks, postgres, {h} host(s), {n} phone(s) ...")
-                            report.rows.append(_pg_row(new_db(), workdir / f"pg-{h}h-{n}", h, n, size, scenario,
-                                                              progress))
                 if fault_tasks > 0 and hosts >= 3:
                     progress(f"fault run: {fault_tasks} tasks on {hosts} hosts x {phones // hosts} phones ...")
                     report.fleet_fault = fault_run(

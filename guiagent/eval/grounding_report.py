@@ -18,10 +18,17 @@ from guiagent.eval.report_html import _CSS
 THUMB_W = 260
 
 
-def draw(img: Image.Image, bbox: Sequence[float], point: Sequence[float] | None, hit: bool) -> str:
-    """The screen with the target box and the predicted point, as an inline PNG data URI."""
+def thumbnail(img: Image.Image) -> Image.Image:
+    """`img` scaled to `THUMB_W` wide (a fresh copy to draw on)."""
+    return img.convert("RGB").resize((THUMB_W, max(1, round(img.height * THUMB_W / img.width))))
+
+
+def draw(img: Image.Image, bbox: Sequence[float], point: Sequence[float] | None, hit: bool,
+         thumb: Image.Image | None = None) -> str:
+    """The screen with the target box and the predicted point, as an inline PNG data URI
+    (`thumb`: `img` already scaled by `thumbnail`, reused across targets of one screen)."""
     scale = THUMB_W / img.width
-    thumb = img.convert("RGB").resize((THUMB_W, max(1, round(img.height * scale))))
+    thumb = thumbnail(img) if thumb is None else thumb.copy()
     d = ImageDraw.Draw(thumb)
     x, y, w, h = (v * scale for v in bbox)
     d.rectangle((x, y, x + w, y + h), outline=(20, 160, 20), width=3)
@@ -49,11 +56,19 @@ def render(title: str, table: Mapping[str, Mapping[str, Mapping[str, Any]]],
             f"<td>{'-' if c['accuracy'] is None else format(c['accuracy'], '.0%')} ({c['hits']}/{c['n']})</td>"
             for c in cells.values()) + "</tr>" for cfg, cells in table.items())
     sections = []
+    thumbs: dict[int, tuple[Image.Image, Image.Image]] = {}  # id(screen) -> (screen, its thumbnail)
+
+    def card_image(r: dict[str, Any]) -> str:
+        img = image_of(r)
+        if id(img) not in thumbs:  # the screen is kept in the pair, so its id is not reused meanwhile
+            thumbs[id(img)] = (img, thumbnail(img))
+        return draw(img, r["bbox"], r.get("point"), bool(r["hit"]), thumbs[id(img)][1])
+
     for cfg, rows in runs.items():
         ordered = sorted(rows, key=lambda r: bool(r["hit"]))  # misses first
         cards = []
         for r in ordered:
-            src = draw(image_of(r), r["bbox"], r.get("point"), bool(r["hit"]))
+            src = card_image(r)
             verdict = "<b class='ok'>hit</b>" if r["hit"] else "<b class='bad'>miss</b>"
             why = r.get("error") or f"picked {r.get('picked')!r} ({r.get('method')})"
             cards.append(f"<div class='fail'><img src='{src}' alt='screen'>{verdict} "

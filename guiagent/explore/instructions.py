@@ -16,6 +16,7 @@ from typing import Literal
 
 from grounding.element_text import role_words
 from guiagent.explore.graph import is_chrome
+from guiagent.explore.positions import positional_instructions
 from guiagent.schema import Element, Role
 
 DataType = Literal["text", "icon"]
@@ -112,33 +113,12 @@ def functional_instructions(e: Element, title: str) -> list[str]:
     return [functional_instruction(title), f"the {what} that opens {title}"]
 
 
-def _neighbour(e: Element, elements: Sequence[Element], direction: str) -> Element | None:
-    """The nearest plain text right above `e` (columns overlap) or left of it (rows overlap)."""
-    l0, t0, r0, b0 = e.bbox
-    best: tuple[int, Element] | None = None
-    for o in elements:
-        if (o.id == e.id or o.role is not Role.TEXT or not clean(o.name) or len(clean(o.name)) > 30
-                or is_chrome(o)):
-            continue
-        l1, t1, r1, b1 = o.bbox
-        if direction == "below":
-            ok, gap = l1 < r0 and r1 > l0 and b1 <= t0 + 4, t0 - b1
-        else:
-            ok, gap = t1 < b0 and b1 > t0 and r1 <= l0 + 4, l0 - r1
-        if ok and gap < min(4 * max(e.height, 24), 240) and (best is None or gap < best[0]):
-            best = (gap, o)
-    return best[1] if best else None
-
-
 def extra_instructions(e: Element, elements: Sequence[Element]) -> list[tuple[InstructionKind, str]]:
     """Positional, functional (from a11y metadata) and icon/state instructions for a target, on top
     of its literal one."""
     out: list[tuple[InstructionKind, str]] = []
     what = role_words(e)
-    for direction in ("below", "right of"):
-        near = _neighbour(e, elements, direction)
-        if near is not None and clean(near.name) != label_of(e):
-            out.append(("positional", f"the {what} {direction} {clean(near.name)}"))
+    out.extend(("positional", text) for text in positional_instructions(e, elements, label_of(e)))
     desc = clean(str(e.extras.get("description") or ""))
     if desc and desc.casefold() != label_of(e).casefold() and len(desc) <= MAX_NAME:
         out.append(("functional", f"the {what} that {desc[0].lower()}{desc[1:]}"

@@ -26,7 +26,7 @@ from guiagent.schema import Element, Role
 from guiagent.schema.errors import ConfigError, ModelError
 
 HARD_NEGATIVES = 3  # per example, from the same screen
-MAX_TOKENS = 48  # instructions and descriptions are short; shorter sequences train faster on CPU
+MAX_TOKENS = 64  # instructions and descriptions are short; shorter sequences train faster on CPU
 SCALE = 20.0  # cosine -> logits, as sentence-transformers' MNRL
 
 
@@ -56,6 +56,20 @@ class TextTrainReport:
         return {k.replace("_", " "): v for k, v in d.items()}
 
 
+def hardest(instruction: str, target: Element, others: Sequence[Element]) -> list[Element]:
+    """The `HARD_NEGATIVES` hardest other elements for an instruction: those it names ("the field
+    below Email": the Email label or field is not the target), then those of the target's role
+    (the other fields), then the rest in the given order."""
+    said = " ".join(instruction.casefold().split())
+
+    def named(e: Element) -> bool:
+        name = " ".join((e.name or "").casefold().split())
+        return len(name) >= 2 and name in said
+
+    ordered = sorted(others, key=lambda e: (not named(e), e.role is not target.role))
+    return ordered[:HARD_NEGATIVES]
+
+
 def pairs_from(folder: Path, records: Sequence[dict[str, Any]], screens: set[str] | None = None,
                seed: int = 0) -> list[Pair]:
     """Contrastive examples from `records` of one exploration folder (only `screens` when given)."""
@@ -78,7 +92,7 @@ def pairs_from(folder: Path, records: Sequence[dict[str, Any]], screens: set[str
         others = [e for e in elements if e.id != target.id and e.bbox != target.bbox
                   and (is_target(e) or e.role is not Role.TEXT)]
         rng.shuffle(others)
-        negs = tuple(describe(e, elements, size) for e in others[:HARD_NEGATIVES])
+        negs = tuple(describe(e, elements, size) for e in hardest(str(r["instruction"]), target, others))
         out.append(Pair(r["instruction"], describe(target, elements, size), negs,
                         str(r.get("instruction_kind") or "literal"), sid))
     return out

@@ -94,6 +94,7 @@ class RulePlanner(Planner):
         self._unverified: list[str] = []
         self._first: Observation | None = None  # the screen when the task began
         self._redo = False  # the attempt a popup interrupted is to run again
+        self._still = False  # the last checked action changed nothing at all
 
     def reset(self, task: str) -> None:
         """Parse `task` (raises InstructionNotUnderstood) and start from its first sub-goal."""
@@ -149,10 +150,13 @@ class RulePlanner(Planner):
         verdict, what = evaluate(attempt.check, before, seen.obs, seen.target, seen.changed)
         if verdict is Verdict.ok:
             self._checked += 1
+            self._still = False
             return None
         if verdict is Verdict.unseen:
             self._unverified.append(f"{attempt.check.expect} ({what})")
+            self._still = seen.changed is False
             return None
+        self._still = False
         tried = attempt.actions[self._variant]
         if not self._retried and not irreversible(tried):
             self._retried = True
@@ -199,6 +203,10 @@ class RulePlanner(Planner):
 
     def _finish(self) -> Decision:
         n = len(self._goals)
+        if self._still and self._unverified:  # the last action changed nothing: no success to claim
+            self._final = Decision(thought="The last action changed nothing on the screen.", action=Done(
+                status="impossible", answer=f"expected {self._unverified[-1]}"))
+            return self._final
         said = [f"All {n} sub-goals are done; {self._checked} effect(s) checked on the screen."]
         if self._unverified:
             said.append("Not readable from the screen: " + "; ".join(self._unverified) + ".")

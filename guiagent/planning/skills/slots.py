@@ -17,6 +17,7 @@ from guiagent.planning.skills.verify import Check
 from guiagent.schema import Click, Element, Key, Observation, Role, Target, TypeText
 
 _FUNCTION = frozenset(["a", "an", "the", "by", "from", "of", "for", "in", "on", "at", "to", "with", "and", "or", "is", "are", "was", "named", "called", "titled", "as", "that", "which", "who", "whose"])
+_LINKS = frozenset({"by", "from", "of", "with", "for", "in", "on"})
 _CUE_MIN = 0.5
 
 
@@ -44,14 +45,19 @@ def fill_slots(text: str, labels: list[str]) -> dict[int, str]:
                     for k, i in enumerate(content)), reverse=True)
     cue: dict[int, int] = {}
     for score, f, i in pairs:
-        if score >= _CUE_MIN and f not in cue and i not in cue.values():
+        # a number or a capitalised name is a value, never the word that names a field
+        value_like = any(c.isdigit() for c in words[i]) or (i > 0 and words[i][:1].isupper())
+        if score >= _CUE_MIN and not value_like and f not in cue and i not in cue.values():
             cue[f] = i
     cues = set(cue.values())
     used: set[int] = set()
     out: dict[int, str] = {}
 
     def free(i: int) -> bool:
-        return 0 <= i < len(words) and i not in cues and i not in used and words[i].casefold() not in _FUNCTION
+        if not (0 <= i < len(words) and i not in cues and i not in used and words[i].casefold() not in _FUNCTION):
+            return False
+        # "directed by", "written in": a lowercase word that introduces another phrase is no value
+        return not (words[i].islower() and i + 1 < len(words) and words[i + 1].casefold() in _LINKS)
 
     for f, i in sorted(cue.items(), key=lambda t: t[1]):
         j = i + 1

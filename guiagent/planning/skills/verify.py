@@ -62,6 +62,14 @@ def _signature(obs: Observation) -> set[tuple[str, str, bool | None, bool | None
             for e in obs.elements}
 
 
+def masked(expected: str, seen: str) -> bool:
+    """`seen` is a password field's bullets as OCR reads them ("•••", "…", "三"): no letter or
+    digit of the typed text's script."""
+    if _MASK.match(seen):
+        return True
+    return expected.isascii() and not any(c.isascii() and c.isalnum() for c in seen)
+
+
 def matches_text(expected: str, seen: str) -> bool:
     """`seen` (OCR of a field) reads as `expected`: equal up to case and OCR confusions, or
     containing it."""
@@ -82,7 +90,7 @@ def evaluate(check: Check, before: Observation, after: Observation, target: Elem
             inside = [e for e in after.elements if target is not None and e.role == Role.TEXT
                       and _overlaps(e.bbox, target.bbox)]
             values = [v for v in (*(f.value or "" for f in fields[:1]), *(e.label for e in inside)) if v.strip()]
-            if any(matches_text(check.text, v) or _MASK.match(v) for v in values):
+            if any(matches_text(check.text, v) or masked(check.text, v) for v in values):
                 return Verdict.ok, f"it holds {values[0]!r}"
             if values and len(normalize(values[0])) * 2 >= len(normalize(check.text)):
                 return Verdict.failed, f"it holds {values[0]!r}"
@@ -116,8 +124,9 @@ def evaluate(check: Check, before: Observation, after: Observation, target: Elem
         case "placed":
             return _placed(check, after)
         case "acted":
-            return (Verdict.failed, "the screen did not change at all") if still \
-                else (Verdict.unseen, "the screen changed")
+            # a click's effect may be invisible (a web button that only records it): no retry,
+            # but the planner reports a last step that changed nothing as a failure
+            return Verdict.unseen, "nothing on the screen changed" if still else "the screen changed"
 
 
 def _placed(check: Check, after: Observation) -> tuple[Verdict, str]:
