@@ -23,8 +23,8 @@ class IdTracker:
     def reset(self) -> None:
         self._next, self._prev = 1, []
 
-    def _same(self, a: Element, b: Element) -> bool:
-        if a.role != b.role or a.source != b.source:
+    def _same(self, a: Element, b: Element, *, any_source: bool = False) -> bool:
+        if a.role != b.role or (a.source != b.source and not any_source):
             return False
         if a.role in (Role.TEXT, Role.LINK) and norm_text(a.name) != norm_text(b.name):
             return False
@@ -33,16 +33,25 @@ class IdTracker:
 
     def assign(self, elements: Sequence[Element]) -> list[Element]:
         ordered = sorted(elements, key=lambda e: ((e.bbox[1] + e.bbox[3]) // 2 // 10, e.bbox[0]))
-        taken: set[str] = set()
+        # same source first; then a widget that another source now reports at the same place
+        # (a button found in pixels before the app's a11y tree listed it) keeps its id
+        matched: dict[int, str] = {}
+        for any_source in (False, True):
+            taken = set(matched.values())
+            for i, el in enumerate(ordered):
+                if i in matched:
+                    continue
+                match = next((p for p in self._prev if p.id not in taken and
+                              self._same(p, el, any_source=any_source)), None)
+                if match is not None:
+                    matched[i] = match.id
+                    taken.add(match.id)
         out = []
-        for el in ordered:
-            match = next((p for p in self._prev if p.id not in taken and self._same(p, el)), None)
-            if match is not None:
-                new_id = match.id
-            else:
+        for i, el in enumerate(ordered):
+            new_id = matched.get(i)
+            if new_id is None:
                 new_id = str(self._next)
                 self._next += 1
-            taken.add(new_id)
             extras = dict(el.extras)
             if el.source == "a11y" and el.id and el.id != new_id:
                 extras.setdefault("a11y_id", el.id)

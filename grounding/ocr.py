@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -163,6 +164,35 @@ def _as_rgb(image: Any) -> Image.Image:
     raise ConfigError(f"OCR needs a PIL image or a numpy array, got {type(image).__name__}")
 
 
+_import_lock = threading.Lock()
+
+
+def _import_rapidocr() -> Any:
+    """`rapidocr.RapidOCR`, imported with its 85 KB model table (default_models.yaml) turned
+    into an OmegaConf tree once instead of twice: two of its modules load it at import, and
+    building the tree costs ~0.12 s of CPU each time. Both only read it."""
+    from omegaconf import OmegaConf
+
+    with _import_lock:  # two engines loading at once must not stack the patches
+        load = OmegaConf.load
+        memo: dict[str, Any] = {}
+
+        def load_once(file_: Any) -> Any:
+            if not isinstance(file_, (str, os.PathLike)) or os.path.basename(file_) != "default_models.yaml":
+                return load(file_)
+            key = os.path.realpath(file_)
+            if key not in memo:
+                memo[key] = load(key)
+            return memo[key]
+
+        OmegaConf.load = load_once  # type: ignore[assignment,method-assign]  # rapidocr alone calls it meanwhile
+        try:
+            from rapidocr import RapidOCR  # heavy: onnxruntime + opencv
+        finally:
+            OmegaConf.load = load  # type: ignore[method-assign]
+    return RapidOCR
+
+
 class OcrEngine:
     """A lazily loaded RapidOCR engine. `read(image, region)` -> list of OcrBox in image
     pixels. Small crops are upscaled before reading: 10-13 px labels read reliably at 2x."""
@@ -181,8 +211,7 @@ class OcrEngine:
         if self._engine is None:
             if not available():
                 raise ConfigError("OCR needs rapidocr and onnxruntime: pip install 'guiagent[ocr]'")
-            from rapidocr import RapidOCR  # heavy: onnxruntime + opencv
-
+            RapidOCR = _import_rapidocr()
             _quiet_rapidocr()
             self._engine = RapidOCR(params=dict(self.params))
             log.info("RapidOCR loaded with %s", self.params)

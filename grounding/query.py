@@ -46,6 +46,8 @@ ALIASES = {
 }
 _ALIAS_OF = {v: k for k, vs in ALIASES.items() for v in vs}
 _OCR_FOLD = str.maketrans({"0": "o", "1": "l", "i": "l", "|": "l", "!": "l", "5": "s", "8": "b", "2": "z"})
+_SIGN_FOLD = str.maketrans({"×": "*", "∗": "*", "⋅": "*", "·": "*", "÷": "/", "∕": "/", "−": "-", "–": "-",
+                            "‐": "-", "＋": "+"})
 _GENERIC = re.compile(r" (one|element|thing|item|control|widget|something) ")
 _VERBS = ("double click", "double-click", "right click", "click on", "tap on", "click", "tap", "press",
           "hit", "push", "select", "choose", "open", "go to")
@@ -59,10 +61,21 @@ def normalize(text: str) -> str:
     if raw in _ALIAS_OF:
         return _ALIAS_OF[raw]
     words = re.sub(r"[^\w\s]", " ", raw).split()
-    if not words:
-        return "".join(raw.split())
+    if not words:  # arithmetic signs have typographic twins: "×" is the key labelled "*"
+        return "".join(raw.split()).translate(_SIGN_FOLD)
     joined = " ".join(words)
     return _ALIAS_OF.get(joined, joined)
+
+
+def sign_twin(raw: str) -> str | None:
+    """The plain-keyboard sign for a symbol-only label written with a typographic one ("×" ->
+    "*", "÷" -> "/", "−" -> "-"), when it differs from its normal form: "×" is also the close
+    glyph, so the twin is an extra reading, not a replacement."""
+    if not is_symbolic(raw):
+        return None
+    joined = "".join(unicodedata.normalize("NFKC", raw).split())
+    twin = joined.translate(_SIGN_FOLD)
+    return twin if twin != joined else None
 
 
 def is_symbolic(text: str) -> bool:

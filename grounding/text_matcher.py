@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from grounding import semantic
 from grounding.base import Grounder, GroundingResult
 from grounding.element_text import describe
-from grounding.query import CONTROLS, Query, lexical_score, normalize, parse_query
+from grounding.query import CONTROLS, Query, lexical_score, normalize, parse_query, sign_twin
 from guiagent.schema import Element, Observation, Role
 from guiagent.schema.errors import GroundingError
 
@@ -143,8 +143,11 @@ class TextGrounder(Grounder):
     def _scores(self, text: str, raw: str, elements: list[Element]) -> list[tuple[float, str, Element]]:
         scored = []
         labels = [normalize(e.label) for e in elements]
+        twin = sign_twin(raw)
         for el, label in zip(elements, labels, strict=True):
             s, how = lexical_score(text, label)
+            if twin is not None and label == twin:
+                s, how = max((s, how), (0.92, "sign"))  # "×" for the key labelled "*"
             if el.value and el.name:
                 s2, how2 = lexical_score(text, normalize(el.value))
                 s, how = max((s, how), (s2 * 0.95, how2))

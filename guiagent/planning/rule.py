@@ -26,7 +26,7 @@ from guiagent.planning.base import Planner
 from guiagent.planning.instructions import ClickGoal, SubGoal, TypeGoal, describe_goal, parse_instructions
 from guiagent.planning.skills import Attempt, Notes, Seen, Steps, run_goal
 from guiagent.planning.skills.interrupt import first_segment, interruption, sole_button, sole_input
-from guiagent.planning.skills.verify import IRREVERSIBLE, Verdict, evaluate
+from guiagent.planning.skills.verify import IRREVERSIBLE, Verdict, evaluate, new_alert
 from guiagent.schema import (
     Action,
     Click,
@@ -36,6 +36,7 @@ from guiagent.schema import (
     Step,
     Target,
     TypeText,
+    Wait,
     describe_action,
 )
 from guiagent.schema.errors import ConfigError
@@ -154,10 +155,16 @@ class RulePlanner(Planner):
             return None
         if verdict is Verdict.unseen:
             self._unverified.append(f"{attempt.check.expect} ({what})")
-            self._still = seen.changed is False
+            # typed then submitted: a note / chat box clears on Enter and the same screen comes
+            # back (the new entry may land below the fold), which is no sign that nothing happened
+            tried = attempt.actions[self._variant]
+            self._still = seen.changed is False and not (isinstance(tried, TypeText) and tried.submit)
             return None
         self._still = False
         tried = attempt.actions[self._variant]
+        if not self._retried and attempt.check.lags:  # read it again after a pause, act no second time
+            self._retried = True
+            return self._decide(Wait(seconds=1.0), f"expected {attempt.check.expect}, but {what}; looking again")
         if not self._retried and not irreversible(tried):
             self._retried = True
             return self._decide(_again(tried), f"expected {attempt.check.expect}, but {what}; trying once more")
@@ -199,10 +206,14 @@ class RulePlanner(Planner):
                 self._final = decision
             return decision
         self._attempt = None
-        return self._finish()
+        return self._finish(seen.obs)
 
-    def _finish(self) -> Decision:
+    def _finish(self, obs: Observation) -> Decision:
         n = len(self._goals)
+        if self._first is not None and (alert := new_alert(self._first, obs)) is not None:
+            self._final = Decision(thought="An error dialog is open.", action=Done(
+                status="impossible", answer=f"an error appeared: {alert!r}"))
+            return self._final
         if self._still and self._unverified:  # the last action changed nothing: no success to claim
             self._final = Decision(thought="The last action changed nothing on the screen.", action=Done(
                 status="impossible", answer=f"expected {self._unverified[-1]}"))

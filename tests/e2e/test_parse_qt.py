@@ -43,11 +43,21 @@ def qt_screen(xdisplay: Any) -> Iterator[tuple[Image.Image, dict[str, list[int]]
         if not info.get("ready"):
             err = proc.stderr.read() if proc.poll() is not None and proc.stderr else ""
             pytest.skip(f"the Qt form did not start on Xvfb: {err[-300:]}")
-        # wait until the window's pixels are on screen (the label "Name" is dark ink)
-        x, y, w, h = info["widgets"]["field:Name"]
-        image = wait_until(lambda: (shot := _grab()).getpixel((x + 1, y + h // 2)) != (0, 0, 0) and shot,
-                           what="the form's pixels on screen")
-        yield image, info["widgets"]
+        # wait until the whole window is painted: every widget's box shows something (the unpainted
+        # screen is black) and two grabs in a row agree (one widget painted and the next not yet is a real frame)
+        widgets = info["widgets"]
+        last: list[Image.Image] = []
+
+        def painted() -> Image.Image | None:
+            shot = _grab()
+            ready = all(shot.crop((x, y, x + w, y + h)).getbbox() is not None  # some pixel not black
+                        for x, y, w, h in widgets.values())
+            stable = bool(last) and last[-1].tobytes() == shot.tobytes()
+            last[:] = [shot]
+            return shot if ready and stable else None
+
+        image = wait_until(painted, what="the whole form painted and still")
+        yield image, widgets
     finally:
         proc.kill()
         proc.wait(10)

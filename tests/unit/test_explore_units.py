@@ -281,8 +281,10 @@ def test_collector_writes_a_loadable_deduplicated_set(tmp_path: Path) -> None:
                       foreground="com.android.settings/.Settings")
     node, _ = g.visit(signature_of(obs.elements, obs.screenshot, SIZE), 0, title="Settings")
     added = col.add_screen(node, obs)
-    assert added == 6 and node.image == f"{node.id}.png" and (tmp_path / "images" / node.image).exists()
-    kinds = {r["instruction"]: r["instruction_kind"] for r in col.records}
+    positional = [r for r in col.records if r["instruction_kind"] == "positional"]  # tests/unit/test_novel_units.py
+    assert added == 6 + len(positional) and node.image == f"{node.id}.png" and (tmp_path / "images" / node.image).exists()
+    assert "the entry between Settings and Bluetooth" in {r["instruction"] for r in positional}
+    kinds = {r["instruction"]: r["instruction_kind"] for r in col.records if r["instruction_kind"] != "positional"}
     assert kinds == {"the Back icon": "literal", "the Back symbol": "icon", "Wi-Fi": "literal",
                      "Wi-Fi switch": "literal", "Bluetooth": "literal", "About phone": "literal"}
     about = next(e for e in obs.elements if e.id == "a")
@@ -299,7 +301,7 @@ def test_collector_writes_a_loadable_deduplicated_set(tmp_path: Path) -> None:
     assert col.add_screen(node3, black) == 0 and node3.secure and node3.image is None
     col.close(g, {"steps": 2})
     records, images = load_set(tmp_path / "screenspot.json")
-    assert len(records) == 9 == len(load_records(tmp_path))
+    assert len(records) == 9 + len(positional) == len(load_records(tmp_path))
     assert images == tmp_path / "images"
     assert {r["data_source"] for r in records} == {"explore:test"}
     fn = [r for r in records if r["kind"] == "function"]

@@ -131,3 +131,11 @@ def test_positional_forms_come_from_layout_on_every_side() -> None:
     assert all(len(positional_instructions(e, els, e.name)) <= PER_TARGET for e in els)
     # the anchor of a control is named with its role ("the button under the Password text field")
     assert not any("Password" in t for t in positional_instructions(by["f2"], els, "Password"))
+
+
+def test_desktop_held_out_set_loads_with_enough_enabled_targets() -> None:
+    held = load_novel(ROOT / "assets" / "novel" / "galculator.json")
+    assert len(held.items) >= 20 and "hand" in json.loads((ROOT / "assets" / "novel" / "galculator.json").read_text())[
+        "written_by"]
+    assert all(it.target.enabled and it.target.name for it in held.items)
+    assert {"literal", "functional", "positional"} <= {it.kind for it in held.items}

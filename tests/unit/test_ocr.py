@@ -211,3 +211,15 @@ def test_draws_do_not_leak_between_reads(engine: OcrEngine) -> None:
     ImageDraw.Draw(image).text((10, 20), "Checkout", fill="black", font=font(18))
     assert [_alnum(b.text) for b in engine.read(image)] == ["checkout"]
     assert engine.read(Image.new("RGB", (300, 80), "white")) == []
+
+
+@pytest.mark.skipif(not ocr.available(), reason="rapidocr/onnxruntime not installed")
+def test_importing_rapidocr_shares_its_model_table_and_leaves_omegaconf_as_it_was() -> None:
+    from omegaconf import OmegaConf
+
+    load = OmegaConf.load
+    engine_cls = ocr._import_rapidocr()
+    assert OmegaConf.load is load  # the memo lived only while rapidocr imported
+    from rapidocr.inference_engine.base import InferSession
+
+    assert engine_cls.__name__ == "RapidOCR" and OmegaConf.select(InferSession.model_info, "onnxruntime") is not None

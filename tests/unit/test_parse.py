@@ -159,3 +159,24 @@ def test_tracker_reuses_ids_only_for_the_same_thing() -> None:
          Element(id="", role=Role.TEXT, name="Goodbye", bbox=(10, 40, 80, 60))]  # new text: new id
     second = tr.assign(b)
     assert [e.id for e in second] == ["1", "3"]
+
+
+def test_a_widget_keeps_its_id_when_the_a11y_tree_starts_listing_it() -> None:
+    # a window paints before its app registers on the a11y bus: the first frame finds the button
+    # in pixels, the next one through a11y; an id taken from the first frame must still name it
+    tr = IdTracker()
+    seen = tr.assign([Element(id="", role=Role.BUTTON, name="Place order", bbox=(210, 260, 334, 306),
+                              source="detector"),
+                      Element(id="", role=Role.BUTTON, name="Help", bbox=(338, 260, 420, 306), source="detector")])
+    later = tr.assign([Element(id="ax1", role=Role.BUTTON, name="Help", bbox=(339, 261, 419, 305), source="a11y"),
+                       Element(id="ax0", role=Role.BUTTON, name="Place order", bbox=(211, 261, 333, 305),
+                               source="a11y")])
+    by_name = {e.name: e.id for e in later}
+    assert by_name == {e.name: e.id for e in seen}
+    # another role at that place is another thing; a same-source match is preferred over a cross-source one
+    again = tr.assign([Element(id="", role=Role.LINK, name="Place order", bbox=(211, 261, 333, 305), source="ocr"),
+                       Element(id="", role=Role.BUTTON, name="Help", bbox=(338, 260, 420, 306), source="detector"),
+                       Element(id="ax1", role=Role.BUTTON, name="Help", bbox=(339, 261, 419, 305), source="a11y")])
+    ids = {(e.role, e.source): e.id for e in again}
+    assert ids[(Role.LINK, "ocr")] not in by_name.values()
+    assert ids[(Role.BUTTON, "a11y")] == by_name["Help"] and ids[(Role.BUTTON, "detector")] != by_name["Help"]

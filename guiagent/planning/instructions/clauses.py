@@ -84,6 +84,7 @@ _VERBS: tuple[tuple[str, str], ...] = (
     (r"wait|sleep|pause", "wait"),
 )
 _VERB_RES = [(re.compile(rf"(?:{pat})(?=$|\s)\s*", re.I), kind) for pat, kind in _VERBS]
+_REPEATABLE = {"click", "double", "right", "long", "press"}
 _LIST_VERBS = {"select", "on", "off", "tick", "untick", "type", "search", "browse", "expand"}
 # "words similar to A, B", "the ones that mean big", "all the items that are fruits"
 _BY_MEANING = re.compile(r"^(?:all\s+)?(?:the\s+)?(?:words?|items?|options?|ones?|boxes|checkboxes|entries)?\s*"
@@ -115,7 +116,25 @@ def _continues(clause: str, piece: str) -> bool:
     ("Select eRMHk, 5L, vQ"); for the others only what looks like part of a name ("click
     Terms and Conditions"), so that "click OK and make coffee" is refused, not merged."""
     verb = verb_of(clause)
-    return verb is not None and (verb[0] in _LIST_VERBS or bool(re.match(r"[A-Z0-9#\ue000]", piece)))
+    if verb is None:
+        return False
+    # a name starts with a capital, a digit, a quote or is a symbol ("click 1, 2, +, 7 and =")
+    name_like = bool(re.match(r"[A-Z0-9#\ue000]|[^\w\s]+$", piece))
+    if verb[0] == "type" and re.search(r"\s(?:into|in|inside|onto)\s", verb[1], re.I):
+        return name_like  # its field is named already: "frobnicate the widget" is a clause, not a name
+    return verb[0] in _LIST_VERBS or name_like
+
+
+def _repeats(clause: str, joint: str, piece: str) -> str | None:
+    """The same single-target verb again for `piece` when it is a next target of its own: a
+    number or a symbol ("click 1, 2, +, 7 and ="), or anything after "then" ("click 6, then ×").
+    A list verb keeps its items together; a word name ("click Terms and Conditions") stays one."""
+    verb = verb_of(clause)
+    if verb is None or verb[0] in _LIST_VERBS or not verb[1] or verb[0] not in _REPEATABLE:
+        return None
+    if "then" in joint.lower() or re.fullmatch(r"\d+|[^\w\s]+", piece):
+        return clause[: len(clause) - len(verb[1])] + piece
+    return None
 
 
 def split_clauses(t: Masked) -> list[str]:
@@ -143,7 +162,9 @@ def split_clauses(t: Masked) -> list[str]:
                 piece = f"{m.group('v')} into {m.group('x')}"
             verb = verb_of(piece)
             starts = verb is not None and (bool(verb[1]) or verb[0] in _NO_OBJECT)
-            if not starts and clauses and _continues(clauses[-1], piece):
+            if not starts and clauses and (again := _repeats(clauses[-1], parts[i - 1], piece)):
+                clauses.append(again)  # "click 1, 2, +": one click per key; "click 6, then ×": in turn
+            elif not starts and clauses and _continues(clauses[-1], piece):
                 clauses[-1] += parts[i - 1] + parts[i].strip()
             elif not starts and verb is not None:
                 raise t.error(piece, f"{piece.split()[0].lower()} what?")

@@ -74,7 +74,17 @@ def drawn_list(obs: Observation, option: str) -> Element | None:
     return best[1] if best[0] >= 0.5 else None
 
 
+SAVED = Check("saved", "the file to be saved (no error, no unsaved-changes marker in the title)", lags=True)
+
+
+def saves(keys: tuple[str, ...]) -> bool:
+    """The save chord: ctrl+s (cmd+s)."""
+    return len(keys) == 2 and keys[0] in ("ctrl", "cmd", "meta") and keys[1] == "s"
+
+
 def click_check(ref: Ref) -> Check:
+    if norm(ref.text) == "save" and ref.role in (None, "button", "icon", "menu"):
+        return SAVED
     if ref.role in _OPENS:
         return Check("opened", f"{ref.describe()} to open")
     return Check("acted", f"clicking {ref.describe()} to have an effect")
@@ -92,7 +102,8 @@ def simple(goal: ClickGoal | FocusGoal | KeyGoal | ScrollGoal | OpenAppGoal | Wa
             yield Attempt(tuple(Click(target=t) for t in ts), check=Check("acted", f"{ref.describe()} to take focus"))
         case KeyGoal(keys=keys, times=times):
             for i in range(times):
-                yield Attempt((Key(keys=keys),), f"{i + 1} of {times}" if times > 1 else "")
+                yield Attempt((Key(keys=keys),), f"{i + 1} of {times}" if times > 1 else "",
+                              SAVED if saves(keys) else None)
         case ScrollGoal(direction=d, times=times, amount=amount, anchor=anchor):
             anchors = targets(anchor) if anchor else (None,)
             for i in range(times):

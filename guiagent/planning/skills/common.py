@@ -137,8 +137,28 @@ def targets(ref: Ref, element: Element | None = None) -> tuple[Target, ...]:
     return (Target(description=first),) + ((Target(description=other),) if other and other != first else ())
 
 
+# what people call an editor's main text area; it rarely carries such a name itself
+_DOCUMENT = frozenset({"document", "editor", "text area", "textarea", "text editor", "editing area", "body",
+                       "page", "main text", "text body", "file", "buffer", "canvas", "message body"})
+
+
+def document_area(ref: Ref, obs: Observation) -> Element | None:
+    """The largest editable element for "the document" / "the editor" / "the text area" when
+    no element is named so (a text editor's main multi-line area is unnamed)."""
+    wanted = norm(ref.text)
+    if ref.ordinal is not None or wanted not in _DOCUMENT:
+        return None
+    shown = visible(obs)
+    if any(wanted in norm(e.label) for e in shown if e.role != Role.TEXT):
+        return None
+    editable = [e for e in shown if e.editable or e.role == Role.TEXT_FIELD]
+    return max(editable, key=lambda e: e.width * e.height, default=None)
+
+
 def field_targets(ref: Ref, obs: Observation) -> tuple[tuple[Target, ...], Element | None]:
     """Targets for a text field; "the 2nd text field" is resolved from the fields on screen."""
+    if (doc := document_area(ref, obs)) is not None:
+        return (Target(element=doc.id, description=ref.describe()),), doc
     fields = text_fields(obs) if not ref.text and ref.role == "field" else []
     focused = [f for f in fields if f.focused] if ref.ordinal is None else []
     # "the text field" among many: the empty one is the input; the others show values (a table)

@@ -9,6 +9,7 @@ import re
 
 from guiagent.planning.instructions import Ref
 from guiagent.planning.skills.common import norm, visible
+from guiagent.planning.skills.verify import new_alert
 from guiagent.schema import Element, Observation, Point, Role, Target
 
 # least privileged first; nothing that grants, accepts, confirms or pays is ever here
@@ -21,8 +22,8 @@ _CLICKABLE = (Role.BUTTON, Role.LINK, Role.ICON, Role.MENU_ITEM)
 
 def interruption(first: Observation | None, now: Observation) -> Element | None:
     """The control that dismisses a popup which was not there when the task began."""
-    if first is None:
-        return None
+    if first is None or new_alert(first, now) is not None:
+        return None  # an error dialog is the outcome of an action, not a popup to wave away
     before = {norm(e.label) for e in first.elements}
     # a button whose border the detector missed reads as text: still the popup's control
     new = [e for e in visible(now) if e.role in (*_CLICKABLE, Role.TEXT) and norm(e.label) in _RANK

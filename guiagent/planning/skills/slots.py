@@ -14,7 +14,7 @@ from guiagent.planning.skills.basic import typing
 from guiagent.planning.skills.common import Attempt, Seen, Steps, norm, text_fields, visible
 from guiagent.planning.skills.interrupt import sole_button
 from guiagent.planning.skills.verify import Check
-from guiagent.schema import Click, Element, Key, Observation, Role, Target, TypeText
+from guiagent.schema import Click, Done, Element, Key, Observation, Role, Target, TypeText
 
 _FUNCTION = frozenset(["a", "an", "the", "by", "from", "of", "for", "in", "on", "at", "to", "with", "and", "or", "is", "are", "was", "named", "called", "titled", "as", "that", "which", "who", "whose"])
 _LINKS = frozenset({"by", "from", "of", "with", "for", "in", "on"})
@@ -60,8 +60,9 @@ def fill_slots(text: str, labels: list[str]) -> dict[int, str]:
         return not (words[i].islower() and i + 1 < len(words) and words[i + 1].casefold() in _LINKS)
 
     for f, i in sorted(cue.items(), key=lambda t: t[1]):
+        own = set(norm(labels[f]).split())  # "postal code 75001": the label's other words are no value
         j = i + 1
-        while j < len(words) and words[j].casefold() in _FUNCTION:
+        while j < len(words) and (words[j].casefold() in _FUNCTION or words[j].casefold() in own):
             j += 1
         if not free(j):  # the next word names another field: the value stands before the cue
             j = i - 1
@@ -77,27 +78,62 @@ def fill_slots(text: str, labels: list[str]) -> dict[int, str]:
     return out
 
 
-def labelled_fields(obs: Observation) -> list[Element]:
-    return [f for f in text_fields(obs) if f.label]
+def unplaced(text: str, values: dict[int, str]) -> list[str]:
+    """The values in `text` (numbers, capitalised names) that no field took: a value for a
+    field the form does not have."""
+    words = [w.rstrip(".") for w in re.findall(r"[\w@.'/:+-]+", text) if w.strip(".")]
+    taken = set(values.values())
+    return [w for i, w in enumerate(words) if w not in taken and w.casefold() not in _FUNCTION
+            and (any(c.isdigit() for c in w) or (i > 0 and w[:1].isupper()))]
+
+
+def labelled_fields(obs: Observation) -> list[tuple[Element, str]]:
+    """Each text field with its label: its own name, else the static text that names it by
+    layout (a GTK form's entries are unnamed, their labels separate widgets to the left)."""
+    from grounding.text_matcher import label_for
+
+    shown = list(visible(obs))
+    out = []
+    for f in text_fields(obs):
+        label = f.name
+        if not label.strip() and (t := label_for(f, shown, obs.screen_size[0])) is not None:
+            label = t.label
+        if label.strip():
+            out.append((f, label.strip()))
+    return out
 
 
 def wants_slots(goal: TypeGoal, obs: Observation) -> bool:
-    """A search with no search box on a form of two or more labelled fields."""
-    if goal.field is None or norm(goal.field.text) != "search" or len(labelled_fields(obs)) < 2:
+    """Values for several fields in one text, aimed at a field no label names: a search with
+    no search box, or "fill in the address with the postal code 75001, the country France..."
+    on a form whose labels are the parts of the whole."""
+    fields = labelled_fields(obs)
+    if goal.field is None or len(fields) < 2:
         return False
-    return not any("search" in norm(e.label) and (e.role == Role.TEXT_FIELD or e.editable) for e in visible(obs))
+    wanted = norm(goal.field.text)
+    if wanted == "search":
+        return not any("search" in norm(e.label) and (e.role == Role.TEXT_FIELD or e.editable)
+                       for e in visible(obs))
+    if not wanted or any(wanted in norm(label) or norm(label) in wanted for _, label in fields):
+        return False
+    # the text names at least two of the labels: it carries several values
+    return sum(norm(label) in norm(goal.text) for _, label in fields) >= 2
 
 
 def slot_fill(goal: TypeGoal, seen: Seen) -> Steps:
     fields = labelled_fields(seen.obs)
-    values = fill_slots(goal.text, [f.label for f in fields])
+    values = fill_slots(goal.text, [label for _, label in fields])
+    if lost := unplaced(goal.text, values):
+        yield Attempt((Done(status="impossible", answer=f"no field on the form takes {', '.join(map(repr, lost))} "
+                            f"(fields: {', '.join(label for _, label in fields)})"),))
+        return
     for f, value in sorted(values.items()):
-        field = fields[f]
-        ref = Ref(field.label, "field")
+        field, label = fields[f]
+        ref = Ref(label, "field")
         attempt = typing(TypeGoal(value, ref), seen)
         by_id = TypeText(text=value, target=Target(element=field.id, description=ref.describe()), clear=bool(field.value))
         check = Check("holds", f"{ref.describe()} to hold {value!r}", text=value, where=field)
-        seen = yield Attempt((by_id, *attempt.actions), f"{value!r} is the {field.label}", check)
+        seen = yield Attempt((by_id, *attempt.actions), f"{value!r} is the {label}", check)
     if goal.submit:
         button = sole_button(seen.obs, Ref("submit", "button")) or next(
             (e for e in visible(seen.obs) if e.role == Role.BUTTON and norm(e.label) in ("submit", "search", "go")), None)

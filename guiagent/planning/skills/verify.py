@@ -15,7 +15,13 @@ from typing import Literal
 from grounding.query import lexical_score, normalize
 from guiagent.schema import Element, Observation, Role
 
-CheckKind = Literal["holds", "toggled", "opened", "selected", "placed", "acted"]
+CheckKind = Literal["holds", "toggled", "opened", "selected", "placed", "acted", "saved"]
+# a window title's "unsaved changes" marker: "*note.txt - Mousepad", "memo.txt ● - Code", "(modified)"
+_MODIFIED = re.compile(r"^\s*[*●•]|[*●•]\s*(?:[-—|]|$)|[(\[](?:modified|changed|unsaved)[)\]]", re.I)
+# what an error or alert dialog says
+ERROR_WORDS = re.compile(r"\b(?:error|failed|failure|cannot|can't|could not|couldn't|unable|denied|read-only|read only"
+                         r"|not permitted|permission|invalid|not allowed|not writable|no space)\b", re.I)
+_WINDOWS = (Role.WINDOW,)
 _MASK = re.compile(r"^[\s*•●·∙.…⋯°oO0-]+$")  # a password field's bullets as OCR reads them
 # controls whose click cannot be taken back: a retry must never repeat them
 IRREVERSIBLE = re.compile(r"\b(?:submit|send|pay|buy|purchase|order|checkout|confirm|delete|remove|post|reply"
@@ -41,6 +47,7 @@ class Check:
     on: bool | None = None
     where: Element | None = None  # the element the skill resolved (when the loop reports none)
     position: int | None = None  # placed: 1-based place in its list, -1 the last
+    lags: bool = False  # the app may show the effect late (a title after a save): re-read once before failing
 
 
 def _overlaps(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
@@ -123,10 +130,39 @@ def evaluate(check: Check, before: Observation, after: Observation, target: Elem
             return (Verdict.failed, "nothing changed") if still else (Verdict.unseen, "the choice cannot be read")
         case "placed":
             return _placed(check, after)
+        case "saved":
+            return _saved(before, after)
         case "acted":
             # a click's effect may be invisible (a web button that only records it): no retry,
             # but the planner reports a last step that changed nothing as a failure
             return Verdict.unseen, "nothing on the screen changed" if still else "the screen changed"
+
+
+def modified(title: str | None) -> bool:
+    return bool(title and _MODIFIED.search(title))
+
+
+def new_alert(first: Observation, now: Observation) -> str | None:
+    """What a window or dialog that was not there in `first` says, when it says an error
+    ("The document is read-only...", "Could not save"): an action's failure, never a success."""
+    old_windows = {normalize(e.label) for e in first.elements if e.role in _WINDOWS}
+    if not any(e.role in _WINDOWS and normalize(e.label) not in old_windows for e in now.elements) \
+            and now.foreground == first.foreground:
+        return None
+    old = {e.label for e in first.elements}
+    said = [e.label for e in now.elements if e.label and e.label not in old]
+    return next((t for t in said if ERROR_WORDS.search(t)), None)
+
+
+def _saved(before: Observation, after: Observation) -> tuple[Verdict, str]:
+    """A save: no error dialog, and the title loses its modified marker."""
+    if (alert := new_alert(before, after)) is not None:
+        return Verdict.failed, f"an error appeared: {alert!r}"
+    if modified(after.foreground):
+        return Verdict.failed, f"the title still shows unsaved changes ({after.foreground!r})"
+    if modified(before.foreground):
+        return Verdict.ok, "the title no longer shows unsaved changes"
+    return Verdict.unseen, "the title shows no saved state"
 
 
 def _placed(check: Check, after: Observation) -> tuple[Verdict, str]:
