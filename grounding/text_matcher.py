@@ -99,6 +99,16 @@ def control_near(label: Element, roles: frozenset[Role], direction: str,
     return best[1] if best else None
 
 
+def field_left_of(button: Element, roles: frozenset[Role], elements: list[Element], screen_w: int) -> Element | None:
+    """A field named by the button right of it on its row ("the search field" beside a Search
+    button: search boxes carry no label of their own), or None when `button` is not a button."""
+    if button.role is not Role.BUTTON or Role.TEXT_FIELD not in roles:
+        return None
+    near = [(d, el) for el in elements if el.editable and el.id != button.id
+            and (d := layout_distance(el, button, "right", screen_w)) is not None]
+    return min(near, key=lambda t: t[0])[1] if near else None
+
+
 def label_for(control: Element, elements: list[Element], screen_w: int) -> Element | None:
     """The static text that names `control` by the same layout rule the grounder follows from
     a label to its control: a text whose nearest control of this kind (in the natural direction)
@@ -257,7 +267,8 @@ class TextGrounder(Grounder):
                 break
             if _role_ok(label, q.roles):
                 continue
-            control = control_near(label, q.roles, direction, elements, screen_w)
+            control = field_left_of(label, q.roles, elements, screen_w) or \
+                control_near(label, q.roles, direction, elements, screen_w)
             if control is not None:
                 return self._result(control, min(1.0, s / 0.8) * 0.95, "label->field", observation)
             if q.roles & {Role.CHECKBOX, Role.RADIO, Role.SWITCH} and s / 0.8 >= self.min_score:

@@ -256,3 +256,14 @@ def test_grounds_on_real_miniwob_screens(g: TextGrounder, task: str, description
     r = g.ground(description, observation)
     x, y = r.point.to_pixels(observation.screen_size)
     assert box[0] - 2 <= x <= box[2] + 2 and box[1] - 2 <= y <= box[3] + 2, (description, r, box)
+
+
+def test_an_unlabelled_search_box_is_the_field_left_of_its_search_button() -> None:
+    # pydoc's header: [field] Get  [field] Search -- the boxes have no label, their buttons name them
+    o = obs(el("1", Role.TEXT, "Module Index", (20, 10, 140, 30)),
+            el("2", Role.TEXT_FIELD, "", (300, 10, 420, 32), editable=True), el("3", Role.BUTTON, "Get", (426, 10, 470, 32)),
+            el("4", Role.TEXT_FIELD, "", (490, 10, 610, 32), editable=True),
+            el("5", Role.BUTTON, "Search", (616, 10, 690, 32)))
+    g = TextGrounder(semantic=False)
+    assert (found := g.ground("search field", o).element) is not None and found.id == "4"
+    assert (button := g.ground("Search button", o).element) is not None and button.id == "5"

@@ -150,3 +150,12 @@ def test_typing_then_enter_into_a_box_that_clears_is_no_failure_when_the_screen_
     assert isinstance(d.action, TypeText) and d.action.submit
     # the note was added below the fold and the box cleared: the same pixels as before
     assert p.next(task, obs(box), [step(0, box, changed=False)]).action == Done(status="success")
+
+
+def test_the_save_check_reads_the_window_names_when_the_foreground_title_is_unknown() -> None:
+    doc = Element(id="doc", role=Role.TEXT_FIELD, name="", value="hi", bbox=(5, 40, 395, 290), editable=True)
+    before = obs(el("w", Role.WINDOW, "*note.txt - Editor"), doc)
+    saved = obs(el("w", Role.WINDOW, "note.txt - Editor"), doc)
+    assert evaluate(Check("saved", "saved"), before, saved, None, False)[0] is Verdict.ok
+    assert evaluate(Check("saved", "saved"), before, before, None, False)[0] is Verdict.failed
+    assert evaluate(Check("saved", "saved"), saved, saved, None, False)[0] is Verdict.unseen  # no marker seen

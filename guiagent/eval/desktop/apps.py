@@ -145,8 +145,9 @@ def started(task: DesktopTask, *, twin: bool) -> Iterator[LiveApp]:
         env = _app_env(home)
         devtools = None
         if task.toolkit == "chromium":
-            server = subprocess.Popen(_fill(task.server, values), cwd=work, env=env, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL, text=True)
+            # stdin stays open: pydoc's server reads commands from it and quits at end of input
+            server = subprocess.Popen(_fill(task.server, values), cwd=work, env=env, stdin=subprocess.PIPE,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
             stack.callback(_stop, server)
             _wait_port(int(values["port"]), server)
             devtools = free_port()
@@ -163,7 +164,7 @@ def started(task: DesktopTask, *, twin: bool) -> Iterator[LiveApp]:
         if sab is not None and sab.kind == "hide":
             from guiagent.eval.desktop.cover import cover_element
 
-            stack.enter_context(cover_element(sab.target))
+            stack.enter_context(cover_element(sab.target, with_field=sab.with_field))
         yield app
 
 

@@ -17,8 +17,9 @@ def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().casefold()
 
 
-def find_element(target: str, timeout: float = 10.0) -> Element:
-    """The smallest element whose name is `target` (case-insensitive), waiting for it to appear."""
+def find_element(target: str, timeout: float = 10.0, with_field: bool = False) -> Element:
+    """The smallest element whose name is `target` (case-insensitive), waiting for it to appear;
+    `with_field`: its box grown over the text field it names from its right (a search box)."""
     from guiagent.registry import build_device
     from guiagent.runner import build_screen_parser
 
@@ -33,7 +34,17 @@ def find_element(target: str, timeout: float = 10.0) -> Element:
             elements = parser.parse(image, a11y) if parser is not None else a11y
             named = [e for e in elements if _norm(e.name) == _norm(target)]
             if named:
-                return min(named, key=lambda e: (e.bbox[2] - e.bbox[0]) * (e.bbox[3] - e.bbox[1]))
+                found = min(named, key=lambda e: (e.bbox[2] - e.bbox[0]) * (e.bbox[3] - e.bbox[1]))
+                if with_field:
+                    from grounding.text_matcher import field_left_of
+                    from guiagent.schema import Role
+
+                    field = field_left_of(found, frozenset({Role.TEXT_FIELD}), elements, image.size[0])
+                    if field is None:
+                        raise DeviceError(f"sabotage: no text field left of {target!r} to hide")
+                    box = tuple(f(a, b) for f, a, b in zip((min, min, max, max), found.bbox, field.bbox, strict=True))
+                    found = found.model_copy(update={"bbox": box})
+                return found
             if time.monotonic() > deadline:
                 raise DeviceError(f"sabotage: no element named {target!r} to hide "
                                   f"(seen: {sorted({e.name for e in elements if e.name})[:30]})")
@@ -42,11 +53,11 @@ def find_element(target: str, timeout: float = 10.0) -> Element:
 
 
 @contextmanager
-def cover_element(target: str, margin: int = 3) -> Iterator[Element]:
+def cover_element(target: str, margin: int = 3, with_field: bool = False) -> Iterator[Element]:
     """Map a blank window (the colour of the element's corner) over the element named `target`."""
     from Xlib import X, display
 
-    element = find_element(target)
+    element = find_element(target, with_field=with_field)
     left, top, right, bottom = (int(v) for v in element.bbox)
     d = display.Display()
     try:

@@ -40,6 +40,7 @@ class Sabotage:
 
     kind: Literal["hide", "argv", "readonly"]
     target: str = ""
+    with_field: bool = False  # hide: also the text field the target names from its right (a search box)
     argv: tuple[str, ...] = ()
     path: str = ""
 
@@ -147,7 +148,7 @@ TASKS: tuple[DesktopTask, ...] = (
         "chromium-pydoc-search", "chromium", "python3", (), "Pydoc",
         "Type 'json' into the search field and press Enter",
         Output("url", "key=json", match="contains"),
-        Sabotage("hide", target="Search"),
+        Sabotage("hide", target="Search", with_field=True),
         server=("{python}", "-m", "pydoc", "-p", "{port}"), url="http://127.0.0.1:{port}/"),
 )
 

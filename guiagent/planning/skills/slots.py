@@ -112,8 +112,14 @@ def wants_slots(goal: TypeGoal, obs: Observation) -> bool:
         return False
     wanted = norm(goal.field.text)
     if wanted == "search":
-        return not any("search" in norm(e.label) and (e.role == Role.TEXT_FIELD or e.editable)
-                       for e in visible(obs))
+        from grounding.text_matcher import field_left_of
+
+        shown = visible(obs)
+        labelled = any("search" in norm(e.label) and (e.role == Role.TEXT_FIELD or e.editable) for e in shown)
+        # a search box is usually unlabelled, named by the Search button on its right
+        beside = any("search" in norm(e.label) and field_left_of(e, frozenset({Role.TEXT_FIELD}), shown,
+                                                                 obs.screen_size[0]) is not None for e in shown)
+        return not (labelled or beside)
     if not wanted or any(wanted in norm(label) or norm(label) in wanted for _, label in fields):
         return False
     # the text names at least two of the labels: it carries several values

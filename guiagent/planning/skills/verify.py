@@ -154,13 +154,18 @@ def new_alert(first: Observation, now: Observation) -> str | None:
     return next((t for t in said if ERROR_WORDS.search(t)), None)
 
 
+def _titles(obs: Observation) -> list[str]:
+    """The foreground title and the windows' names (the foreground is not always known)."""
+    return [t for t in (obs.foreground, *(e.label for e in obs.elements if e.role in _WINDOWS)) if t]
+
+
 def _saved(before: Observation, after: Observation) -> tuple[Verdict, str]:
     """A save: no error dialog, and the title loses its modified marker."""
     if (alert := new_alert(before, after)) is not None:
         return Verdict.failed, f"an error appeared: {alert!r}"
-    if modified(after.foreground):
-        return Verdict.failed, f"the title still shows unsaved changes ({after.foreground!r})"
-    if modified(before.foreground):
+    if still := next((t for t in _titles(after) if modified(t)), None):
+        return Verdict.failed, f"the title still shows unsaved changes ({still!r})"
+    if any(modified(t) for t in _titles(before)):
         return Verdict.ok, "the title no longer shows unsaved changes"
     return Verdict.unseen, "the title shows no saved state"
 
