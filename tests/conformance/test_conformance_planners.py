@@ -33,6 +33,9 @@ SCRIPTS = {
     "autoui": ['Action Plan: [DUAL_POINT] ; Action Decision: "action_type": "DUAL_POINT", "touch_point": '
                '"[0.44, 0.26]", "lift_point": "[0.44, 0.26]", "typed_text": ""', "no idea"],
 }
+# The cascades hand a task the rule planner cannot read to their model planner, whose script they replay.
+CASCADES = {"rule+dpot": "dpot", "rule+react": "react"}
+SCRIPTS.update({name: SCRIPTS[model] for name, model in CASCADES.items()})
 
 
 @contextmanager
@@ -41,7 +44,7 @@ def _model_planner(name: str) -> Iterator[tuple[Planner, str]]:
 
     with OpenAIServer(SCRIPTS[name]) as srv:
         planner = build_planner(name, base_url=srv.url, model="test", api_key="k", max_retries=0)
-        yield planner, TASK
+        yield planner, BAD_TASK if name in CASCADES else TASK
 
 
 @contextmanager
@@ -51,7 +54,13 @@ def _rule() -> Iterator[tuple[Planner, str]]:
     yield build_planner("rule"), TASK
 
 
-NAMES = ["rule", "dpot", "react", "autoui"]
+NAMES = ["rule", "dpot", "react", "autoui", *CASCADES]
+
+
+def test_every_registered_planner_runs_the_contract() -> None:
+    from guiagent.registry import PLANNERS
+
+    assert set(NAMES) == set(PLANNERS)
 
 
 @pytest.fixture(params=NAMES)
@@ -70,6 +79,8 @@ def test_planner_contract(planner: tuple[str, Planner, str]) -> None:
     assert isinstance(decision, Decision)
     ACTION_ADAPTER.validate_python(decision.action.model_dump())  # a member of the typed union
     assert decision.usage.calls >= (0 if name == "rule" else 1)
+    if name in CASCADES:  # the hand-off is on the decision
+        assert decision.planner == CASCADES[name] and decision.handoff and "make it pretty" in decision.handoff
     if name == "rule":  # no model: its "malformed input" is a task it cannot read
         with pytest.raises(PlannerError, match="make it pretty"):
             p.reset(BAD_TASK)
