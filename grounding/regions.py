@@ -87,17 +87,29 @@ def content_regions(gray: np.ndarray, cell: int = 32, level: int = 24) -> list[B
     return dirty_regions(np.full_like(gray, background), gray, cell, level, margin=12)
 
 
-def _quietest(busy: np.ndarray, lo: int, hi: int) -> int:
-    """The index in [lo, hi) with the fewest busy pixels (the last one on ties): a gap between
-    text lines or columns, where a cut splits no text."""
-    window = busy[lo:hi]
-    return lo + int(len(window) - 1 - np.argmin(window[::-1]))
+def _widest_gap(busy: np.ndarray, lo: int, hi: int, min_gap: int) -> int | None:
+    """The middle of the widest run of empty rows/columns in [lo, hi) (the last on ties), or None
+    when no run is `min_gap` wide. A cut there splits no text: the gap between two letters is a
+    pixel or two, and even a space between words is narrower than `min_gap`."""
+    empty = busy[lo:hi] == 0
+    best: tuple[int, int] | None = None  # (length, middle)
+    start = None
+    for i, e in enumerate([*empty, False]):
+        if e and start is None:
+            start = i
+        elif not e and start is not None:
+            if i - start >= min_gap and (best is None or i - start >= best[0]):
+                best = (i - start, lo + (start + i) // 2)
+            start = None
+    return best[1] if best else None
 
 
-def tiles(gray: np.ndarray, box: Box, limit: int = 960) -> list[Box]:
-    """`box` cut into pieces no side of which exceeds `limit`, each cut along the quietest row or
-    column in the last quarter before the limit. The detector shrinks anything bigger than
-    `limit` to fit, and small text (a 10 px menu bar) does not survive that shrinking."""
+def tiles(gray: np.ndarray, box: Box, limit: int = 960, min_gap: int = 16) -> list[Box]:
+    """`box` cut into pieces whose sides keep within `limit`, each cut in the middle of the
+    widest empty band (>= `min_gap` px) in the second half before the limit, along the long side
+    first, else the other. The detector shrinks anything bigger than `limit` to fit, and small
+    text (a 10 px menu bar) does not survive that shrinking; a box up to 1.5x the limit with no
+    such band is left whole (shrunk a little) rather than cut through a word."""
     left, top, right, bottom = box
     w, h = right - left, bottom - top
     if w <= limit and h <= limit:
@@ -106,10 +118,20 @@ def tiles(gray: np.ndarray, box: Box, limit: int = 960) -> list[Box]:
     edges = np.zeros(crop.shape, dtype=bool)
     edges[:, 1:] |= np.abs(np.diff(crop, axis=1)) > 24
     edges[1:, :] |= np.abs(np.diff(crop, axis=0)) > 24
-    if w >= h:
-        cut = left + _quietest(edges.sum(axis=0), int(0.75 * limit), limit)
-        parts: tuple[Box, Box] = ((left, top, cut, bottom), (cut, top, right, bottom))
-    else:
-        cut = top + _quietest(edges.sum(axis=1), int(0.75 * limit), limit)
-        parts = ((left, top, right, cut), (left, cut, right, bottom))
-    return [t for p in parts for t in tiles(gray, p, limit)]
+    axes = (True, False) if w >= h else (False, True)
+    # a wide empty band on either axis; failing that, on a box far over the limit (shrinking it
+    # would lose small text), the widest narrow gap: a rare cut through a word beats unreadable text
+    tries = [(v, min_gap) for v in axes] + [(v, 1) for v in axes if (w if v else h) > 1.5 * limit]
+    for vertical, gap in tries:
+        if (w if vertical else h) <= limit:
+            continue
+        busy = edges.sum(axis=0) if vertical else edges.sum(axis=1)
+        at = _widest_gap(busy, int(0.5 * limit), limit, gap)
+        if at is None:
+            continue
+        if vertical:
+            parts: tuple[Box, Box] = ((left, top, left + at, bottom), (left + at, top, right, bottom))
+        else:
+            parts = ((left, top, right, top + at), (left, top + at, right, bottom))
+        return [t for p in parts for t in tiles(gray, p, limit, min_gap)]
+    return [box]
