@@ -20,11 +20,19 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 
 @pytest.fixture(scope="session")
 def xdisplay() -> Iterator[VirtualDisplay]:
-    """A fresh Xvfb 1280x800 for the whole session; DISPLAY points at it."""
+    """A fresh Xvfb 1280x800 for the whole session; DISPLAY points at it. With it, a private a11y
+    bus (when AT-SPI is installed): without one, libdbus autolaunches a session bus recorded on the
+    display, and a test that kills an app's process group can kill that bus and leave every later
+    app on the display failing to register (seen: a Qt window with an empty tree)."""
+    from guiagent.recorder.a11y_bus import A11yBus
+
     vd = VirtualDisplay(1280, 800).start()
+    bus = A11yBus().start() if A11yBus.available() else None
     try:
         yield vd
     finally:
+        if bus is not None:
+            bus.stop()
         vd.stop()
 
 

@@ -58,3 +58,12 @@ def pause(seconds: float) -> None:
     """Let real time pass where time passing is itself the point (pacing real input like a
     person, keeping a process idle so an idle timeout can fire). Never to wait for a result."""
     time.sleep(seconds)  # noqa: TID251 - deliberate pacing, see the docstring
+
+
+def like_a_terminal() -> None:
+    """`preexec_fn` for a CLI a test stops "like Ctrl+C": SIGINT back to its default. A process
+    started with `&` from a non-interactive shell ignores SIGINT (POSIX), and its children inherit
+    that, so without this the test would depend on how pytest itself was started."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -77,6 +77,8 @@ def test_no_display_disables_the_hotkey_gracefully() -> None:
 
 
 def test_signals_trip_then_fall_through() -> None:
+    # Python's own Ctrl+C handler, whatever pytest was started with (`cmd &` starts it ignoring SIGINT)
+    started_with = signal.signal(signal.SIGINT, signal.default_int_handler)
     ks = KillSwitch(hotkey=None)
     assert ks.install_signal_handlers((signal.SIGINT,))
     try:
@@ -87,7 +89,9 @@ def test_signals_trip_then_fall_through() -> None:
             signal.raise_signal(signal.SIGINT)
     finally:
         ks.restore_signal_handlers()
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        restored = signal.getsignal(signal.SIGINT)
+        signal.signal(signal.SIGINT, started_with)
+    assert restored is signal.default_int_handler
 
     result: list[bool] = []
     t = threading.Thread(target=lambda: result.append(KillSwitch(None).install_signal_handlers()))

@@ -203,11 +203,17 @@ def qt_window(xdisplay: object, tmp_path: Path) -> Iterator[Path]:
 
 @pytest.fixture(scope="module")
 def desktop(xdisplay: object) -> Iterator[Device]:
+    """The desktop with a private a11y bus, up (registry answering) before any window starts: the
+    windows' trees never depend on a session bus some earlier test started or killed."""
     from devices.x11.device import open_desktop
+    from guiagent.recorder.a11y_bus import A11yBus
 
-    dev = open_desktop("")
-    yield dev
-    dev.close()
+    with A11yBus():
+        dev = open_desktop("")
+        try:
+            yield dev
+        finally:
+            dev.close()
 
 
 def test_on_a_desktop_window_every_form_of_target_gets_the_same_verdict(desktop: Device, qt_window: Path) -> None:

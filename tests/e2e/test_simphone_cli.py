@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from waiting import like_a_terminal
 
 adbutils = pytest.importorskip("adbutils")
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_sim_phone_command_serves_adb_until_interrupted() -> None:
     env = {**os.environ, "ADB_LIBUSB": "0", "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "guiagent", "sim-phone", "--port", "0", "--connect",
-                             "--scenario", "form"], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                             "--scenario", "form"], cwd=ROOT, env=env, stdin=subprocess.DEVNULL, preexec_fn=like_a_terminal,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     serial = None
     try:

@@ -31,7 +31,7 @@ from typing import Any
 
 import httpx
 import pytest
-from waiting import wait_until
+from waiting import like_a_terminal, wait_until
 
 from guiagent.daemon.fleet import AdbServer
 from guiagent.eval.scripted_server import ChatRequest, ScriptedChatServer
@@ -290,6 +290,7 @@ class Proc:
     def __init__(self, venv: Venv, *args: str) -> None:
         self.lines: list[str] = []
         self.proc = subprocess.Popen(list(args), cwd=venv.work, env=venv.env(), stdin=subprocess.DEVNULL,
+                                     preexec_fn=like_a_terminal,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         threading.Thread(target=self._read, daemon=True).start()
 
