@@ -232,7 +232,9 @@ class OcrEngine:
                 except Exception as exc:  # reported again, plainly, by the first read
                     log.warning("OCR warm-up failed: %s", exc)
 
-        thread = threading.Thread(target=work, name="ocr-warm-up", daemon=True)
+        # not a daemon: a process that ends while onnxruntime/numpy is loading in a daemon thread
+        # aborts in native code ("terminate called without an active exception"); exit waits for the load
+        thread = threading.Thread(target=work, name="ocr-warm-up", daemon=False)
         thread.start()
         return thread
 

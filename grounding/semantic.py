@@ -148,6 +148,8 @@ def warm_up(texts: Sequence[str] = ()) -> threading.Thread:
         except ModelError as exc:
             log.warning("MiniLM warm-up failed: %s", exc)
 
-    thread = threading.Thread(target=work, name="minilm-warm-up", daemon=True)
+    # not a daemon: a process that ends while onnxruntime/numpy is loading in a daemon thread
+    # aborts in native code ("terminate called without an active exception"); exit waits for the load
+    thread = threading.Thread(target=work, name="minilm-warm-up", daemon=False)
     thread.start()
     return thread

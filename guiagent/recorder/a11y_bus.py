@@ -21,14 +21,25 @@ log = logging.getLogger(__name__)
 LAUNCHER = Path("/usr/libexec/at-spi-bus-launcher")
 
 
+# display -> the bus serving it in this process. at-spi-bus-launcher keeps one socket per display
+# (~/.cache/at-spi/bus_N) and publishes it on the display (root property AT_SPI_BUS): a second
+# launcher on the same display replaces the first one's socket, and stopping it leaves every app
+# of the first bus unable to register. So a nested A11yBus on a display shares the running one.
+_ACTIVE: dict[str, A11yBus] = {}
+
+
 class A11yBus:
-    """Starts the buses on enter and sets DBUS_SESSION_BUS_ADDRESS; undoes both on exit."""
+    """Starts the buses on enter and sets DBUS_SESSION_BUS_ADDRESS; undoes both on exit. Nested
+    use on one display shares the outer bus (stopped by the outermost user)."""
 
     def __init__(self) -> None:
         self.address: str | None = None
         self._dbus_pid: int | None = None
         self._launcher: subprocess.Popen[bytes] | None = None
         self._old: str | None = None
+        self._shared: A11yBus | None = None
+        self._users = 0
+        self._display = ""
 
     @staticmethod
     def available() -> bool:
@@ -37,6 +48,35 @@ class A11yBus:
     def start(self) -> A11yBus:
         if not self.available():
             raise DeviceError("AT-SPI is not installed: apt-get install at-spi2-core dbus-x11 python3-pyatspi")
+        display = os.environ.get("DISPLAY", "")
+        running = _ACTIVE.get(display)
+        if running is not None and running.address is not None:
+            running._users += 1
+            self._shared, self.address = running, running.address
+            self._old = os.environ.get("DBUS_SESSION_BUS_ADDRESS")
+            os.environ["DBUS_SESSION_BUS_ADDRESS"] = running.address
+            return self
+        if self._serving_already():  # a parent process's bus (this process inherited its address)
+            self.address = os.environ["DBUS_SESSION_BUS_ADDRESS"]
+            self._shared = self  # nothing of ours to stop
+            return self
+        self._start_own()
+        _ACTIVE[display] = self
+        self._display = display
+        return self
+
+    @staticmethod
+    def _serving_already() -> bool:
+        """The inherited session bus already runs an a11y bus launcher (a CLI started by a test or a
+        desktop session): starting a second launcher on the same display would break the first."""
+        if not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
+            return False  # never probe without an address: dbus-send would autolaunch a bus
+        r = subprocess.run(["dbus-send", "--session", "--print-reply=literal", "--reply-timeout=2000",
+                            "--dest=org.a11y.Bus", "/org/a11y/bus", "org.a11y.Bus.GetAddress"],
+                           capture_output=True, text=True, timeout=10)
+        return r.returncode == 0 and bool(r.stdout.strip())
+
+    def _start_own(self) -> None:
         out = subprocess.run(["dbus-daemon", "--session", "--fork", "--print-address=1", "--print-pid=1"],
                              capture_output=True, text=True, timeout=10)
         lines = out.stdout.split()
@@ -61,7 +101,6 @@ class A11yBus:
             time.sleep(0.05)
         self._wait_registry(deadline)
         log.info("a11y bus up at %s", self.address)
-        return self
 
     def _wait_registry(self, deadline: float) -> None:
         """Wait until the AT-SPI registry answers on the a11y bus. An app started before it does
@@ -84,6 +123,18 @@ class A11yBus:
             time.sleep(0.05)
 
     def stop(self) -> None:
+        if self._shared is self:  # the inherited bus of a parent process: not ours to stop
+            self._shared, self.address = None, None
+            return
+        if self._shared is not None:  # a nested user: the outer bus stays up
+            self._shared._users -= 1
+            self._shared = None
+            self._restore_env()
+            return
+        if self._users > 0:  # nested users still hold it: they stop nothing, the outermost stops it
+            log.debug("a11y bus stopped while %d nested users hold it", self._users)
+        if _ACTIVE.get(self._display) is self:
+            del _ACTIVE[self._display]
         if self._launcher is not None:
             self._launcher.terminate()
             try:
@@ -97,6 +148,9 @@ class A11yBus:
             except ProcessLookupError:
                 pass
             self._dbus_pid = None
+        self._restore_env()
+
+    def _restore_env(self) -> None:
         if self.address is not None:
             if self._old is None:
                 os.environ.pop("DBUS_SESSION_BUS_ADDRESS", None)

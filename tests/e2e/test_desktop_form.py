@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -118,28 +117,16 @@ def test_submit_presses_enter(dev: DesktopDevice, form: Form) -> None:
 
 @pytest.fixture(scope="module")
 def a11y_bus(xdisplay: VirtualDisplay) -> Iterator[dict[str, str]]:
-    """A private session bus with the accessibility bus enabled (before any app starts)."""
-    if not (shutil.which("dbus-daemon") and shutil.which("dbus-send") and Path("/usr/bin/python3").exists()):
+    """The accessibility bus, enabled before any app starts: the session's (conftest), shared. A
+    second bus launcher on the same display would replace the first one's socket (one per display)
+    and take it down when it leaves, so every later app on the display could not register."""
+    from guiagent.recorder.a11y_bus import A11yBus
+
+    if not (A11yBus.available() and Path("/usr/bin/python3").exists()):
         pytest.skip("AT-SPI needs dbus-daemon, dbus-send and Debian's python3 (scripts/install-sysdeps.sh)")
-    started = subprocess.run(["dbus-daemon", "--session", "--fork", "--nopidfile", "--print-address=1",
-                              "--print-pid=1"], capture_output=True, text=True, timeout=30)
-    if started.returncode != 0:
-        pytest.skip(f"cannot start a D-Bus session: {started.stderr.strip()}")
-    address, pid = started.stdout.split()[:2]
-    env = {**os.environ, "DBUS_SESSION_BUS_ADDRESS": address}
-    # An a11y bus launched earlier on this display (by any app that auto-launched a session bus)
-    # advertises itself in the root window's AT_SPI_BUS property; new apps would join that one.
-    subprocess.run(["xprop", "-root", "-remove", "AT_SPI_BUS"], capture_output=True, timeout=10)
-    try:
-        enable = subprocess.run(
-            ["dbus-send", "--session", "--print-reply", "--dest=org.a11y.Bus", "/org/a11y/bus",
-             "org.freedesktop.DBus.Properties.Set", "string:org.a11y.Status", "string:IsEnabled",
-             "variant:boolean:true"], capture_output=True, text=True, env=env, timeout=30)
-        if enable.returncode != 0:
-            pytest.skip(f"the accessibility bus did not start: {enable.stderr.strip()}")
-        yield {"DBUS_SESSION_BUS_ADDRESS": address}
-    finally:
-        os.kill(int(pid), 15)  # the a11y bus launcher and registry leave with their session
+    with A11yBus() as bus:
+        assert bus.address is not None
+        yield {"DBUS_SESSION_BUS_ADDRESS": bus.address}
 
 
 def test_atspi_tree_of_the_demo_form(a11y_bus: dict[str, str], tmp_path: Path,

@@ -52,11 +52,18 @@ def _menu_bar(dev: DesktopDevice) -> list[ocr.OcrBox]:
 
 
 @pytest.mark.parametrize("app", list(MENUS))
-def test_menu_titles_are_read_one_per_box(app: str, dev: DesktopDevice, xdisplay: VirtualDisplay) -> None:
+def test_menu_titles_are_read_one_per_box(app: str, dev: DesktopDevice, xdisplay: VirtualDisplay,
+                                         tmp_path: Path) -> None:
     if shutil.which(app) is None:
         pytest.skip(f"{app} not installed (scripts/install-sysdeps.sh)")
     env = {**os.environ, "DISPLAY": xdisplay.name, "QT_QPA_PLATFORM": "xcb", "NO_AT_BRIDGE": "1"}
-    proc = subprocess.Popen([app], cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+    # in a throwaway one-commit repository: gitk reads the history of its working directory (this
+    # project's whole history would make its first paint depend on the clone and the machine's load)
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True, timeout=30)
+    (tmp_path / "a.txt").write_text("a\n")
+    subprocess.run(["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "one",
+                    "--allow-empty"], check=True, timeout=30)
+    proc = subprocess.Popen([app], cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         wanted = MENUS[app]
