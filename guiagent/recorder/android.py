@@ -20,8 +20,9 @@ from typing import Any
 from guiagent.recorder.capture import ImagePoller, TreeRing
 from guiagent.recorder.episode import EpisodeWriter
 from guiagent.recorder.getevent import GestureTracker, parse_event_line, parse_getevent_p, touchscreen
-from guiagent.recorder.semantics import Recognized, TouchThresholds
+from guiagent.recorder.semantics import Recognized
 from guiagent.recorder.session import RecordingStats, StepRecorder, focused_element
+from guiagent.recorder.touch import TouchThresholds
 from guiagent.schema import Action, Click, Element, LongPress, Outcome, TypeText
 from guiagent.schema.errors import DeviceError, RecordingError
 

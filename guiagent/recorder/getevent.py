@@ -12,7 +12,8 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from guiagent.recorder.semantics import Recognized, TouchThresholds, classify_touch
+from guiagent.recorder.semantics import Recognized
+from guiagent.recorder.touch import TouchThresholds, classify_touch
 from guiagent.schema import Action, Back, Home, Key
 
 _ABS_CODES = {"0000": "ABS_X", "0001": "ABS_Y", "002f": "ABS_MT_SLOT", "0035": "ABS_MT_POSITION_X",

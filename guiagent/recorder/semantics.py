@@ -25,12 +25,10 @@ from guiagent.schema import (
     DoubleClick,
     Drag,
     Key,
-    LongPress,
     Point,
     RightClick,
     Scroll,
     ScrollDirection,
-    Swipe,
     Target,
     TypeText,
 )
@@ -373,31 +371,3 @@ class ActionRecognizer:
     @property
     def pending(self) -> bool:
         return bool(self._click or self._typing.chars or self._scroll or self._press)
-
-
-# -- touch gestures (Android) -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TouchThresholds:
-    slop_fraction: float = 0.02  # max travel of a tap, as a fraction of the short screen side
-    long_press_s: float = 0.5
-
-
-def classify_touch(
-    t_down: float, t_up: float, start: tuple[float, float], end: tuple[float, float], travel: float,
-    screen_size: tuple[int, int], thresholds: TouchThresholds | None = None,
-) -> Action:
-    """One finger down..up (screen pixels) -> tap, long press or swipe."""
-    th = thresholds or TouchThresholds()
-    slop = th.slop_fraction * min(screen_size)
-    duration = max(0.0, t_up - t_down)
-
-    def target(p: tuple[float, float]) -> Target:
-        return Target(point=Point.from_pixels(p[0], p[1], screen_size))
-
-    if max(travel, math.dist(start, end)) <= slop:
-        if duration >= th.long_press_s:
-            return LongPress(target=target(start), duration=min(10.0, duration))
-        return Click(target=target(start))
-    return Swipe(start=target(start), end=target(end), duration=min(10.0, max(0.01, duration)))

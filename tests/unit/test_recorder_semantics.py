@@ -12,8 +12,8 @@ from guiagent.recorder.semantics import (
     PointerMove,
     Recognized,
     WheelScroll,
-    classify_touch,
 )
+from guiagent.recorder.touch import classify_touch
 from guiagent.schema import Click, DoubleClick, Drag, Key, LongPress, RightClick, Scroll, Swipe, TypeText
 
 SIZE = (1000, 500)
