@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import os
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -43,18 +42,6 @@ _BOX_GLYPHS = "□■☐☑☒✓✔✗✘○●◯◉◎▢▣|"
 def available() -> bool:
     """True when rapidocr and onnxruntime are importable (checked without importing them)."""
     return all(importlib.util.find_spec(m) is not None for m in ("rapidocr", "onnxruntime"))
-
-
-def _quiet_rapidocr() -> None:
-    """RapidOCR installs its own colour console handler at INFO and stops propagation, so its
-    chatter ("text detection result is empty" on every blank crop, model paths at load) would
-    reach the user's terminal whatever -v says. Route it through logging like any library and
-    keep only its errors."""
-    rlog = logging.getLogger("RapidOCR")
-    for handler in list(rlog.handlers):
-        rlog.removeHandler(handler)
-    rlog.propagate = True
-    rlog.setLevel(logging.ERROR)
 
 
 @dataclass(frozen=True)
@@ -164,33 +151,14 @@ def _as_rgb(image: Any) -> Image.Image:
     raise ConfigError(f"OCR needs a PIL image or a numpy array, got {type(image).__name__}")
 
 
-_import_lock = threading.Lock()
-
-
 def _import_rapidocr() -> Any:
-    """`rapidocr.RapidOCR`, imported with its 85 KB model table (default_models.yaml) turned
-    into an OmegaConf tree once instead of twice: two of its modules load it at import, and
-    building the tree costs ~0.12 s of CPU each time. Both only read it."""
-    from omegaconf import OmegaConf
+    """`rapidocr.RapidOCR`, imported and set up for a fast start (grounding.ocr_load)."""
+    from grounding.ocr_load import import_rapidocr
 
-    with _import_lock:  # two engines loading at once must not stack the patches
-        load = OmegaConf.load
-        memo: dict[str, Any] = {}
+    return import_rapidocr()
 
-        def load_once(file_: Any) -> Any:
-            if not isinstance(file_, (str, os.PathLike)) or os.path.basename(file_) != "default_models.yaml":
-                return load(file_)
-            key = os.path.realpath(file_)
-            if key not in memo:
-                memo[key] = load(key)
-            return memo[key]
 
-        OmegaConf.load = load_once  # type: ignore[assignment,method-assign]  # rapidocr alone calls it meanwhile
-        try:
-            from rapidocr import RapidOCR  # heavy: onnxruntime + opencv
-        finally:
-            OmegaConf.load = load  # type: ignore[method-assign]
-    return RapidOCR
+_warm_lock = threading.Lock()
 
 
 class OcrEngine:
@@ -206,37 +174,45 @@ class OcrEngine:
         self.pixels_read = 0
         self._engine: Any = None
         self._lock = threading.Lock()
+        self._warming: threading.Thread | None = None
+        self._reader_waiting = False
 
     def _load(self) -> Any:
         if self._engine is None:
             if not available():
                 raise ConfigError("OCR needs rapidocr and onnxruntime: pip install 'guiagent[ocr]'")
+            from grounding.ocr_load import quiet_rapidocr
+
             RapidOCR = _import_rapidocr()
-            _quiet_rapidocr()
+            quiet_rapidocr()
             self._engine = RapidOCR(params=dict(self.params))
             log.info("RapidOCR loaded with %s", self.params)
         return self._engine
 
     def warm_up(self) -> threading.Thread:
         """Import and load the models in a background thread (the import alone costs ~0.7 s of
-        CPU), so that it overlaps with the rest of start-up; `read` waits for it."""
-
-        def work() -> None:
-            with self._lock:
-                try:
-                    engine = self._load()
-                    # one tiny read: onnxruntime's first run of each model costs far more than the next
-                    sample = Image.new("RGB", (96, 32), "white")
-                    ImageDraw.Draw(sample).text((8, 10), "OK 12", fill="black")
-                    engine(sample)
-                except Exception as exc:  # reported again, plainly, by the first read
-                    log.warning("OCR warm-up failed: %s", exc)
-
+        CPU), so that it overlaps with the rest of start-up; `read` waits for it. Called again,
+        returns the same thread."""
         # not a daemon: a process that ends while onnxruntime/numpy is loading in a daemon thread
         # aborts in native code ("terminate called without an active exception"); exit waits for the load
-        thread = threading.Thread(target=work, name="ocr-warm-up", daemon=False)
-        thread.start()
-        return thread
+        with _warm_lock:
+            if self._warming is None:
+                self._warming = threading.Thread(target=self._warm, name="ocr-warm-up", daemon=False)
+                self._warming.start()
+            return self._warming
+
+    def _warm(self) -> None:
+        with self._lock:
+            try:
+                engine = self._load()
+                if self._reader_waiting:
+                    return  # a real read is due now: it warms the models itself, sooner
+                # one tiny read: onnxruntime's first run of each model costs far more than the next
+                sample = Image.new("RGB", (96, 32), "white")
+                ImageDraw.Draw(sample).text((8, 10), "OK 12", fill="black")
+                engine(sample)
+            except Exception as exc:  # reported again, plainly, by the first read
+                log.warning("OCR warm-up failed: %s", exc)
 
     def read(self, image: Any, region: Box | None = None) -> list[OcrBox]:
         img = _as_rgb(image)
@@ -249,6 +225,7 @@ class OcrEngine:
         scale = 2.0 if max(img.size) <= self.upscale_below else 1.0
         if scale != 1.0:
             img = img.resize((round(img.width * scale), round(img.height * scale)), Image.Resampling.BICUBIC)
+        self._reader_waiting = True  # tells a warm-up still loading to skip its sample read
         with self._lock:
             engine = self._load()
             self.calls += 1

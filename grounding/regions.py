@@ -31,13 +31,20 @@ def dirty_regions(prev: np.ndarray, cur: np.ndarray, cell: int = 32, threshold: 
     rows = np.flatnonzero((cur != prev).any(axis=1))  # the rows that differ at all (cheap on 4K)
     if len(rows) == 0:
         return []
-    changed = np.zeros(cur.shape, dtype=bool)
-    changed[rows] = np.abs(cur[rows].astype(np.int16) - prev[rows].astype(np.int16)) > threshold
+    # work on the cell-aligned band around the differing pixels only (the same cells as the
+    # whole frame: on 4K a small change otherwise costs two frame-sized masks)
+    oy = int(rows[0]) // cell * cell
+    band_cols = np.flatnonzero((cur[rows[0]: rows[-1] + 1] != prev[rows[0]: rows[-1] + 1]).any(axis=0))
+    ox = int(band_cols[0]) // cell * cell
+    ey, ex = min(h, -(-(int(rows[-1]) + 1) // cell) * cell), min(w, -(-(int(band_cols[-1]) + 1) // cell) * cell)
+    cur_b, prev_b = cur[oy:ey, ox:ex], prev[oy:ey, ox:ex]
+    changed = np.abs(cur_b.astype(np.int16) - prev_b.astype(np.int16)) > threshold
     if not changed.any():
         return []
-    gh, gw = -(-h // cell), -(-w // cell)
+    h_b, w_b = changed.shape
+    gh, gw = -(-h_b // cell), -(-w_b // cell)
     padded = np.zeros((gh * cell, gw * cell), dtype=bool)
-    padded[:h, :w] = changed
+    padded[:h_b, :w_b] = changed
     grid = np.asarray(padded.reshape(gh, cell, gw, cell).any(axis=(1, 3)))  # an array (numpy types any() as maybe a scalar)
     seen = np.zeros_like(grid)
     rects: list[Box] = []
@@ -58,8 +65,8 @@ def dirty_regions(prev: np.ndarray, cur: np.ndarray, cell: int = 32, threshold: 
         y0, y1, x0, x1 = min(ys) * cell, (max(ys) + 1) * cell, min(xs) * cell, (max(xs) + 1) * cell
         sub = changed[y0:y1, x0:x1]
         rows, cols = np.nonzero(sub.any(axis=1))[0], np.nonzero(sub.any(axis=0))[0]
-        rects.append((int(x0 + cols[0]) - margin, int(y0 + rows[0]) - margin,
-                      int(x0 + cols[-1]) + 1 + margin, int(y0 + rows[-1]) + 1 + margin))
+        rects.append((ox + int(x0 + cols[0]) - margin, oy + int(y0 + rows[0]) - margin,
+                      ox + int(x0 + cols[-1]) + 1 + margin, oy + int(y0 + rows[-1]) + 1 + margin))
     return [_clip(r, (w, h)) for r in _merge(rects)]
 
 

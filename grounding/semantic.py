@@ -9,12 +9,14 @@ another model directory (a fine-tuned copy, `guiagent train grounder --backend t
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import logging
 import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -103,12 +105,53 @@ class Embedder:
             return np.zeros((0, 384), dtype=np.float32)
         return np.stack([cache[t] if t in cache else self.embed([t])[0] for t in texts])
 
+    def preload(self, texts: Sequence[str]) -> None:
+        """Embed `texts` (a fixed list embedded by every run, such as the guard's sensitive
+        words) from a file cached on disk by an earlier run of the same model, or embed them now
+        and write that file: the same vectors, without ~0.25 s of CPU at every start."""
+        model = self._load()
+        texts = list(dict.fromkeys(texts))
+        if all(t in self._cache for t in texts):
+            return
+        path = _preload_file(self.path or model_path(), type(model).__name__, texts)
+        if path is not None:
+            try:
+                vectors = np.load(path, allow_pickle=False)
+                if vectors.shape[0] == len(texts):
+                    with _lock:
+                        self._cache.update(zip(texts, vectors.astype(np.float32, copy=False), strict=True))
+                    return
+            except (OSError, ValueError):
+                pass  # missing or damaged: embed and write it again
+        vectors = self.embed(texts)
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.npy")
+                np.save(tmp, vectors, allow_pickle=False)
+                os.replace(tmp, path)  # atomic: a concurrent run reads the whole file or none
+            except OSError as exc:
+                log.info("cannot cache embeddings in %s: %s", path.parent, exc)
+
     def similarity(self, query: str, candidates: Sequence[str]) -> np.ndarray:
         """Cosine similarity of `query` with each candidate, in [-1, 1]."""
         if not candidates:
             return np.zeros(0, dtype=np.float32)
         vecs = self.embed([query, *candidates])
         return vecs[1:] @ vecs[0]
+
+
+def _preload_file(where: str, kind: str, texts: Sequence[str]) -> Path | None:
+    """The cache file of `texts` embedded by the model in `where` (keyed by its weights' size
+    and time, so a retrained copy gets a new file); None when the weights cannot be found."""
+    from grounding.ocr_load import cache_dir
+
+    stats = [f"{f.name}:{f.stat().st_size}:{int(f.stat().st_mtime)}" for f in sorted(Path(where).glob("*"))
+             if f.is_file() and f.suffix in (".safetensors", ".bin", ".json")]
+    if not stats:
+        return None
+    key = hashlib.sha256("\n".join([os.path.realpath(where), kind, *stats, "", *texts]).encode()).hexdigest()
+    return cache_dir() / "embeddings" / f"{key[:32]}.npy"
 
 
 _embedders: dict[str | None, Embedder] = {}
@@ -144,7 +187,7 @@ def warm_up(texts: Sequence[str] = ()) -> threading.Thread:
 
     def work() -> None:
         try:
-            embed(list(texts)) if texts else _load()
+            embedder().preload(texts) if texts else _load()
         except ModelError as exc:
             log.warning("MiniLM warm-up failed: %s", exc)
 

@@ -1,5 +1,11 @@
 """`python -m guiagent`: the command line."""
 
-from guiagent.cli import main
+import sys
+
+from grounding.warm import start_for_argv
+
+start_for_argv(sys.argv[1:])  # `run`: the OCR and MiniLM models load while the CLI imports
+
+from guiagent.cli import main  # noqa: E402
 
 main()

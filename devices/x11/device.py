@@ -26,10 +26,13 @@ import shlex
 import shutil
 import subprocess
 import threading
+import time
 from collections.abc import Iterable
 from typing import Any
 
-from devices.base import Device, DeviceInfo
+from PIL import Image
+
+from devices.base import Device, DeviceInfo, SettleResult
 from devices.coords import Monitor, ScreenMap
 from devices.pointer import (
     Owner,
@@ -43,6 +46,7 @@ from devices.pointer import (
 from devices.wrappers import wrap_device
 from devices.x11.atspi import AtspiReader, nodes_to_elements
 from devices.x11.session import X11Session
+from devices.x11.settle import MIN_PIXELS, settle_in_box, watch_box
 from guiagent.schema import DESKTOP_ACTIONS, Element, Home, Scroll
 from guiagent.schema.errors import ConfigError, DeviceDisconnected, DeviceError
 
@@ -147,6 +151,27 @@ class DesktopDevice(PointerDevice):
     def foreground(self) -> str | None:
         info = self.x11.active()
         return (info.title or None) if info is not None else None
+
+    def wait_until_stable(self, reference: Image.Image | None = None, timeout: float = 3.0, quiet: float = 0.1,
+                          poll: float = 0.02, min_wait: float = 0.0, react: float = 0.5) -> SettleResult:
+        """Frame-difference settling; on a big screen the windows the action touched are
+        watched first, with one full frame at the end (devices.x11.settle)."""
+        t0 = time.monotonic()
+        cap = self.capture_rect
+        if (reference is not None and min_wait <= 0 and cap.width * cap.height >= MIN_PIXELS
+                and reference.size == (cap.width, cap.height)):
+            box = watch_box(self.x11.window_rects(), cap)
+            if box is not None:
+                found = settle_in_box(self._grab_box, self.screenshot, reference, box, timeout, quiet, poll)
+                if found is not None:
+                    return found
+        spent = time.monotonic() - t0
+        return super().wait_until_stable(reference, max(0.0, timeout - spent), quiet, poll, min_wait,
+                                         max(0.0, react - spent))
+
+    def _grab_box(self, box: tuple[int, int, int, int]) -> Image.Image:
+        cap = self.capture_rect
+        return self.capture.grab(Monitor(cap.left + box[0], cap.top + box[1], box[2] - box[0], box[3] - box[1]))
 
     # -- what PointerDevice asks of X11 --------------------------------------------------
 

@@ -184,6 +184,33 @@ class X11Session:
                 log.debug("focus lookup failed: %s", exc)
                 return None
 
+    def _rect(self, win: Any) -> tuple[int, int, int, int]:
+        g = win.get_geometry()
+        pos = self.root.translate_coords(win, 0, 0)  # the window's origin in root coordinates
+        return int(pos.x), int(pos.y), int(pos.x) + int(g.width), int(pos.y) + int(g.height)
+
+    def window_rects(self) -> list[tuple[int, int, int, int]]:
+        """Root rectangles (left, top, right, bottom) of the top-level windows under the pointer
+        and holding the focus: where the effect of an action shows first."""
+        from Xlib import X
+
+        rects: list[tuple[int, int, int, int]] = []
+        with self._lock:
+            try:
+                self._drain()
+                p = self.root.query_pointer()
+                if p.child:
+                    rects.append(self._rect(p.child))
+                focus = self.display.get_input_focus().focus
+                if focus and focus not in (X.PointerRoot, X.NONE) and focus.id != self.root.id:
+                    top = self._toplevel(focus)
+                    if top is not None and top.id != getattr(p.child, "id", None):
+                        rects.append(self._rect(top))
+            except self._xerror as exc:  # a window vanished between two requests
+                log.debug("window rectangles lookup failed: %s", exc)
+                return []
+        return rects
+
     def active(self) -> WindowInfo | None:
         """The active window per the window manager (_NET_ACTIVE_WINDOW), else the focus."""
         with self._lock:

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from guiagent.cli import COMMAND_MODULES, build_parser
+from guiagent.cli import COMMAND_MODULES, COMMANDS, build_parser, modules_for
 from guiagent.registry import (
     CHAT_MODELS,
     DEVICES,
@@ -52,6 +52,18 @@ def test_unknown_options_are_rejected_with_the_valid_ones_before_anything_starts
 def test_every_command_module_exists_and_registers() -> None:
     for name in COMMAND_MODULES:
         assert hasattr(importlib.import_module(f"guiagent.cli.{name}"), "register"), name
+
+
+def test_the_command_table_is_what_the_modules_register() -> None:
+    """`COMMANDS` (which module a command line needs) is exactly what each module registers,
+    so building one module's parser for a command can never miss the command."""
+    for name in COMMAND_MODULES:
+        registered = {tuple(c[:2]) if c[0] in ("bench", "eval", "train") else (c[0],)
+                      for c in _subcommands(build_parser((name,)))}
+        assert registered == {cmd for cmd, module in COMMANDS.items() if module == name}, name
+    assert modules_for(["-v", "run", "click OK"]) == ("run",)
+    assert modules_for(["eval", "miniwob", "--tasks", "dev"]) == ("eval_miniwob",)
+    assert modules_for(["bench"]) == modules_for(["--help"]) == modules_for(["nosuch"]) == COMMAND_MODULES
 
 
 def test_unknown_names_are_clear_errors() -> None:
