@@ -27,6 +27,7 @@ from guiagent.schema import (
     Drag,
     Element,
     Home,
+    Hover,
     Key,
     LongPress,
     OpenApp,
@@ -173,7 +174,7 @@ def paint_action(p: QPainter, frame: Frame, action: Action, target_box: Box | No
     top = QPointF(bounds.center().x(), bounds.bottom() - bounds.height() * 0.12)
     label = describe_action(action)
     match action:
-        case Click() | DoubleClick() | RightClick() | LongPress():
+        case Click() | DoubleClick() | RightClick() | LongPress() | Hover():
             pt = _point(action.target)
             if pt is None:
                 _chip(p, top, label, accent, bounds)
@@ -185,7 +186,7 @@ def paint_action(p: QPainter, frame: Frame, action: Action, target_box: Box | No
                     p.setBrush(Qt.BrushStyle.NoBrush)
                     p.drawEllipse(c, 26, 26)
                 words = {"click": "tap" if touch else "click", "double_click": "double tap" if touch else
-                         "double click", "right_click": "right click", "long_press": "long press"}[action.type]
+                         "double click", "right_click": "right click", "long_press": "long press", "hover": "hover"}[action.type]
                 name = action.target.description or target_label[:40] or (
                     f"#{action.target.element}" if action.target.element else "")
                 _chip(p, c, f"{words} {name}".strip(), accent, bounds)

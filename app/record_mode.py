@@ -35,6 +35,7 @@ from guiagent.schema import (
     Element,
     EpisodeMeta,
     Home,
+    Hover,
     Key,
     LongPress,
     OpenApp,
@@ -56,7 +57,7 @@ def attach_element(action: Action, element: Element | None) -> Action:
     if element is None:
         return action
     match action:
-        case Click() | DoubleClick() | RightClick() | LongPress():
+        case Click() | DoubleClick() | RightClick() | LongPress() | Hover():
             return action.model_copy(update={"target": action.target.model_copy(update={"element": element.id})})
         case Swipe() | Drag():
             return action.model_copy(update={"start": action.start.model_copy(update={"element": element.id})})
@@ -68,7 +69,7 @@ def attach_element(action: Action, element: Element | None) -> Action:
 
 def _anchor_px(action: Action, size: tuple[int, int]) -> tuple[int, int] | None:
     match action:
-        case Click() | DoubleClick() | RightClick() | LongPress():
+        case Click() | DoubleClick() | RightClick() | LongPress() | Hover():
             return action.target.point.to_pixels(size) if action.target.point else None
         case Swipe() | Drag():
             return action.start.point.to_pixels(size) if action.start.point else None

@@ -29,6 +29,7 @@ from guiagent.schema import (
     Drag,
     Element,
     Home,
+    Hover,
     Key,
     LongPress,
     OpenApp,
@@ -160,6 +161,8 @@ class Device(abc.ABC):
                 return self.secondary_tap(spots[0])
             case LongPress():
                 return self.long_press(spots[0], action.duration)
+            case Hover():
+                return self.hover(spots[0])
             case TypeText():
                 return self.type_text(action.text, into=spots[0] if spots else None, clear=action.clear,
                                       submit=action.submit)
@@ -206,6 +209,10 @@ class Device(abc.ABC):
 
     def long_press(self, at: Spot, seconds: float) -> str:
         raise self._lacks("long press")
+
+    def hover(self, at: Spot) -> str:
+        """Move the pointer to `at`, pressing nothing."""
+        raise self._lacks("hover")
 
     def type_text(self, text: str, *, into: Spot | None, clear: bool, submit: bool) -> str:
         """Focus `into` first when given, empty the field when `clear`, press Enter when `submit`."""

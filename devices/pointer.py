@@ -294,6 +294,10 @@ class PointerDevice(Device):
         self.input.gui().click(*self.input_point(at), button="right")
         return self.input.via
 
+    def hover(self, at: Spot) -> str:
+        self.input.gui().moveTo(*self.input_point(at))  # motion events only: no button goes down
+        return self.input.via
+
     def long_press(self, at: Spot, seconds: float) -> str:
         x, y = self.input_point(at)
         gui = self.input.gui()

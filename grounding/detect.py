@@ -1,5 +1,5 @@
 """Pixel detectors for widgets that carry no text of their own: text fields, checkboxes, radio
-buttons and buttons. numpy + PIL only, no model, no site-specific constants.
+buttons, buttons and sliders. numpy + PIL only, no model, no site-specific constants.
 
 How: an edge map (a pixel differs from its right or lower neighbour by more than a threshold,
 both pixels marked) is split into 8-connected components (run-length labelling, vectorized).
@@ -30,6 +30,7 @@ from grounding.pixels import (
     label_runs,
     to_rgb_array,
 )
+from grounding.sliders import Slider, slider_of
 from guiagent.schema import Element, Role
 
 log = logging.getLogger(__name__)
@@ -172,6 +173,12 @@ def _content_box(rgb: np.ndarray, box: Box, inset: int) -> tuple[tuple[float, ..
         band = crop[:, starts[0]: ends[0]][diff[:, starts[0]: ends[0]]]
         if len(band) and float(_luma(band.astype(np.float32)).mean()) < 80:
             diff[:, starts[0]: ends[0]] = False  # a (black) text caret in a white field is not content
+    # text as tall as the field: its strokes ("1", "l") are tall bands too; the last band, thin,
+    # dark and with nothing right of it, is the caret after the typed text
+    if len(starts) > 1 and ends[-1] - starts[-1] <= 4 and min(fill) >= 245 and not diff[:, ends[-1]:].any():
+        band = crop[:, starts[-1]: ends[-1]][diff[:, starts[-1]: ends[-1]]]
+        if len(band) and float(_luma(band.astype(np.float32)).mean()) < 80:
+            diff[:, starts[-1]: ends[-1]] = False
     fill_rgb = tuple(float(v) for v in fill)
     if not diff.any():
         return fill_rgb, None, coverage, 0, False
@@ -207,6 +214,9 @@ def _classify(rgb: np.ndarray, o: Outline, opts: DetectorOptions) -> tuple[Role,
     neutral_light = min(fill) >= 200 and max(fill) - min(fill) <= 40
     if neutral_light and h <= opts.field_max_h and w >= 1.8 * h and left_gap < 0.5 * right_gap and one_line:
         return Role.TEXT_FIELD, None  # light, empty or left-aligned text: an input
+    if neutral_light and h <= opts.field_max_h and w >= 1.5 * h and one_line and (
+            content is None or left_gap < 0.25 * right_gap):
+        return Role.TEXT_FIELD, None  # a narrow input (a number box): empty, or its text at the left
     centred = content is not None and abs(left_gap - right_gap) < 0.15 * w + 2
     # a tinted face with two or three centred lines ("Click / Me!") is a button too
     if centred and (one_line or (max(fill) < 250 and 2 <= lines <= 3)) and h <= opts.button_max_h:
@@ -231,7 +241,7 @@ def _iou(a: Box, b: Box) -> float:
 
 
 def detect_widgets(image: Any, options: DetectorOptions | None = None) -> list[Element]:
-    """Text fields, checkboxes, radio buttons and buttons found from pixels alone.
+    """Text fields, checkboxes, radio buttons, buttons and sliders found from pixels alone.
 
     Elements get `source="detector"`, ids "d1", "d2", ... (the screen parser renumbers them),
     no name (the parser names them from OCR), and `checked` for checkboxes and radios."""
@@ -239,12 +249,24 @@ def detect_widgets(image: Any, options: DetectorOptions | None = None) -> list[E
     rgb = to_rgb_array(image)
     edges = edge_map(rgb, opts.edge_threshold)
     found: list[tuple[Role, bool | None, Box]] = []
+    knobs: list[Box] = []
+    bars: list[Box] = []  # sliders, track and knob
     for o in outlines(label_runs(edges), opts, rgb.shape[1]):
+        if (slider := slider_of(o)) is not None:
+            knobs.append(slider.knob)
+            bars.append(o.bbox)
+            found.append((Role.SLIDER, None, o.bbox))
+            continue
         kind = _classify(rgb, o, opts)
         if kind is not None:
             found.append((kind[0], kind[1], o.bbox))
+    # a slider's knob (its focus ring drawn inside it) is no checkbox
+    found = [f for f in found if f[0] not in (Role.CHECKBOX, Role.RADIO) or not any(
+        k[0] - 4 <= f[2][0] and k[1] - 4 <= f[2][1] and f[2][2] <= k[2] + 4 and f[2][3] <= k[3] + 4 for k in knobs)]
     outlined = [f[2] for f in found if f[0] in (Role.TEXT_FIELD, Role.BUTTON)]
     for box in faces(edges, opts):  # widgets the outlines missed (glued to their neighbours)
+        if any(_inter(box, b) >= 0.5 * _area(box) for b in bars):
+            continue  # a stretch of a slider's track
         if any(_iou(box, b) > 0.5 or _inter(box, b) >= 0.9 * _area(box) for b in outlined):
             continue  # found already, or a part of one found (a caret splits a field's face)
         kind = _classify(rgb, box_outline(box), opts)
@@ -336,3 +358,12 @@ class IncrementalDetector:
         self._widgets = [w.model_copy(update={"id": f"d{i}"}) for i, w in enumerate(widgets, 1)]
         self.last_mode = "incremental"
         return list(self._widgets)
+
+
+def detect_sliders(image: Any, options: DetectorOptions | None = None) -> list[Slider]:
+    """Horizontal sliders (track + knob) from pixels alone, top to bottom."""
+    opts = options or DetectorOptions()
+    rgb = to_rgb_array(image)
+    found = [s for o in outlines(label_runs(edge_map(rgb, opts.edge_threshold)), opts, rgb.shape[1])
+             if (s := slider_of(o)) is not None]
+    return sorted(found, key=lambda s: (s.track[1], s.track[0]))

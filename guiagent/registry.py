@@ -55,7 +55,7 @@ CHAT_OPTIONS: frozenset[str] = frozenset({"backend"}).union(*(e.options for e in
 # Called as factory(**options) -> Planner, or factory(build_chat_model, **options) when `chat`.
 PLANNERS: dict[str, Entry] = {
     "rule": Entry("guiagent.planning.rule:RulePlanner", "explicit instructions, no model (the default)",
-                  frozenset({"retry_variants", "verify"})),
+                  frozenset({"retry_variants", "verify", "submit_forms"})),
     "dpot": Entry("guiagent.planning.dpot:DPoTPlanner.from_options", "D-PoT: a fresh plan every step",
                   CHAT_OPTIONS, ("guiagent.planning.dpot:DPoTPlanner",), chat=True),
     "react": Entry("guiagent.planning.react:ReActPlanner.from_options", "ReAct: one growing dialogue",

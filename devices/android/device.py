@@ -40,7 +40,7 @@ from devices.android.text import (
 from devices.android.transport import AdbTransport, make_client, resolve_serial
 from devices.android.uiautomator import hierarchy_rotation, parse_uiautomator
 from devices.base import Device, DeviceInfo, SettleResult, Spot
-from guiagent.schema import ALL_ACTIONS, Element, ScrollDirection, Target
+from guiagent.schema import TOUCH_ACTIONS, Element, ScrollDirection, Target
 from guiagent.schema.errors import (
     ConfigError,
     DeviceDisconnected,
@@ -135,7 +135,7 @@ class AndroidDevice(Device):
             id=self.serial, platform="android", screen_size=screen,
             scale=screen[0] / self.input_size[0], rotation=rotation,
             density=int(dm.group(1)) if dm else None,
-            model=self.shell("getprop ro.product.model").strip(), supported=ALL_ACTIONS,
+            model=self.shell("getprop ro.product.model").strip(), supported=TOUCH_ACTIONS,
             # uiautomator's tree names what is on screen: OCR is needed only where it is empty
             touch=True, trusts_a11y=True, resettable=self._sim_phone is not None,
         )

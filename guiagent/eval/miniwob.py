@@ -198,7 +198,10 @@ class MiniWoBBench:
         from guiagent.registry import build_grounder, build_planner
 
         if self._planner is None:
-            self._planner = build_planner(self.config.planner, **self.config.planner_options)
+            options = dict(self.config.planner_options)
+            if self.config.planner == "rule":  # MiniWoB scores a form only once it is submitted
+                options.setdefault("submit_forms", True)
+            self._planner = build_planner(self.config.planner, **options)
         if self._grounder is None:
             self._grounder = build_grounder(self.config.grounder, **self.config.grounder_options)
         return self._planner, self._grounder

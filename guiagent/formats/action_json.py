@@ -27,6 +27,7 @@ _TYPE_ALIASES = {
     "launch": "open_app", "open": "open_app", "launch_app": "open_app", "go_back": "back",
     "press_back": "back", "go_home": "home", "press_home": "home", "finish": "done",
     "complete": "done", "stop": "done", "answer": "done", "sleep": "wait",
+    "mouse_move": "hover", "move_mouse": "hover", "move_to": "hover", "hover_over": "hover",
 }
 _TARGET_KEYS = ("target", "anchor", "start", "end")
 # a fence's content; `[^`]` keeps the scan linear on long unclosed fences
@@ -151,7 +152,7 @@ def _normalize_fields(obj: dict[str, Any], size: tuple[int, int] | None, raw: st
     kind = obj["type"]
     # flat forms: {"type": "click", "element": "3"} / {"x": .5, "y": .2} / {"point": [x, y]}
     flat = {k: obj.pop(k) for k in ("element", "element_id", "id", "point", "x", "y", "description") if k in obj}
-    if flat and kind in ("click", "double_click", "right_click", "long_press", "type", "scroll"):
+    if flat and kind in ("click", "double_click", "right_click", "long_press", "hover", "type", "scroll"):
         key = "anchor" if kind == "scroll" else "target"
         if key not in obj:
             obj[key] = flat

@@ -20,6 +20,7 @@ from guiagent.schema import (
     DoubleClick,
     Drag,
     Home,
+    Hover,
     Key,
     LongPress,
     OpenApp,
@@ -108,7 +109,7 @@ def to_aitw(action: Action) -> AitwAction:
         case Done():
             kind = AitwType.STATUS_TASK_COMPLETE if action.status == "success" else AitwType.STATUS_TASK_IMPOSSIBLE
             return AitwAction(action_type=kind)
-        case RightClick() | Key() | OpenApp() | Wait():
+        case RightClick() | Hover() | Key() | OpenApp() | Wait():
             raise NotRepresentable(f"AITW has no equivalent of a {action.type} action")
         case _:
             assert_never(action)

@@ -48,6 +48,7 @@ MAX_REPLY = 200_000  # a longer reply is refused unparsed (max_tokens makes real
 
 ACTION_SPACE = """\
 {"type": "click", "target": "#12"}                  (also "double_click", "right_click", "long_press")
+{"type": "hover", "target": "#7"}                   (desktop: the pointer rests there, nothing is pressed)
 {"type": "click", "target": [0.42, 0.18]}
 {"type": "click", "target": "the Save button"}
 {"type": "type", "text": "hello", "target": "#3", "submit": false}   (target optional; submit presses Enter)

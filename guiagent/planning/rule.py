@@ -20,11 +20,24 @@ from __future__ import annotations
 
 import logging
 import re
+import statistics
+import time
 from collections.abc import Sequence
+from dataclasses import replace
 
 from guiagent.planning.base import Planner
-from guiagent.planning.instructions import ClickGoal, SubGoal, TypeGoal, describe_goal, parse_instructions
+from guiagent.planning.instructions import (
+    ClickGoal,
+    SelectGoal,
+    SubGoal,
+    TypeGoal,
+    WaitGoal,
+    describe_goal,
+    parse_instructions,
+)
+from guiagent.planning.instructions.forms import finish_form
 from guiagent.planning.skills import Attempt, Notes, Seen, Steps, run_goal
+from guiagent.planning.skills.aim import aim
 from guiagent.planning.skills.interrupt import first_segment, interruption, sole_button, sole_input
 from guiagent.planning.skills.verify import IRREVERSIBLE, Verdict, evaluate, new_alert
 from guiagent.schema import (
@@ -33,6 +46,7 @@ from guiagent.schema import (
     Decision,
     Done,
     Observation,
+    Role,
     Step,
     Target,
     TypeText,
@@ -49,6 +63,19 @@ _NOT_FOUND = re.compile(r"ground|not found|could not find|couldn't find|cannot f
                         r"|no match|nothing (?:on the screen )?match", re.I)
 
 
+_WAITS, _PAUSE = 3, 0.5  # looks for a target that is not on the screen yet, and the pause before each
+
+
+def _unanswered(action: Action, seen: Seen, first: Observation | None) -> bool:
+    """A click on a button that came up after the task began (a late button) after which not
+    one pixel changed: most likely it was not wired yet. A button there from the start may
+    only record the click, and a second one would count twice: never repeated."""
+    el = seen.target
+    if not isinstance(action, Click) or seen.changed is not False or el is None or el.role != Role.BUTTON:
+        return False
+    return first is not None and all(e.label.strip().casefold() != el.label.strip().casefold() for e in first.elements)
+
+
 def _again(action: Action) -> Action:
     """The same action once more; typing replaces what the first try may have left."""
     return action.model_copy(update={"clear": True}) if isinstance(action, TypeText) else action
@@ -63,20 +90,29 @@ def irreversible(action: Action) -> bool:
     return bool(IRREVERSIBLE.search(desc))
 
 
+def _flag(value: object) -> bool:
+    """An option's truth, from a bool or a CLI string ("false", "0", "no" are false)."""
+    return str(value).lower() not in ("false", "0", "no")
+
+
 class RulePlanner(Planner):
     """Instruction-following without a model. Options: `retry_variants` (default True):
     try one other phrasing of a target the grounder could not find before giving up;
-    `verify` (default True): check each sub-goal's postcondition."""
+    `verify` (default True): check each sub-goal's postcondition; `submit_forms` (default False):
+    an instruction that only fills a form, and says nothing of how it ends, ends by pressing the
+    form's one Submit button (environments whose forms count only once submitted, like MiniWoB++)."""
 
     name = "rule"
     keeps_plan = True
 
     def __init__(self, **options: object) -> None:
-        unknown = sorted(k for k, v in options.items() if v is not None and k not in ("retry_variants", "verify"))
+        known = ("retry_variants", "verify", "submit_forms")
+        unknown = sorted(k for k, v in options.items() if v is not None and k not in known)
         if unknown:
-            raise ConfigError(f"the rule planner has no option {', '.join(unknown)}; it takes: retry_variants, verify")
+            raise ConfigError(f"the rule planner has no option {', '.join(unknown)}; it takes: {', '.join(known)}")
         self.retry_variants = bool(options.get("retry_variants", True))
-        self.verify = str(options.get("verify", True)).lower() not in ("false", "0", "no")
+        self.verify = _flag(options.get("verify", True))
+        self.submit_forms = _flag(options.get("submit_forms", False))
         self._task: str | None = None
         self._goals: list[SubGoal] = []
         self._clear()
@@ -96,12 +132,16 @@ class RulePlanner(Planner):
         self._first: Observation | None = None  # the screen when the task began
         self._redo = False  # the attempt a popup interrupted is to run again
         self._still = False  # the last checked action changed nothing at all
+        self._history: Sequence[Step] = ()
+        self._waits = 0  # looks for a target not on the screen yet (bounded)
+        self._waiting = False  # the last decision was such a wait: decide the attempt again
 
     def reset(self, task: str) -> None:
         """Parse `task` (raises InstructionNotUnderstood) and start from its first sub-goal."""
         self._task, self._goals = None, []
         self._clear()
-        self._goals = parse_instructions(task)
+        goals = parse_instructions(task)
+        self._goals = finish_form(goals, task) if self.submit_forms else goals
         self._task = task
         log.debug("rule plan for %r: %s", task, [describe_goal(g) for g in self._goals])
 
@@ -115,6 +155,7 @@ class RulePlanner(Planner):
         if task != self._task or (self._final is not None and not history and not feedback):
             self.reset(task)  # a new task, or the same one run again
         self._seen = history[-1].index + 1 if history else 0  # the index of the step being decided
+        self._history = history
         if self._final is not None:
             return self._final
         if self._first is None:
@@ -132,6 +173,11 @@ class RulePlanner(Planner):
                     error, observation, not_found=step.action is None, device=step.action is not None)
             if step is not None and step.outcome.status == "blocked":
                 return self._give_up(step.outcome.error or "the guard blocked it")
+            if self._waiting:  # waited for a target that was not there yet: look for it again
+                self._waiting, self._variant = False, 0
+                self._before = observation
+                self._attempt = self._aimed(self._attempt, observation)
+                return self._decide(self._attempt.actions[0], "looking for it again after the wait")
             if (resumed := self._interrupted(observation)) is not None:
                 return resumed
             if step is not None:
@@ -153,15 +199,17 @@ class RulePlanner(Planner):
             self._checked += 1
             self._still = False
             return None
+        tried = attempt.actions[self._variant]
+        if verdict is Verdict.unseen and not self._retried and _unanswered(tried, seen, self._first) and not irreversible(tried):
+            self._retried = True  # once, judged by the guard again like any action
+            return self._decide(tried, f"{describe_action(tried)} changed nothing at all; clicking once more")
         if verdict is Verdict.unseen:
             self._unverified.append(f"{attempt.check.expect} ({what})")
             # typed then submitted: a note / chat box clears on Enter and the same screen comes
             # back (the new entry may land below the fold), which is no sign that nothing happened
-            tried = attempt.actions[self._variant]
             self._still = seen.changed is False and not (isinstance(tried, TypeText) and tried.submit)
             return None
         self._still = False
-        tried = attempt.actions[self._variant]
         if not self._retried and attempt.check.lags:  # read it again after a pause, act no second time
             self._retried = True
             return self._decide(Wait(seconds=1.0), f"expected {attempt.check.expect}, but {what}; looking again")
@@ -199,6 +247,7 @@ class RulePlanner(Planner):
                 self._steps = None
                 self._index += 1
                 continue
+            attempt = self._aimed(attempt, seen.obs)
             self._attempt, self._variant, self._repeated, self._retried = attempt, 0, False, False
             self._before = seen.obs
             decision = self._decide(attempt.actions[0], attempt.why)
@@ -207,6 +256,35 @@ class RulePlanner(Planner):
             return decision
         self._attempt = None
         return self._finish(seen.obs)
+
+    def _aimed(self, attempt: Attempt, obs: Observation) -> Attempt:
+        """A click on a name that can be read only inside a longer OCR label (two links read as
+        one line, a menu read as one box) goes to a point on its words, not the label's centre,
+        where the grounder would send it: a wrong click can cost more than a failed one."""
+        goal = self._goals[self._index]
+        ref = goal.target if isinstance(goal, ClickGoal) else goal.option if isinstance(goal, SelectGoal) else None
+        first = attempt.actions[0]
+        if ref is None or not isinstance(first, Click) or first.target.point or first.target.element:
+            return attempt
+        if (spot := aim(obs, ref)) is None:
+            return attempt
+        return replace(attempt, actions=(first.model_copy(update={"target": spot}), *attempt.actions))
+
+    def _timed(self, wait: Wait) -> Wait:
+        """"click A, wait 2 seconds, then click B": the seconds run from the action before, and
+        the next action comes one look after the wait ends. Both delays, measured on this run
+        (the settle of an unchanged screen, the quickest look), are taken off the wait."""
+        last = next((s for s in reversed(self._history) if s.action is not None), None)
+        if last is None or isinstance(last.action, Wait | Done) or last.outcome.status != "ok":
+            return wait
+        t = last.timings_ms
+        acted = last.timestamp + sum(t.get(k, 0.0) for k in ("decide", "ground", "guard", "act")) / 1000
+        still = [s.timings_ms["settle"] for s in self._history if s.outcome.screen_changed is False
+                 and "settle" in s.timings_ms]
+        looks = [s.timings_ms.get("capture", 0.0) + s.timings_ms.get("parse", 0.0) for s in self._history]
+        after = (statistics.median(still) if still else 500.0) + (min(looks) if looks else 100.0)
+        left = wait.seconds - (time.time() - acted) - after / 1000
+        return Wait(seconds=round(max(0.0, left), 3))
 
     def _finish(self, obs: Observation) -> Decision:
         n = len(self._goals)
@@ -238,6 +316,11 @@ class RulePlanner(Planner):
                                        f"trying {describe_action(other)} instead")
         if not_found and (instead := self._fallback(tried, obs)) is not None:
             return instead
+        if not_found and self._waits < _WAITS:  # it may appear late (a delayed button, a slow page)
+            self._waits += 1
+            self._waiting = True
+            return self._decide(Wait(seconds=_PAUSE), f"{describe_action(tried)} failed ({reason}); "
+                                                      f"waiting for it to appear ({self._waits} of {_WAITS})")
         if device and not self._repeated:
             self._repeated = True
             return self._decide(tried, f"retrying after a device error: {reason}")
@@ -272,6 +355,8 @@ class RulePlanner(Planner):
         return self._final
 
     def _decide(self, action: Action, why: str) -> Decision:
+        if isinstance(action, Wait) and isinstance(self._goals[self._index], WaitGoal):
+            action = self._timed(action)
         goal = describe_goal(self._goals[self._index])
         notes = "".join(f"{n}. " for n in self._notes.lines)
         self._notes.lines.clear()

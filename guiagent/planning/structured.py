@@ -29,6 +29,7 @@ from guiagent.schema.actions import (
     ACTION_TYPES,
     ALL_ACTIONS,
     DESKTOP_ACTIONS,
+    TOUCH_ACTIONS,
     ActionClass,
     Key,
     Target,
@@ -47,7 +48,7 @@ _DROP = frozenset({"title", "description", "default"})
 # What a planner's `platform` option says the device can run (the device's own set is finer).
 _PLATFORM_ACTIONS: dict[str, frozenset[ActionClass]] = {
     "linux": DESKTOP_ACTIONS, "desktop": DESKTOP_ACTIONS, "windows": DESKTOP_ACTIONS,
-    "android": ALL_ACTIONS, "phone": ALL_ACTIONS,
+    "android": TOUCH_ACTIONS, "phone": TOUCH_ACTIONS,  # no hover: a finger has no pointer to rest
 }
 
 PLAN_SCHEMA: dict[str, Any] = {

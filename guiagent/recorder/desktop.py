@@ -50,6 +50,7 @@ from guiagent.schema import (
     Drag,
     Element,
     Home,
+    Hover,
     Key,
     LongPress,
     OpenApp,
@@ -325,7 +326,8 @@ class DesktopRecorder:
         target: Element | None = None
         found_in = elements  # the snapshot the target was found in
         match action:
-            case Click() | DoubleClick() | RightClick() | LongPress() | Drag() | Scroll() | Swipe():
+            # (the recognizer emits no hovers: resting the pointer is not a step; matched for completeness)
+            case Click() | DoubleClick() | RightClick() | LongPress() | Hover() | Drag() | Scroll() | Swipe():
                 if r.point is not None:
                     if self.trees is not None:
                         elements, target = self.trees.hit_test(r.t_start, *r.point)

@@ -30,6 +30,7 @@ from guiagent.schema import (
     Drag,
     Element,
     Home,
+    Hover,
     Key,
     LongPress,
     Observation,
@@ -110,7 +111,7 @@ def regrounded(action: Action, old: Point, new: Point, element_id: str | None) -
     dx, dy = new.x - old.x, new.y - old.y
     targets = action_targets(action)
     match action:
-        case Click() | DoubleClick() | RightClick() | LongPress() | Scroll():
+        case Click() | DoubleClick() | RightClick() | LongPress() | Hover() | Scroll():
             return with_targets(action, [Target(point=new, element=element_id)])
         case Swipe() | Drag():
             return with_targets(action, [Target(point=new, element=element_id), _shift(targets[1], dx, dy)])
@@ -122,7 +123,7 @@ def regrounded(action: Action, old: Point, new: Point, element_id: str | None) -
 
 def _primary_point(action: Action) -> Point | None:
     match action:
-        case Click() | DoubleClick() | RightClick() | LongPress() | Scroll() | Swipe() | Drag():
+        case Click() | DoubleClick() | RightClick() | LongPress() | Hover() | Scroll() | Swipe() | Drag():
             targets = action_targets(action)
             return targets[0].point if targets else None
         case TypeText() | Key() | OpenApp() | Back() | Home() | Wait() | Done():

@@ -22,6 +22,7 @@ from guiagent.schema import (
     DoubleClick,
     Drag,
     Home,
+    Hover,
     Key,
     LongPress,
     OpenApp,
@@ -100,6 +101,11 @@ def action_overlay(step: Step, size: tuple[int, int]) -> str:
                 parts.append(ring(p, w, color, fill=color))
                 if not isinstance(action, Click):
                     parts.append(_label(p[0], p[1], action.type.replace("_", " "), r, color))
+        case Hover():  # the click's target ring, hollow and unpressed
+            p = _px(action.target, size)
+            if p is not None:
+                parts.append(ring(p, r, "#06c"))
+                parts.append(_label(p[0], p[1], "hover", r, "#06c"))
         case TypeText():
             p = _px(action.target, size) or ((el.bbox[0], el.bbox[3] + r * 1.5) if el else (r, r * 2))
             text = f"⌨ {action.text}" + (" ⏎" if action.submit else "")

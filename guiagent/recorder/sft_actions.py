@@ -35,6 +35,7 @@ from guiagent.schema import (
     DoubleClick,
     Drag,
     Home,
+    Hover,
     Key,
     LongPress,
     OpenApp,
@@ -109,6 +110,8 @@ def uitars_action(action: Action) -> str:
             return "wait()"
         case Done():
             return f"finished(content={_quoted(action.answer or '')})" if action.status == "success" else "call_user()"
+        case Hover():
+            raise NotRepresentable("UI-TARS' action space has no hover")
         case _:
             assert_never(action)
 
@@ -131,7 +134,9 @@ def qwen25vl_arguments(action: Action, seen: Size, mobile: bool) -> dict[str, ob
             return {"action": action.type, "coordinate": xy(action.target)}
         case LongPress() if mobile:
             return {"action": "long_press", "coordinate": xy(action.target), "time": action.duration}
-        case DoubleClick() | RightClick() | LongPress():
+        case Hover() if not mobile:
+            return {"action": "mouse_move", "coordinate": xy(action.target)}
+        case DoubleClick() | RightClick() | LongPress() | Hover():
             raise NotRepresentable(f"{'mobile_use' if mobile else 'computer_use'} has no {action.type}")
         case TypeText():
             return {"action": "type", "text": action.text + ("\n" if action.submit else "")}
@@ -199,7 +204,10 @@ def showui_answers(action: Action, mobile: bool) -> list[str]:
             return [act("SWIPE", _swipe_direction(start, end), pos(action.start))]
         case Done() if action.answer:
             return [act("ANSWER", action.answer)]
-        case DoubleClick() | RightClick() | LongPress() | Key() | Drag() | OpenApp() | Back() | Home() | Wait() | Done():
+        case Hover() if not mobile:  # its web action space hovers; the phone one does not
+            return [act("HOVER", None, pos(action.target))]
+        case (DoubleClick() | RightClick() | LongPress() | Hover() | Key() | Drag() | OpenApp() | Back() | Home()
+              | Wait() | Done()):
             raise NotRepresentable(f"ShowUI's action space has no {action.type}")
         case _:
             assert_never(action)
@@ -233,6 +241,8 @@ def agentnet_code(action: Action) -> str:
             if action.direction in ("up", "down"):
                 return f"pyautogui.scroll({clicks if action.direction == 'up' else -clicks}{at})"
             return f"pyautogui.hscroll({clicks if action.direction == 'right' else -clicks}{at})"
+        case Hover():
+            return f"pyautogui.moveTo({xy(action.target)})"
         case Swipe() | Drag():
             return f"pyautogui.moveTo({xy(action.start, 'start')})\npyautogui.dragTo({xy(action.end, 'end')})"
         case Wait():

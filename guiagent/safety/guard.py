@@ -24,6 +24,7 @@ from guiagent.schema import (
     Element,
     GuardDecision,
     Home,
+    Hover,
     Key,
     LongPress,
     Observation,
@@ -122,7 +123,9 @@ class Guard:
                 # no captions here: text beside a dragged file says what to do with the file ("drag
                 # Report.pdf to Delete forever"), not what the file does; the drop target's own label is judged
                 return self._judge_target([action.start.description, action.end.description], [*hits[0], *hits[1]])
-            case Scroll() | Back() | Home() | Wait() | Done():
+            case Hover() | Scroll() | Back() | Home() | Wait() | Done():
+                # a hover presses nothing (like a scroll anchored on an item): nothing to approve;
+                # the device still refuses the agent's own windows for it as for any pointer input
                 return GuardDecision(verdict="allow")
             case _:
                 assert_never(action)

@@ -114,6 +114,14 @@ class RightClick(_Action):
     target: Target
 
 
+class Hover(_Action):
+    """Move the pointer onto `target` without pressing (opens hover menus, shows tooltips).
+    Mouse only: a touch screen has no pointer to rest anywhere."""
+
+    type: Literal["hover"] = "hover"
+    target: Target
+
+
 class LongPress(_Action):
     type: Literal["long_press"] = "long_press"
     target: Target
@@ -215,7 +223,7 @@ class Done(_Action):
 
 Action = Annotated[
     Click | DoubleClick | RightClick | LongPress | TypeText | Key | Scroll | Swipe | Drag
-    | OpenApp | Back | Home | Wait | Done,
+    | OpenApp | Back | Home | Wait | Done | Hover,
     Field(discriminator="type"),
 ]
 ACTION_ADAPTER: TypeAdapter[Action] = TypeAdapter(Action)
@@ -226,6 +234,8 @@ _UNION: tuple[ActionClass, ...] = get_args(get_args(Action)[0])  # the classes, 
 ALL_ACTIONS: frozenset[ActionClass] = frozenset(_UNION)
 POINTER_ACTIONS: frozenset[ActionClass] = frozenset({Click, DoubleClick, RightClick, LongPress})
 TOUCH_ONLY_ACTIONS: frozenset[ActionClass] = frozenset({Swipe})  # a desktop drags or scrolls instead
+MOUSE_ONLY_ACTIONS: frozenset[ActionClass] = frozenset({Hover})  # a finger cannot rest without touching
+TOUCH_ACTIONS: frozenset[ActionClass] = ALL_ACTIONS - MOUSE_ONLY_ACTIONS  # phones (Android, the virtual one)
 # `home` has no meaning every desktop agrees on: a desktop adds it only when told which chord it is.
 DESKTOP_ACTIONS: frozenset[ActionClass] = ALL_ACTIONS - TOUCH_ONLY_ACTIONS - {Home}
 # the wire names, in the union's order
@@ -243,7 +253,7 @@ _BY_NAME: dict[str, ActionClass] = {cls.model_fields["type"].default: cls for cl
 def action_targets(action: Action) -> list[Target]:
     """Every target an action carries, in order (empty for targetless actions)."""
     match action:
-        case Click() | DoubleClick() | RightClick() | LongPress():
+        case Click() | DoubleClick() | RightClick() | LongPress() | Hover():
             return [action.target]
         case TypeText():
             return [action.target] if action.target else []
@@ -260,7 +270,7 @@ def action_targets(action: Action) -> list[Target]:
 def with_targets(action: Action, targets: list[Target]) -> Action:
     """The same action with its targets replaced (same order as `action_targets`)."""
     match action:
-        case Click() | DoubleClick() | RightClick() | LongPress():
+        case Click() | DoubleClick() | RightClick() | LongPress() | Hover():
             return action.model_copy(update={"target": targets[0]})
         case TypeText():
             return action.model_copy(update={"target": targets[0]}) if targets else action
@@ -288,7 +298,7 @@ def describe_action(action: Action) -> str:
         return f"({target.point.x:.3f}, {target.point.y:.3f})"
 
     match action:
-        case Click() | DoubleClick() | RightClick() | LongPress():
+        case Click() | DoubleClick() | RightClick() | LongPress() | Hover():
             return f"{action.type} {t(action.target)}"
         case TypeText():
             into = f" into {t(action.target)}" if action.target else ""

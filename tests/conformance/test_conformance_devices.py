@@ -10,6 +10,7 @@ never reaches any input."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -18,6 +19,7 @@ from PIL import Image
 
 from devices.base import Device, SettleResult
 from devices.killswitch import KillSwitch
+from devices.pointer import PointerDevice
 from devices.wrappers import DeviceWrapper, KillSwitchDevice
 from guiagent.schema import (
     ACTION_TYPES,
@@ -31,6 +33,7 @@ from guiagent.schema import (
     Drag,
     Element,
     Home,
+    Hover,
     Key,
     LongPress,
     OpenApp,
@@ -84,11 +87,11 @@ SAMPLES: dict[ActionClass, Action] = {
     LongPress: LongPress(target=HERE), TypeText: TypeText(text="x", target=HERE), Key: Key(keys="escape"),
     Scroll: Scroll(direction="down", anchor=HERE), Swipe: Swipe(start=HERE, end=THERE),
     Drag: Drag(start=HERE, end=THERE), OpenApp: OpenApp(name="nothing"), Back: Back(), Home: Home(),
-    Wait: Wait(seconds=0.0), Done: Done(),
+    Wait: Wait(seconds=0.0), Done: Done(), Hover: Hover(target=HERE),
 }
 # everything between base.execute's checks and the input: the hook and the primitives
 INPUT_SEAM = ("acting", "tap", "double_tap", "secondary_tap", "long_press", "type_text", "press_keys", "scroll",
-              "swipe", "drag", "open_app", "back", "home", "wait")
+              "swipe", "drag", "open_app", "back", "home", "wait", "hover")
 
 
 @pytest.fixture(params=sorted(BUILDERS), scope="module")
@@ -241,6 +244,29 @@ def test_a_stop_raised_by_any_device_trips_the_kill_switch(device: Device) -> No
         if lent is not None:  # the wrapped fixture's own switch saw the stop pass through it too
             assert lent.tripped
             lent.reset()
+
+
+def test_hover_moves_the_pointer_without_a_button_or_is_refused(device: Device) -> None:
+    if Hover not in device.info.supported:  # a touch screen: no pointer to rest anywhere
+        with pytest.raises(UnsupportedAction, match="hover"):
+            device.execute(Hover(target=HERE))
+        return
+    from Xlib import X
+    from Xlib.display import Display
+
+    inner = innermost(device)
+    assert isinstance(inner, PointerDevice)  # the desktops that hover move the real pointer
+    conn = Display(inner.input.display or os.environ["DISPLAY"])
+    buttons = X.Button1Mask | X.Button2Mask | X.Button3Mask
+    try:
+        for target in (Target.at(0.3, 0.6), Target.at(0.6, 0.3)):
+            assert device.execute(Hover(target=target)).status == "ok"
+            spot = inner.spot(target)
+            p = conn.screen().root.query_pointer()  # the X server's own pointer, after the action returned
+            assert (p.root_x, p.root_y) == inner.screen.to_input(spot.x, spot.y)
+            assert not p.mask & buttons
+    finally:
+        conn.close()
 
 
 def test_click_and_settle(device: Device) -> None:

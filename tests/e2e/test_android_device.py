@@ -24,6 +24,7 @@ from devices.android.device import AndroidDevice, open_android
 from devices.simphone import SimPhone
 from guiagent.schema import (
     ALL_ACTIONS,
+    TOUCH_ACTIONS,
     Back,
     Click,
     Done,
@@ -31,6 +32,7 @@ from guiagent.schema import (
     Drag,
     Element,
     Home,
+    Hover,
     Key,
     LongPress,
     OpenApp,
@@ -117,7 +119,7 @@ def test_info_matches_the_phone(device: AndroidDevice, phone: SimPhone) -> None:
     assert info.screen_size == phone.state.size == (720, 1280)
     assert info.density == phone.state.density and info.rotation == 0 and info.scale == 1.0
     assert info.model == phone.scenario.device.model
-    assert info.supported == ALL_ACTIONS
+    assert info.supported == TOUCH_ACTIONS == ALL_ACTIONS - {Hover}  # every action but a pointer's rest
     assert info.touch and info.trusts_a11y and not info.resettable  # a phone of its own, no sim_phone
 
 

@@ -23,6 +23,7 @@ from guiagent.schema import (
     DoubleClick,
     Drag,
     Home,
+    Hover,
     Key,
     LongPress,
     OpenApp,
@@ -92,6 +93,18 @@ def test_double_right_and_long_press(dev: DesktopDevice, probe: Probe) -> None:
     up = probe.wait_for(lambda e: e["type"] == "release")
     assert (down["x"], down["y"], up["x"], up["y"]) == (cx, cy + 10, cx, cy + 10)
     assert up["time"] - down["time"] >= 380  # X server timestamps (ms): the button was held
+
+
+def test_hover_moves_the_real_pointer_and_presses_nothing(dev: DesktopDevice, probe: Probe) -> None:
+    x, y, w, h = GEOM
+    spot = (x + 15, y + h - 15)
+    assert dev.execute(Hover(target=at(dev, *spot))).status == "ok"
+    assert dev.x11.pointer() == spot  # the server's pointer, once the action returned
+    fence = probe.center  # a click after it: every event before the fence's came from the hover
+    dev.execute(Click(target=at(dev, *fence)))
+    probe.wait_for(lambda e: e["type"] == "release")
+    presses = [(e["x"], e["y"]) for e in probe.take() if e["type"] == "press"]
+    assert presses == [fence]
 
 
 def test_drag_sends_press_motion_release(dev: DesktopDevice, probe: Probe) -> None:

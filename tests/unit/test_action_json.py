@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from guiagent.formats.action_json import action_to_json, extract_json_object, parse_action
-from guiagent.schema import Click, Done, Key, Point, Target, TypeText
+from guiagent.schema import Click, Done, Hover, Key, Point, Target, TypeText
 from guiagent.schema.errors import PlanParseError
 
 
@@ -17,6 +17,15 @@ def test_fenced_and_wrapped_forms() -> None:
         text="hi", target=Target.described("Name field"), submit=True)
     assert parse_action({"type": "hotkey", "key": "ctrl+s"}) == Key(keys=("ctrl", "s"))
     assert parse_action({"type": "finish", "status": "failed"}) == Done(status="impossible")
+
+
+def test_hover_and_its_pointer_move_spellings() -> None:
+    assert parse_action({"type": "hover", "target": {"element": "7"}}) == Hover(target=Target(element="7"))
+    assert parse_action({"action": "mouse_move", "element": "#7"}) == Hover(target=Target(element="7"))
+    assert parse_action({"type": "move_to", "x": 640, "y": 200}, screen_size=(1280, 800)) == Hover(
+        target=Target(point=Point(x=0.5, y=0.25)))
+    with pytest.raises(PlanParseError, match="hover"):
+        parse_action({"type": "hover"})  # nowhere to move to
 
 
 def test_points_lists_and_pixels() -> None:

@@ -10,7 +10,7 @@ import pytest
 from grounding.answer_format import grounding_answer
 from grounding.coord_parse import parse_point
 from grounding.vlm import FAMILIES, family_coord_format
-from guiagent.formats.aitw import NotRepresentable
+from guiagent.formats.aitw import NotRepresentable, to_aitw
 from guiagent.recorder.sft_actions import agentnet_code, qwen25vl_answer, showui_answers, uitars_answer
 from guiagent.schema import (
     Back,
@@ -19,6 +19,7 @@ from guiagent.schema import (
     DoubleClick,
     Drag,
     Home,
+    Hover,
     Key,
     LongPress,
     OpenApp,
@@ -147,6 +148,18 @@ def test_agentnet_pyautogui_normalized() -> None:
     assert got[ALL[9]] == "pyautogui.moveTo(x=0.2500, y=0.5000)\npyautogui.dragTo(x=0.2500, y=0.1000)"
     assert got[ALL[14]] == "computer.terminate(status='success', answer='42')"
     assert got[ALL[3]] is None and got[ALL[11]] is None
+
+
+def test_a_hover_where_the_action_space_has_a_pointer_move_else_not_representable() -> None:
+    hover = Hover(target=T)
+    assert _qwen(hover, False) == {"action": "mouse_move", "coordinate": [112, 140]}
+    assert ast.literal_eval(showui_answers(hover, False)[0]) == {"action": "HOVER", "value": None,
+                                                                 "position": [0.25, 0.5]}
+    assert agentnet_code(hover) == "pyautogui.moveTo(x=0.2500, y=0.5000)"
+    assert _qwen(hover, True) is None  # phones: no pointer
+    for unsayable in (lambda: uitars_answer(hover), lambda: showui_answers(hover, True), lambda: to_aitw(hover)):
+        with pytest.raises(NotRepresentable, match="hover"):
+            unsayable()
 
 
 def test_unresolved_target_is_not_representable() -> None:

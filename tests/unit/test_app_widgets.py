@@ -22,6 +22,7 @@ from guiagent.schema import (
     Done,
     Element,
     GuardDecision,
+    Hover,
     Observation,
     Outcome,
     Point,
@@ -286,6 +287,8 @@ def test_overlay_draws_the_action_where_it_happened(qapp: Any) -> None:
     assert drawn.pixelColor(20, 780).name() == "#ffffff"  # far away: untouched
     swipe = render_frame(base, Swipe(start=Target.at(0.5, 0.8), end=Target.at(0.5, 0.2)), max_size=(400, 800))
     assert swipe.pixelColor(200, 400).name() != "#ffffff"  # the arrow's shaft crosses the middle
+    hover = render_frame(base, Hover(target=Target.at(0.5, 0.5)), max_size=(400, 800))
+    assert hover.pixelColor(200, 400).name() != "#ffffff" and hover.pixelColor(20, 780).name() == "#ffffff"
 
 
 # -- timeline -------------------------------------------------------------------------------------

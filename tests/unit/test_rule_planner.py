@@ -24,6 +24,7 @@ from guiagent.schema import (
     Step,
     Target,
     TypeText,
+    Wait,
 )
 from guiagent.schema.errors import ConfigError, InstructionNotUnderstood
 
@@ -189,8 +190,13 @@ def test_section_search_expands_headers_and_finds_the_link_inside_an_ocr_line() 
     assert p.next(task, obs(*heads), []).action == Click(target=Target(element="h1", description="Section #1"))
     d = p.next(task, obs(*heads, el("x", Role.TEXT, "lorem ipsum", 2, source="ocr")), [])
     assert d.action == Click(target=Target(element="h2", description="Section #2"))
-    d = p.next(task, obs(*heads, el("y", Role.TEXT, "dolor nunc sit", 3, source="ocr")), [])
-    assert d.action == Click(target=Target(description="the link 'nunc'"))
+    line = el("y", Role.TEXT, "dolor nunc sit", 3, source="ocr")
+    d = p.next(task, obs(*heads, line), [])
+    # the words inside a longer OCR line: a point on "nunc" (the line's middle third), not the line's centre
+    assert isinstance(d.action, Click) and d.action.target.description == "the link 'nunc'"
+    assert d.action.target.point is not None
+    x, y = d.action.target.point.to_pixels(SIZE)
+    assert line.bbox[1] <= y <= line.bbox[3] and line.bbox[0] + line.width / 3 < x < line.bbox[2] - line.width / 3
 
 
 def test_grounding_failure_tries_one_other_phrasing_then_gives_up() -> None:
@@ -202,6 +208,15 @@ def test_grounding_failure_tries_one_other_phrasing_then_gives_up() -> None:
     assert retry.action == Click(target=Target(description="Submit"))  # the role word dropped
     assert "trying" in retry.thought
     final = p.next(task, screen, [], feedback="GroundingError: no element matches 'Submit'")
+    history: list[Step] = []
+    while isinstance(final.action, Wait):  # it may appear late: a few bounded looks before giving up
+        assert len(history) < 3 and "waiting" in final.thought
+        history.append(Step(index=len(history), action=final.action))
+        again = p.next(task, screen, history)
+        assert again.action == Click(target=Target(description="the button 'Submit'"))
+        p.next(task, screen, history, feedback="GroundingError: nothing matches 'the button 'Submit''")
+        final = p.next(task, screen, history, feedback="GroundingError: no element matches 'Submit'")
+    assert len(history) == 3
     assert isinstance(final.action, Done) and final.action.status == "impossible"
     assert "Submit" in (final.action.answer or "") and "no element matches" in (final.action.answer or "")
 
@@ -271,7 +286,14 @@ def test_failed_steps_in_history_are_not_taken_as_done() -> None:
     assert first.action == Click(target=Target(description="Save"))
     # the loop ran out of retries grounding it: a failed step without an action
     no_target = Step(index=0, outcome=Outcome(status="failed", error="cannot ground 'Save'"))
-    assert p.next(task, obs(), [no_target]).action == Done(
+    history = [no_target]
+    decision = p.next(task, obs(), history)
+    while isinstance(decision.action, Wait):  # it may show late: a few bounded looks for it first
+        history.append(Step(index=len(history), action=decision.action))
+        assert p.next(task, obs(), history).action == first.action
+        history.append(Step(index=len(history), outcome=Outcome(status="failed", error="cannot ground 'Save'")))
+        decision = p.next(task, obs(), history)
+    assert len(history) == 7 and decision.action == Done(
         status="impossible", answer="I could not click Save: cannot ground 'Save'")
     # a device error: the same action once more, then the next sub-goal once it went through
     q = RulePlanner()

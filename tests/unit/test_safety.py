@@ -12,6 +12,7 @@ from guiagent.schema import (
     Click,
     Drag,
     Element,
+    Hover,
     Key,
     LongPress,
     Observation,
@@ -121,6 +122,13 @@ def test_a_point_is_judged_by_the_element_under_it_without_any_hint() -> None:
         assert d.verdict == "ask" and "Pay now" in d.reason, action
     assert g.check(Click(target=_at(100, 50)), screen).verdict == "allow"
     assert g.check(Click(target=Target(element="p")), screen).verdict == "ask"  # an element id, same verdict
+
+
+def test_a_hover_presses_nothing_so_it_needs_no_approval() -> None:
+    g, screen = Guard(), _screen(NOTE, PAY)
+    assert g.check(Click(target=_at(100, 120)), screen).verdict == "ask"  # the same spot, pressed
+    assert g.check(Hover(target=_at(100, 120)), screen).verdict == "allow"
+    assert g.check(Hover(target=Target(element="p", description="Pay now")), screen).verdict == "allow"
 
 
 def test_swipes_and_drags_are_judged_at_both_ends() -> None:

@@ -20,6 +20,7 @@ from guiagent.schema import (
     Element,
     EpisodeMeta,
     Home,
+    Hover,
     Key,
     LongPress,
     Observation,
@@ -47,7 +48,7 @@ ONE_OF_EACH = [
                                                 submit=True),
     Key(keys=("ctrl", "s")), Scroll(direction="down", amount=1.0, anchor=P), Swipe(start=P, end=Target.at(0.25, 0.1)),
     Drag(start=P, end=Target.at(0.9, 0.9)), OpenApp(name="Settings"), Back(), Home(), Wait(seconds=0.5),
-    Done(status="impossible", answer="no such button"),
+    Done(status="impossible", answer="no such button"), Hover(target=Target(element="3", description="File")),
 ]
 
 
@@ -56,6 +57,14 @@ def test_every_action_type_has_a_model_and_round_trips_through_json() -> None:
     for action in ONE_OF_EACH:
         text = json.dumps(ACTION_ADAPTER.dump_python(action, mode="json"), ensure_ascii=False)
         assert ACTION_ADAPTER.validate_json(text) == action
+
+
+def test_a_hover_has_one_target_and_reads_like_a_click_without_the_press() -> None:
+    hover = ACTION_ADAPTER.validate_python({"type": "hover", "target": {"description": "File"}})
+    assert isinstance(hover, Hover) and action_targets(hover) == [Target.described("File")]
+    assert with_targets(hover, [P]) == Hover(target=P) and describe_action(hover) == "hover 'File'"
+    with pytest.raises(ValidationError):
+        ACTION_ADAPTER.validate_python({"type": "hover"})  # no target
 
 
 def test_points_are_normalized_and_validated() -> None:

@@ -30,6 +30,7 @@ from guiagent.schema import (
     DoubleClick,
     Drag,
     Home,
+    Hover,
     Key,
     LongPress,
     OpenApp,
@@ -49,7 +50,7 @@ SAMPLES = [
     Click(target=E), DoubleClick(target=E), RightClick(target=P), LongPress(target=E),
     TypeText(text="Ada", target=E, submit=True), Key(keys=("ctrl", "s")), Scroll(direction="down", anchor=E),
     Swipe(start=P, end=Target.at(0.25, 0.1)), Drag(start=E, end=Target(element="u7")), OpenApp(name="Settings"),
-    Back(), Home(), Wait(seconds=1), Done(answer="42"),
+    Back(), Home(), Wait(seconds=1), Done(answer="42"), Hover(target=P),
 ]
 
 
@@ -136,8 +137,11 @@ def test_schema_is_restricted_to_the_platforms_action_types() -> None:
     kinds = {a["properties"]["type"]["const"] for a in desktop["properties"]["action"]["anyOf"]}
     assert kinds == {cls.model_fields["type"].default for cls in DESKTOP_ACTIONS}
     assert "swipe" not in kinds and "home" not in kinds and "click" in kinds and "done" in kinds
+    assert "hover" in kinds and not errors(wire(Hover(target=Target(element=IDS[0]))), desktop)
     assert errors(wire(Swipe(start=P, end=P)), desktop)
-    assert platform_actions("android") == ALL_ACTIONS == platform_actions("device")
+    phone = decision_schema(platform_actions("android"), IDS)
+    assert errors(wire(Hover(target=Target(element=IDS[0]))), phone)  # a phone has no pointer to rest
+    assert platform_actions("android") == ALL_ACTIONS - {Hover} and platform_actions("device") == ALL_ACTIONS
     with pytest.raises(ConfigError):
         decision_schema(frozenset(), IDS)
 

@@ -16,37 +16,48 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from guiagent.planning.instructions.clauses import KNOWN, Browse, Parsed, Submit, parse_clause, split_clauses
+from guiagent.planning.instructions.anchors import anchored
+from guiagent.planning.instructions.clauses import KNOWN, Browse, Parsed, Submit, split_clauses
+from guiagent.planning.instructions.forms import form_fill
 from guiagent.planning.instructions.goals import (
     AutocompleteGoal,
     BackGoal,
     ClickGoal,
     ClickKind,
     CopyGoal,
+    DateTimeGoal,
     DragGoal,
+    FinishFormGoal,
     FocusGoal,
     HomeGoal,
     KeyGoal,
+    MenuGoal,
     OpenAppGoal,
+    ReadGoal,
     Ref,
     ScrollGoal,
     SearchClickGoal,
     SelectGoal,
     SelectLikeGoal,
     SetToggleGoal,
+    SliderGoal,
+    SpinGoal,
     SubGoal,
     TypeGoal,
     WaitGoal,
+    WithinGoal,
     describe_goal,
     ordinal_text,
 )
+from guiagent.planning.instructions.menus import fold_menus, names_menu
 from guiagent.planning.instructions.phrases import PRONOUN, Masked
+from guiagent.planning.instructions.reading import link_reads, reading_clause
 from guiagent.schema.errors import InstructionNotUnderstood
 
 __all__ = [
-    "AutocompleteGoal", "CopyGoal", "KNOWN", "BackGoal", "ClickGoal", "ClickKind", "FocusGoal", "HomeGoal", "KeyGoal", "OpenAppGoal", "Ref",
+    "AutocompleteGoal", "FinishFormGoal", "CopyGoal", "DateTimeGoal", "SliderGoal", "SpinGoal", "KNOWN", "BackGoal", "ClickGoal", "ClickKind", "FocusGoal", "HomeGoal", "KeyGoal", "MenuGoal", "OpenAppGoal", "Ref",
     "ScrollGoal", "SearchClickGoal", "SelectGoal", "SetToggleGoal", "SelectLikeGoal", "DragGoal", "SubGoal", "TypeGoal", "WaitGoal",
-    "describe_goal", "ordinal_text", "parse_instructions",
+    "WithinGoal", "ReadGoal", "describe_goal", "ordinal_text", "parse_instructions",
 ]
 
 
@@ -56,11 +67,15 @@ def parse_instructions(instruction: str) -> list[SubGoal]:
     if not instruction or not instruction.strip():
         raise InstructionNotUnderstood("I can't parse '': the instruction is empty; say what to do, "
                                        "e.g. \"click 'OK'\"")
+    if not names_menu(instruction) and (goals := anchored(instruction, parse_instructions)) is not None:  # "click Y on the post by X"
+        return goals
+    if (goals := form_fill(instruction, parse_instructions)) is not None:  # forms.py: several values, one form
+        return goals
     t = Masked(instruction.strip())
     parsed: list[Parsed] = []
     for clause in split_clauses(t):
-        parsed.extend(parse_clause(t, clause))
-    return _combine(t, parsed)
+        parsed.extend(reading_clause(t, clause))  # reading.py, else parse_clause
+    return link_reads(t, _combine(t, fold_menus(parsed)))  # fold: "open the X menu and click Y"
 
 
 def _named(goal: Parsed) -> Ref | None:

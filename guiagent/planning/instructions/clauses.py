@@ -6,8 +6,6 @@ import re
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from pydantic import ValidationError
-
 from guiagent.planning.instructions.goals import (
     AutocompleteGoal,
     BackGoal,
@@ -16,10 +14,8 @@ from guiagent.planning.instructions.goals import (
     CopyGoal,
     FocusGoal,
     HomeGoal,
-    KeyGoal,
     OpenAppGoal,
     Ref,
-    ScrollGoal,
     SelectGoal,
     SelectLikeGoal,
     SetToggleGoal,
@@ -27,6 +23,8 @@ from guiagent.planning.instructions.goals import (
     TypeGoal,
     WaitGoal,
 )
+from guiagent.planning.instructions.menus import menu_goal
+from guiagent.planning.instructions.motions import key_or_click, scroll_goal, seconds
 from guiagent.planning.instructions.moves import drag_goal
 from guiagent.planning.instructions.phrases import (
     PLACEHOLDER,
@@ -36,7 +34,7 @@ from guiagent.planning.instructions.phrases import (
     parse_ref,
     strip_det,
 )
-from guiagent.schema import Key, ScrollDirection
+from guiagent.planning.instructions.widgets import widget_goals
 
 
 @dataclass(frozen=True)
@@ -69,7 +67,7 @@ _VERBS: tuple[tuple[str, str], ...] = (
     (r"copy", "copy"),
     (r"paste", "paste"),
     (r"find and (?:click|tap|press|select)(?: on)?|switch to|(?:click|tap|push|touch)(?: on)?", "click"),
-    (r"find|locate", "find"),
+    (r"find|locate|read|note|get|identify|memori[sz]e|remember|look (?:at|for|up)", "find"),
     (r"type|enter|input|write|put|insert|fill(?: in| out)?", "type"),
     (r"search(?: for)?", "search"),
     (r"select|choose|pick", "select"),
@@ -82,6 +80,7 @@ _VERBS: tuple[tuple[str, str], ...] = (
     (r"open|launch|start", "open"),
     (r"scroll", "scroll"),
     (r"wait|sleep|pause", "wait"),
+    (r"set|adjust|slide|change|use", "set"),  # a widget's value: instructions/widgets.py
 )
 _VERB_RES = [(re.compile(rf"(?:{pat})(?=$|\s)\s*", re.I), kind) for pat, kind in _VERBS]
 _REPEATABLE = {"click", "double", "right", "long", "press"}
@@ -176,6 +175,8 @@ def split_clauses(t: Masked) -> list[str]:
 
 
 def parse_clause(t: Masked, clause: str) -> list[Parsed]:
+    if (widget := widget_goals(t, clause)) is not None:
+        return list(widget)
     verb = verb_of(clause)
     assert verb is not None
     kind, rest = verb
@@ -187,9 +188,9 @@ def parse_clause(t: Masked, clause: str) -> list[Parsed]:
         case "home":
             return [HomeGoal()]
         case "wait":
-            return [WaitGoal(_seconds(t, rest, clause))]
+            return [WaitGoal(seconds(t, rest, clause))]
         case "scroll":
-            return [_scroll(t, rest, clause)]
+            return [scroll_goal(t, rest, clause)]
         case "browse" | "expand":
             m = re.match(r"(?:all\s+)?(?:the\s+)?(?:different\s+)?(?P<c>tabs|sections|panels|headers|headings|(?:file\s+)?trees?|folders)\b"
                          r"(?:\s+(?:below|above|on the page))?\s*,?\s*(?:(?:in order\s+)?to\s+(?:find|locate"
@@ -201,9 +202,9 @@ def parse_clause(t: Masked, clause: str) -> list[Parsed]:
                 return [ClickGoal(parse_ref(t, rest, clause))]
             raise t.error(clause, "look through what? (e.g. 'switch between the tabs to find and click X')")
         case "press":
-            return [_key_or_click(t, rest, clause)]
-        case "click" | "select" if _MENU_PATH.search(rest):  # "Select File > Save As": a menu path
-            return [ClickGoal(parse_ref(t, step, clause)) for step in _MENU_PATH.split(rest)]
+            return [key_or_click(t, rest, clause)]
+        case "click" | "select" | "open" if (menu := menu_goal(t, kind, rest, clause)) is not None:
+            return [menu]  # "Select File > Save As", "click Open in the File menu": instructions/menus.py
         case "click" | "double" | "right" | "long":
             click_kind: ClickKind = "click" if kind == "click" else kind
             return [ClickGoal(parse_ref(t, _PURPOSE.sub("", rest), clause), click_kind)]
@@ -279,68 +280,6 @@ def _toggle_ref(t: Masked, phrase: str, part: str, default_role: str | None) -> 
     return _with_role(ref, default_role) if default_role else ref
 
 
-def _key_or_click(t: Masked, rest: str, part: str) -> SubGoal:
-    """"press ctrl+s" / "hit Enter twice" are keys; "press Submit" / "press login" are clicks."""
-    times = 1
-    if (m := re.search(r"\s+(?:(?P<n>\w+)\s+times|(?P<w>twice|thrice|once))$", rest, re.I)) and \
-            (n := count(m.group("n") or m.group("w"))) is not None:
-        times, rest = n, rest[: m.start()]
-    s = strip_det(rest)
-    said_key = re.search(r"\s+keys?$", s, re.I) is not None
-    s = re.sub(r"\s+(?:key|keys|button)$", "", s, flags=re.I)
-    if re.fullmatch(r"home|back", s, re.I):
-        return HomeGoal() if s.lower() == "home" else BackGoal()
-    quoted = t.only_quote(s)
-    chord = quoted if quoted is not None else re.sub(r"\s*\+\s*", "+", t.unmask(s)).strip()
-    if chord and " " not in chord:
-        try:
-            keys = Key.model_validate({"keys": chord}).keys  # the validator splits "ctrl+s"
-        except ValidationError:
-            keys = ()
-        # device keys ("search", "camera", "menu") only when called keys: 'press "Search"' is a button
-        if keys and (said_key or len(keys) > 1 or all(k in _KEYBOARD or len(k) == 1 for k in keys)):
-            return KeyGoal(keys, times)
-    if times != 1:
-        raise t.error(part, f"{chord!r} is not a key")
-    return ClickGoal(parse_ref(t, rest, part))
-
-
-def _seconds(t: Masked, rest: str, part: str) -> float:
-    s = rest.lower().strip()
-    if s in ("", "a moment", "a bit", "a little", "a second", "briefly", "for a moment", "for a second"):
-        return 1.0
-    m = re.fullmatch(r"(?:for\s+)?(?P<n>\d+(?:\.\d+)?|\w+)\s*(?P<u>ms|milliseconds?|s|secs?|seconds?|m|mins?"
-                     r"|minutes?)?", s)
-    n = (float(m.group("n")) if m.group("n")[0].isdigit() else count(m.group("n"))) if m else None
-    if m is None or n is None:
-        raise t.error(part, "wait how long? (e.g. 'wait 2 seconds')")
-    unit = (m.group("u") or "s").lower()
-    seconds = n / 1000 if unit.startswith(("ms", "milli")) else n * 60 if unit[0] == "m" else n
-    if seconds > 60:
-        raise t.error(part, "waits over 60 seconds are not supported")
-    return float(seconds)
-
-
-_DIRECTIONS: dict[str, ScrollDirection] = {"up": "up", "down": "down", "left": "left", "right": "right"}
-
-
-def _scroll(t: Masked, rest: str, part: str) -> ScrollGoal:
-    s, anchor = rest, None
-    if m := re.search(r"(?:^|\s+)(?:in|on|within|inside|over)\s+(?P<a>.+)$", s, re.I):
-        anchor, s = parse_ref(t, m.group("a"), part), s[: m.start()]
-    m = re.fullmatch(r"(?P<d>up|down|left|right)?\s*(?:(?P<n>\w+)\s+times|(?P<w>twice|thrice|once))?\s*"
-                     r"(?P<how>a (?:bit|little)|(?:by )?(?:a|one|half a) page|to the (?:bottom|top|end|start))?",
-                     s.strip(), re.I)
-    n = count(m.group("n") or m.group("w") or "1") if m else None
-    if m is None or n is None:
-        raise t.error(part, "scroll which way (up, down, left, right) and how many times?")
-    how = (m.group("how") or "").lower()
-    direction = _DIRECTIONS[(m.group("d") or ("up" if how.endswith(("top", "start")) else "down")).lower()]
-    amount = (5.0 if how.startswith("to the") else 0.25 if "page" not in how and how
-              else 1.0 if "page" in how and "half" not in how else 0.5)
-    return ScrollGoal(direction, n, amount, anchor)
-
-
 def _split_destination(rest: str, fill: bool) -> tuple[str, str | None]:
     """'"Ada" into the Name field' -> ('"Ada"', 'the Name field'); 'Name with "Ada"' (fill)."""
     if fill and (m := re.match(r"(?P<d>.+?)\s+with\s+(?P<w>.+)$", rest, re.I)):
@@ -354,12 +293,9 @@ def _split_destination(rest: str, fill: bool) -> tuple[str, str | None]:
     return rest, None
 
 
-_MENU_PATH = re.compile(r"\s*(?:>|→|->)\s*")
 _DESCRIBED = re.compile(r"\b(?:similar to|related to|that|which|who|whose|like|matching|starts? with|ends? with"
                         r"|starting with|ending with|begins? with|contains?|containing)\b", re.I)
-_KEYBOARD = frozenset({"enter", "tab", "escape", "backspace", "delete", "space", "up", "down", "left", "right",
-                       "pageup", "pagedown", "end", "insert", "ctrl", "alt", "shift", "meta"}
-                      | {f"f{i}" for i in range(1, 13)})
+
 _LETTER_CASE = re.compile(r"\s+(?:in|using|with)\s+(?:all\s+)?(?:(?P<c>upper|lower)[ -]?case|(?P<cap>capital|block))"
                           r"(?:\s+(?:letters|characters|chars))?(?=\s|$)", re.I)
 

@@ -151,6 +151,7 @@ class AutocompleteGoal:
     prefix: str
     suffix: str = ""
     field: Ref | None = None
+    submit: bool = False  # "enter an item that...": submit the form once the field holds it
 
 
 @dataclass(frozen=True)
@@ -161,9 +162,81 @@ class CopyGoal:
     paste: bool = False
 
 
-SubGoal = (ClickGoal | TypeGoal | KeyGoal | ScrollGoal | OpenAppGoal | WaitGoal | SetToggleGoal
+ReadUnit = Literal["word", "line", "number"]
+
+
+@dataclass(frozen=True)
+class ReadGoal:
+    """Read the `ordinal`-th `unit` of the text in `source` (1-based; -1 the last, -2 the one
+    before it) and type it into `field` (None: only report it); `submit` presses Enter after."""
+
+    source: Ref
+    unit: ReadUnit = "word"
+    ordinal: int = 1
+    field: Ref | None = None
+    submit: bool = False
+
+
+@dataclass(frozen=True)
+class SliderGoal:
+    """Move a slider (`target`: its label, None = the only / first one) to `value` ("-2",
+    "30%": a percent is a fraction of the track when no value is shown)."""
+
+    value: str
+    target: Ref | None = None
+
+
+@dataclass(frozen=True)
+class SpinGoal:
+    """Set a spinner (a number field with up / down arrows) to `value`."""
+
+    value: str
+    target: Ref | None = None
+
+
+@dataclass(frozen=True)
+class DateTimeGoal:
+    """Enter a date ("12/16/2016") or a time ("12:26 AM") into a date / time input, a date
+    picker or a text field that takes it."""
+
+    text: str
+    kind: Literal["date", "time"]
+    field: Ref | None = None
+
+
+@dataclass(frozen=True)
+class WithinGoal:
+    """Click `target` inside the item (a post, a row, a card) that shows `anchor`, on
+    `count` such items (0 = all of them; 1 = the first)."""
+
+    target: Ref
+    anchor: Ref
+    count: int = 1
+    kind: ClickKind = "click"
+
+
+@dataclass(frozen=True)
+class MenuGoal:
+    """Go through a menu: point at (else click) each item of `path` but the last, so that its
+    sub-menu shows the next one, then click the last. One item: only open that menu."""
+
+    path: tuple[Ref, ...]
+
+    @property
+    def opened_only(self) -> bool:
+        return len(self.path) == 1
+
+
+@dataclass(frozen=True)
+class FinishFormGoal:
+    """Press the form's Submit button: implied when an instruction only fills a form and says
+    nothing of finishing it (a form is done when it is submitted)."""
+
+
+SubGoal = (FinishFormGoal | ClickGoal | TypeGoal | KeyGoal | ScrollGoal | OpenAppGoal | WaitGoal | SetToggleGoal
            | SelectGoal | BackGoal | HomeGoal | FocusGoal | SearchClickGoal | SelectLikeGoal | DragGoal
-           | AutocompleteGoal | CopyGoal)
+           | AutocompleteGoal | CopyGoal | SliderGoal | SpinGoal | DateTimeGoal
+           | WithinGoal | ReadGoal | MenuGoal)
 
 _CLICK_VERBS = {"click": "click", "double": "double-click", "right": "right-click", "long": "long-press"}
 
@@ -205,9 +278,26 @@ def describe_goal(goal: SubGoal) -> str:
             return f"select the options similar to {words}" if how == "similar" else f"select all the {words}"
         case AutocompleteGoal(prefix=pre, suffix=suf, field=field):
             into = f" in {field.describe()}" if field else ""
-            return f"type {pre!r}{into} and pick the suggestion" + (f" ending with {suf!r}" if suf else "")
+            return f"type {pre!r}{into} and pick the suggestion" + (f" ending with {suf!r}" if suf else "") \
+                + (", then submit" if goal.submit else "")
+        case MenuGoal(path=path):
+            return ("open " if len(path) == 1 else "select ") + " > ".join(r.describe() for r in path)
         case CopyGoal(target=t, paste=paste):
             return f"paste into {t.describe()}" if paste else f"copy the text of {t.describe()}"
+        case ReadGoal(source=src, unit=unit, ordinal=n, field=field, submit=submit):
+            nth = "last" if n == -1 else f"{ordinal_text(-n)} to last" if n < -1 else ordinal_text(n)
+            into = f" and type it into {field.describe()}" if field else ""
+            return f"read the {nth} {unit} of {src.describe()}{into}" + (" and press Enter" if submit else "")
+        case SliderGoal(value=v, target=t) | SpinGoal(value=v, target=t):
+            what = "slider" if isinstance(goal, SliderGoal) else "spinner"
+            return f"set {t.describe() if t else 'the ' + what} to {v}"
+        case DateTimeGoal(text=text, kind=kind, field=field):
+            return f"enter {text!r} as the {kind}" + (f" in {field.describe()}" if field else "")
+        case FinishFormGoal():
+            return "submit the form (implied: it was filled)"
+        case WithinGoal(target=t, anchor=a, count=n, kind=k):
+            items = "every item" if n == 0 else "the item" if n == 1 else f"{n} items"
+            return f"{_CLICK_VERBS[k]} {t.describe()} in {items} showing {a.describe()}"
         case DragGoal(source=src, dest=dest, position=pos, offset=off):
             to = dest.describe() if dest is not None else "the top" if pos == 1 else "the bottom" if pos == -1 \
                 else f"position {pos}" if pos is not None else f"{abs(off)} place(s) {'down' if off > 0 else 'up'}"

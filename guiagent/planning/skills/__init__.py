@@ -6,6 +6,9 @@ its other phrasing, its postcondition) and receiving what the screen shows after
     choose    selection by meaning, drag and drop
     slots     values for several labelled fields in one sentence
     text      autocomplete, copy and paste
+    read      the Nth / last word (line, number) of a paragraph or text area, typed into a field
+    widgets   sliders and spinners, set to a number and read back
+    pickers   dates and times, drop-downs drawn as a box with an arrow
     interrupt popups that interrupt a sub-goal; a form's sole button
     verify    postconditions and their check
 """
@@ -19,21 +22,28 @@ from guiagent.planning.instructions import (
     BackGoal,
     ClickGoal,
     CopyGoal,
+    DateTimeGoal,
     DragGoal,
+    FinishFormGoal,
     FocusGoal,
     HomeGoal,
     KeyGoal,
+    MenuGoal,
     OpenAppGoal,
+    ReadGoal,
     ScrollGoal,
     SearchClickGoal,
     SelectGoal,
     SelectLikeGoal,
     SetToggleGoal,
+    SliderGoal,
+    SpinGoal,
     SubGoal,
     TypeGoal,
     WaitGoal,
+    WithinGoal,
 )
-from guiagent.planning.skills import basic, choose, search, slots, text
+from guiagent.planning.skills import basic, choose, menus, pickers, read, search, slots, text, widgets, within
 from guiagent.planning.skills.common import Attempt, Notes, Seen, Steps
 
 __all__ = ["Attempt", "Notes", "Seen", "Steps", "run_goal"]
@@ -42,11 +52,17 @@ __all__ = ["Attempt", "Notes", "Seen", "Steps", "run_goal"]
 def run_goal(goal: SubGoal, seen: Seen, notes: Notes) -> Steps:
     """The attempts for `goal`, given the screen before it."""
     match goal:
+        case ClickGoal() if within.below(goal, seen, notes):
+            yield from within.scroll_to(goal, seen, notes)
         case ClickGoal() | FocusGoal() | KeyGoal() | ScrollGoal() | OpenAppGoal() | WaitGoal() | BackGoal() \
                 | HomeGoal():
             yield from basic.simple(goal, seen)
+        case FinishFormGoal():
+            yield from slots.finish_form(seen)
         case TypeGoal() if slots.wants_slots(goal, seen.obs):
             yield from slots.slot_fill(goal, seen)
+        case TypeGoal() if slots.relabelled(goal, seen.obs) is not None:
+            yield slots.type_by_label(goal, seen)
         case TypeGoal():
             yield basic.typing(goal, seen)
         case SetToggleGoal():
@@ -63,5 +79,17 @@ def run_goal(goal: SubGoal, seen: Seen, notes: Notes) -> Steps:
             yield from text.autocomplete(goal, seen)
         case CopyGoal():
             yield from text.copy_paste(goal, seen, notes)
+        case ReadGoal():
+            yield from read.read_text(goal, seen, notes)
+        case SliderGoal():
+            yield from widgets.slider(goal, seen)
+        case SpinGoal():
+            yield from widgets.spinner(goal, seen)
+        case DateTimeGoal():
+            yield from pickers.datetime(goal, seen)
+        case WithinGoal():
+            yield from within.within_click(goal, seen, notes)
+        case MenuGoal():
+            yield from menus.through_menu(goal, seen)
         case _:
             assert_never(goal)

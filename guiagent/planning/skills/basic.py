@@ -21,6 +21,7 @@ from guiagent.planning.instructions import (
     WaitGoal,
     describe_goal,
 )
+from guiagent.planning.skills import pickers
 from guiagent.planning.skills.common import (
     Attempt,
     Notes,
@@ -199,6 +200,10 @@ def select(goal: SelectGoal, seen: Seen, notes: Notes) -> Steps:
                       check=Check("toggled", f"{option.describe()} to be selected", on=True, where=el))
         return
     boxes = [e for e in visible(obs) if e.role == Role.COMBOBOX]
+    if not boxes and goal.in_list is not None and named(obs, option) is None \
+            and (arrow := pickers.drawn_arrow(obs)) is not None:
+        yield from pickers.dropdown(goal, seen, arrow)  # a box drawn with a ▾: open it, pick, check
+        return
     if goal.in_list is not None and goal.in_list.text:
         wanted = norm(goal.in_list.text)
         boxes.sort(key=lambda e: norm(e.name) != wanted)

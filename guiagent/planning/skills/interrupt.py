@@ -37,7 +37,8 @@ def sole_button(obs: Observation, ref: Ref, first: Observation | None = None) ->
     there when the task began (never a popup's)."""
     if not _SUBMIT_LIKE.match(ref.text.strip()) or ref.role not in (None, "button"):
         return None
-    buttons = [e for e in visible(obs) if e.role == Role.BUTTON]
+    # a caption is a few words: a "button" that reads as a sentence is a card or a post
+    buttons = [e for e in visible(obs) if e.role == Role.BUTTON and len(e.label.split()) <= 3]
     if len(buttons) != 1:
         return None
     if first is not None and norm(buttons[0].label) not in {norm(e.label) for e in first.elements}:

@@ -6,13 +6,13 @@ from __future__ import annotations
 import re
 
 from guiagent.planning.instructions import SearchClickGoal
+from guiagent.planning.skills.aim import aim
 from guiagent.planning.skills.basic import click_check
 from guiagent.planning.skills.common import (
     Attempt,
     Seen,
     Steps,
     named,
-    norm,
     reading_order,
     same_row,
     state,
@@ -44,30 +44,57 @@ def tab_strip(obs: Observation) -> list[Element]:
     return sorted(row, key=lambda b: b.bbox[0])
 
 
+def drawn_open(tabs: list[Element]) -> Element | None:
+    """The open tab of a strip, from pixels: the one tab that reaches lower than the others,
+    whose bottoms agree (it joins the panel it shows). None when the strip does not say."""
+    row = [t for t in tabs if same_row(t, tabs[0])] if tabs else []
+    if len(row) < 2:
+        return None
+    low = max(row, key=lambda t: t.bbox[3])
+    rest = [t.bbox[3] for t in row if t is not low]
+    return low if low.bbox[3] - max(rest) >= 2 and max(rest) - min(rest) <= 1 else None
+
+
+def _same_place(a: Element, b: Element) -> bool:
+    return abs(a.center[0] - b.center[0]) < a.width / 2 and abs(a.center[1] - b.center[1]) < a.height / 2
+
+
 def search_click(goal: SearchClickGoal, seen: Seen) -> Steps:
     """Click the target when it is visible, else open the next tab / section not yet tried.
-    A first sweep wants the exact text; only when no tab has it does a second sweep accept
-    it inside a longer text (an OCR line)."""
-    kind, ref, tried, loose = goal.container, goal.target, set[str](), False
+    A first sweep wants the exact text; only when no tab has it is it accepted inside a
+    longer text (an OCR line): where it shows now, else in the tab where the sweep saw it,
+    else a second sweep looks for it."""
+    kind, ref, loose = goal.container, goal.target, False
+    tried: list[Element] = []  # by place: OCR may read a tab's name differently once it is open
+    last: Element | None = None  # the tab opened last
+    inside: Element | None = None  # the tab where the words showed inside a longer text
     obs = seen.obs
     while True:
         boxes = containers(obs, kind)
         hit = named(obs, ref, exclude=boxes, loose=loose)
+        if hit is None and not loose and inside is None and last is not None \
+                and named(obs, ref, exclude=boxes) is not None:
+            inside = last
         if hit is not None or not ref.text:
-            yield Attempt(tuple(Click(target=t) for t in targets(ref)), check=click_check(ref))
+            spot = aim(obs, ref, exclude=boxes)  # the words inside a longer OCR line: a point on them
+            yield Attempt(((Click(target=spot),) if spot else ()) + tuple(Click(target=t) for t in targets(ref)),
+                          check=click_check(ref))
             return
-        for c in boxes:  # the open one was looked at already
-            if state(c) is True or c.extras.get("expanded") is True:
-                tried.add(norm(c.label) or c.id)
-        todo = next((c for c in boxes if (norm(c.label) or c.id) not in tried), None)
+        tried.extend(c for c in boxes if state(c) is True or c.extras.get("expanded") is True)  # looked at
+        if not tried and kind == "tab" and (shown := drawn_open(boxes)) is not None:
+            tried.append(shown)  # its content is on the screen already
+        todo = next((c for c in boxes if not any(_same_place(c, t) for t in tried)), None)
         if todo is None and not loose and boxes:
-            loose, tried = True, set()
+            loose = True
+            if named(obs, ref, exclude=boxes) is None:  # back to where it was seen, else a second sweep
+                tried = [c for c in boxes if inside is not None and not _same_place(c, inside)]
             continue
         if todo is None:
             answer = f"{ref.describe()} is in none of the {len(boxes)} {kind}s"
             yield Attempt((Done(status="impossible", answer=answer),), f"looked through every {kind}")
             return
-        tried.add(norm(todo.label) or todo.id)
+        tried.append(todo)
+        last = todo
         desc = todo.label or f"the {kind}"
         # no postcondition here: the open tab shows nothing new when clicked, and the
         # sweep itself looks for the target after every click

@@ -1,106 +1,218 @@
 """Slot filling: one sentence carrying values for several labelled fields, each described by
 what it is ("action movies directed by Burris from year 1973" for the fields Genre, Director,
-Year). Each field label finds its cue word in the sentence (the same word, or the nearest in
-meaning by MiniLM), the value is the word after the cue (before it when the next word is
-another field's cue: "action movies directed"), and a field without a cue takes the
-leftover word nearest to its label."""
+Year; "1973 as the year, Burris for the director"; "the postal code 75001").
+
+Each candidate value scores against each field by the words that describe it: the word
+before it ("year 1973", "directed by Burris"), the word after it ("action movies", "1973 as
+the year"; not one that opens the next phrase: "Burris from year ..."), matched to the
+field's label by stem or by MiniLM meaning, and by the value's own shape (a 4-digit year, an
+email). A word that reads more like the label than its neighbour does is the description,
+not the value ("movies" in "action movies"). Values then go into fields one-to-one by an
+optimal assignment (`grounding.form.assign`), never first-come first-served. The fields and
+their labels come from `grounding.form.form_labels`: a label left of, above, below or inside
+(a placeholder) its field, decided for the whole form at once.
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from guiagent.planning.instructions import Ref, TypeGoal
-from guiagent.planning.skills.basic import typing
 from guiagent.planning.skills.common import Attempt, Seen, Steps, norm, text_fields, visible
 from guiagent.planning.skills.interrupt import sole_button
 from guiagent.planning.skills.verify import Check
 from guiagent.schema import Click, Done, Element, Key, Observation, Role, Target, TypeText
 
-_FUNCTION = frozenset(["a", "an", "the", "by", "from", "of", "for", "in", "on", "at", "to", "with", "and", "or", "is", "are", "was", "named", "called", "titled", "as", "that", "which", "who", "whose"])
-_LINKS = frozenset({"by", "from", "of", "with", "for", "in", "on"})
-_CUE_MIN = 0.5
+_FUNCTION = frozenset(["a", "an", "the", "by", "from", "of", "for", "in", "on", "at", "to", "with", "and", "or", "is",
+                       "are", "was", "be", "named", "called", "titled", "as", "that", "which", "who", "whose", "its",
+                       "their", "his", "her", "set", "equal", "equals", "should", "must", "=", ":", "-", ",", ";"])
+_OPENERS = frozenset({"by", "from", "with", "of", "in", "on", "at", "to", "and", "or", ",", ";"})  # open a phrase
+_BREAKS = frozenset({"and", "or", ",", ";"})  # end one
+_TOKEN = re.compile(r"\"[^\"]*\"|“[^”]*”|(?<!\w)'[^']*'(?!\w)|[\w@.'/:+-]+|[=:,;]")
+_BY = "author director creator maker"  # what "by X" says X is
+_MEANING_FLOOR = 0.45  # MiniLM cosine of a describing word and a label that says something
+_MIN = 0.3  # below this a value and a field have nothing to do with each other
+_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"(1[0-9]|20)\d\d"), "year date"),
+    (re.compile(r"[^@\s]+@[^@\s]+\.\w+"), "email address"),
+    (re.compile(r"\d{1,2}:\d\d(\s*[ap]m)?", re.I), "time"),
+    (re.compile(r"\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}"), "date"),
+    (re.compile(r"\+?[\d ()-]{7,}"), "phone number"),
+    (re.compile(r"-?\d+(\.\d+)?"), "number amount"),
+    (re.compile(r"[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)+"), "full name"),  # "Ada Lovelace": a proper name
+)
 
 
-def _cue_score(label: str, word: str, sim: float) -> float:
-    """A word is a label's cue when it is the label, shares its stem ("directed" for
-    Director), or is near it in meaning."""
-    a, b = norm(label), word.casefold()
+@dataclass(frozen=True)
+class _Span:
+    start: int
+    end: int  # exclusive
+    text: str
+    quoted: bool
+
+    @property
+    def value_like(self) -> bool:
+        """A number, a name, an email, a quoted text: never a word that describes a field."""
+        t = self.text
+        return self.quoted or any(c.isdigit() for c in t) or "@" in t or (
+            t[:1].isupper() and (self.start > 0 or self.end - self.start > 1))
+
+
+def _tokens(text: str) -> list[tuple[str, bool]]:
+    """(token, quoted) pairs; a quoted span is one token, its quotes removed."""
+    out = []
+    for m in _TOKEN.finditer(text):
+        tok = m.group(0)
+        if tok[:1] in "\"“'" and len(tok) >= 2:
+            out.append((tok[1:-1], True))
+        elif tok in (",", ";"):
+            out.append((tok, False))
+        elif tok.strip("."):
+            out.append((tok.rstrip("."), False))
+    return [(t, q) for t, q in out if t or q]
+
+
+def _spans(tokens: list[tuple[str, bool]]) -> list[_Span]:
+    """Candidate values: content words, a run of capitalised words as one name ("Ada Lovelace")."""
+    out: list[_Span] = []
+    i = 0
+    while i < len(tokens):
+        tok, quoted = tokens[i]
+        if not quoted and tok.casefold() in _FUNCTION:
+            i += 1
+            continue
+        j = i + 1
+        if not quoted and tok[:1].isupper():
+            while j < len(tokens) and not tokens[j][1] and tokens[j][0][:1].isupper():
+                j += 1
+        out.append(_Span(i, j, " ".join(t for t, _ in tokens[i:j]), quoted))
+        i = j
+    return out
+
+
+def _stem(a: str, b: str) -> float:
+    """1 for the same word, 0.9 for a shared stem ("directed", "director"), else 0."""
     if a == b:
         return 1.0
     prefix = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
-    return max(sim, 0.9 if prefix >= 5 or (prefix >= 4 and prefix == min(len(a), len(b))) else 0.0)
+    return 0.9 if prefix >= 5 or (prefix >= 4 and prefix == min(len(a), len(b))) else 0.0
+
+
+def _stem_score(label: str, phrase: str) -> float:
+    """How much of the label the phrase says, word by word ("first name" is all of First name,
+    half of Last name): the mean over the label's words, at least 0.75 of the best word."""
+    parts = [w for w in norm(label).split() if w not in _FUNCTION] or norm(label).split()
+    said = norm(phrase).split()
+    best = [max((_stem(p, w) for w in said), default=0.0) for p in parts]
+    if not best or not max(best):
+        return 0.0
+    return max(sum(best) / len(best), 0.75 * max(best))
 
 
 def fill_slots(text: str, labels: list[str]) -> dict[int, str]:
     """Field index -> value, for the fields the sentence gives a value for."""
     from grounding import semantic
+    from grounding.form import assign
 
-    words = [w for w in re.findall(r"[\w@.'/:+-]+", text) if w.strip(".")]
-    words = [w.rstrip(".") for w in words]
-    content = [i for i, w in enumerate(words) if w.casefold() not in _FUNCTION]
-    if not labels or not content:
+    tokens = _tokens(text)
+    spans = _spans(tokens)
+    if not labels or not spans:
         return {}
-    sims = [[float(v) for v in semantic.similarity(norm(lab), [words[i] for i in content])] for lab in labels]
-    pairs = sorted(((_cue_score(lab, words[i], sims[f][k]), f, i) for f, lab in enumerate(labels)
-                    for k, i in enumerate(content)), reverse=True)
-    cue: dict[int, int] = {}
-    for score, f, i in pairs:
-        # a number or a capitalised name is a value, never the word that names a field
-        value_like = any(c.isdigit() for c in words[i]) or (i > 0 and words[i][:1].isupper())
-        if score >= _CUE_MIN and not value_like and f not in cue and i not in cue.values():
-            cue[f] = i
-    cues = set(cue.values())
-    used: set[int] = set()
-    out: dict[int, str] = {}
+    valued = {i for s in spans if s.value_like for i in range(s.start, s.end)}
 
-    def free(i: int) -> bool:
-        if not (0 <= i < len(words) and i not in cues and i not in used and words[i].casefold() not in _FUNCTION):
-            return False
-        # "directed by", "written in": a lowercase word that introduces another phrase is no value
-        return not (words[i].islower() and i + 1 < len(words) and words[i + 1].casefold() in _LINKS)
+    def plain(i: int) -> bool:
+        return 0 <= i < len(tokens) and i not in valued and tokens[i][0].casefold() not in _FUNCTION
 
-    for f, i in sorted(cue.items(), key=lambda t: t[1]):
-        own = set(norm(labels[f]).split())  # "postal code 75001": the label's other words are no value
-        j = i + 1
-        while j < len(words) and (words[j].casefold() in _FUNCTION or words[j].casefold() in own):
+    def context(s: _Span) -> list[tuple[str, float]]:
+        """(describing phrase, weight): the word or two before the value, the word or two
+        after it. The word after weighs less when a link word opens a new phrase ("Burris
+        from year": the year's), the word before when it is plain and adjacent ("thriller
+        films": the head noun "films" describes, "thriller" is the value)."""
+        out = []
+        i, links = s.start - 1, set()
+        while i >= 0 and not tokens[i][1] and tokens[i][0].casefold() in _FUNCTION:
+            links.add(tokens[i][0].casefold())
+            i -= 1
+        if "by" in links and not links & _BREAKS:
+            out.append((_BY, 1.0))  # "by Nolan": who made it
+        if plain(i):
+            w = 0.35 if links & _BREAKS else 0.6 if i == s.start - 1 and not s.value_like else 1.0
+            if "by" in links and not tokens[i][0].casefold().endswith(("ed", "en")):
+                w = min(w, 0.5)  # "directed by Burris" says what Burris is; "films by Nolan" does not
+            out.append((tokens[i][0], w))
+            if plain(i - 1):
+                out.append((f"{tokens[i - 1][0]} {tokens[i][0]}", w))
+        j, links = s.end, set()
+        while j < len(tokens) and not tokens[j][1] and tokens[j][0].casefold() in _FUNCTION:
+            links.add(tokens[j][0].casefold())
             j += 1
-        if not free(j):  # the next word names another field: the value stands before the cue
-            j = i - 1
-            while j >= 0 and words[j].casefold() in _FUNCTION:
-                j -= 1
-        if free(j):
-            used.add(j)
-            out[f] = words[j]
-    left = [i for i in content if free(i)]
-    for f in (f for f in range(len(labels)) if f not in out and left):
-        k = max(range(len(left)), key=lambda n: sims[f][content.index(left[n])])
-        out[f] = words[left.pop(k)]
-    return out
+        if plain(j):
+            w = 0.35 if links & _OPENERS else 1.0
+            out.append((tokens[j][0], w))
+            if plain(j + 1):
+                out.append((f"{tokens[j][0]} {tokens[j + 1][0]}", w))
+        return out
+
+    phrases = sorted({p for s in spans for p, _ in context(s) if " " not in p or p == _BY} |
+                     {s.text for s in spans if not s.value_like})
+    hints = sorted({h for s in spans for p, h in _SHAPES if p.fullmatch(s.text)})
+    sim: dict[tuple[str, str], float] = {}
+    for lab in labels:
+        if norm(lab) and (phrases or hints):
+            got = semantic.similarity(norm(lab), phrases + hints)
+            sim.update({(lab, w): float(v) for w, v in zip(phrases + hints, got, strict=True)})
+
+    def cue(phrase: str, lab: str) -> float:
+        if phrase == _BY:
+            return sim.get((lab, phrase), 0.0)
+        if " " in phrase:  # two words count only together ("first name"), else each alone
+            label_words = norm(lab).split()
+            whole = all(any(_stem(p, w) for p in label_words) for w in norm(phrase).split())
+            return _stem_score(lab, phrase) if whole else 0.0
+        meaning = sim.get((lab, phrase), 0.0)  # below the floor MiniLM relates most words a little
+        return max(_stem_score(lab, phrase), meaning if meaning >= _MEANING_FLOOR else 0.0)
+
+    def score(s: _Span, lab: str) -> float | None:
+        own = 0.0 if s.value_like else _stem_score(lab, s.text)  # "genre action": "genre" names the field
+        best = max((w * c for word, w in context(s) if (c := cue(word, lab)) > own), default=0.0)
+        for p, hint in _SHAPES:
+            if p.fullmatch(s.text):
+                best = max(best, 0.8 * sim.get((lab, hint), 0.0))
+                break
+        best *= 1.0 if s.value_like else 0.7  # a plain word is a value only when well described
+        return best if best >= _MIN else None
+
+    named = [f for f, lab in enumerate(labels) if norm(lab)]
+    table = [[score(s, labels[f]) for s in spans] for f in named]
+    out = {named[r]: j for r, j in assign(table).items()}
+    # a field whose label could not be read takes what nothing else took: a value first, else
+    # the earliest word that describes no value and names no field
+    described = {w for j in out.values() for p, _ in context(spans[j]) for w in p.split()}
+    left = [j for j, s in enumerate(spans) if j not in out.values() and s.text not in described
+            and not any(_stem_score(lab, s.text) >= 0.75 for lab in labels if norm(lab))]
+    left.sort(key=lambda j: (not spans[j].value_like, j))
+    for f in (f for f, lab in enumerate(labels) if not norm(lab)):
+        if left:
+            out[f] = left.pop(0)
+    return {f: spans[j].text for f, j in out.items()}
 
 
 def unplaced(text: str, values: dict[int, str]) -> list[str]:
-    """The values in `text` (numbers, capitalised names) that no field took: a value for a
+    """The values in `text` (numbers, names, quoted texts) that no field took: a value for a
     field the form does not have."""
-    words = [w.rstrip(".") for w in re.findall(r"[\w@.'/:+-]+", text) if w.strip(".")]
     taken = set(values.values())
-    return [w for i, w in enumerate(words) if w not in taken and w.casefold() not in _FUNCTION
-            and (any(c.isdigit() for c in w) or (i > 0 and w[:1].isupper()))]
+    return [s.text for s in _spans(_tokens(text)) if s.value_like and s.text not in taken]
 
 
 def labelled_fields(obs: Observation) -> list[tuple[Element, str]]:
-    """Each text field with its label: its own name, else the static text that names it by
-    layout (a GTK form's entries are unnamed, their labels separate widgets to the left)."""
-    from grounding.text_matcher import label_for
+    """Each text field with its label, in reading order: its own (a11y) name, else the text
+    that labels it on the form, wherever it stands (`grounding.form.form_labels`); "" for a
+    field whose label could not be read."""
+    from grounding.form import form_labels
 
-    shown = list(visible(obs))
-    out = []
-    for f in text_fields(obs):
-        label = f.name
-        if not label.strip() and (t := label_for(f, shown, obs.screen_size[0])) is not None:
-            label = t.label
-        if label.strip():
-            out.append((f, label.strip()))
-    return out
+    found = {fl.field.id: fl.label for fl in form_labels(obs, visible(obs)) if fl.label}
+    return [(f, found.get(f.id, "")) for f in text_fields(obs)]
 
 
 def wants_slots(goal: TypeGoal, obs: Observation) -> bool:
@@ -108,9 +220,11 @@ def wants_slots(goal: TypeGoal, obs: Observation) -> bool:
     no search box, or "fill in the address with the postal code 75001, the country France..."
     on a form whose labels are the parts of the whole."""
     fields = labelled_fields(obs)
-    if goal.field is None or len(fields) < 2:
+    if goal.field is None or len(fields) < 2 or not any(label for _, label in fields):
         return False
     wanted = norm(goal.field.text)
+    if goal.field.ordinal is not None or (not wanted and goal.field.role == "field"):
+        return False  # "the 2nd text box": a place, not a description
     if wanted == "search":
         from grounding.text_matcher import field_left_of
 
@@ -120,10 +234,22 @@ def wants_slots(goal: TypeGoal, obs: Observation) -> bool:
         beside = any("search" in norm(e.label) and field_left_of(e, frozenset({Role.TEXT_FIELD}), shown,
                                                                  obs.screen_size[0]) is not None for e in shown)
         return not (labelled or beside)
-    if not wanted or any(wanted in norm(label) or norm(label) in wanted for _, label in fields):
+    if wanted and any(label and (wanted in norm(label) or norm(label) in wanted) for _, label in fields):
         return False
-    # the text names at least two of the labels: it carries several values
-    return sum(norm(label) in norm(goal.text) for _, label in fields) >= 2
+    # the text gives values for at least two of the fields
+    return len(fill_slots(goal.text, [label for _, label in fields])) >= 2
+
+
+def _relocate(field: Element, obs: Observation) -> Element | None:
+    """The same field on a later screen: the input that covers most of where it was (ids
+    change when the screen is read again; a focused field's ring changes its box)."""
+    def cover(e: Element) -> int:
+        a, b = e.bbox, field.bbox
+        return max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
+
+    pool = [e for e in visible(obs) if (e.role == Role.TEXT_FIELD or e.editable) and cover(e) > 0]
+    best = max(pool, key=cover, default=None)
+    return best if best is not None and cover(best) >= 0.5 * field.width * field.height else None
 
 
 def slot_fill(goal: TypeGoal, seen: Seen) -> Steps:
@@ -131,15 +257,19 @@ def slot_fill(goal: TypeGoal, seen: Seen) -> Steps:
     values = fill_slots(goal.text, [label for _, label in fields])
     if lost := unplaced(goal.text, values):
         yield Attempt((Done(status="impossible", answer=f"no field on the form takes {', '.join(map(repr, lost))} "
-                            f"(fields: {', '.join(label for _, label in fields)})"),))
+                            f"(fields: {', '.join(label or '(unlabelled)' for _, label in fields)})"),))
         return
-    for f, value in sorted(values.items()):
-        field, label = fields[f]
+    for f, value in sorted(values.items(), key=lambda t: (fields[t[0]][0].bbox[1], fields[t[0]][0].bbox[0])):
+        first, label = fields[f]
+        field = _relocate(first, seen.obs) or first
         ref = Ref(label, "field")
-        attempt = typing(TypeGoal(value, ref), seen)
-        by_id = TypeText(text=value, target=Target(element=field.id, description=ref.describe()), clear=bool(field.value))
+        # replace whatever is there: a retry must never append a second copy
+        by_id = TypeText(text=value, target=Target(element=field.id, description=ref.describe()), clear=True)
+        by_place = TypeText(text=value, target=Target(point=seen.obs.point_of(field), description=ref.describe()),
+                            clear=True)
         check = Check("holds", f"{ref.describe()} to hold {value!r}", text=value, where=field)
-        seen = yield Attempt((by_id, *attempt.actions), f"{value!r} is the {label}", check)
+        seen = yield Attempt((by_id, by_place), f"{value!r} is the {label or 'value left for the unlabelled field'}",
+                             check)
     if goal.submit:
         button = sole_button(seen.obs, Ref("submit", "button")) or next(
             (e for e in visible(seen.obs) if e.role == Role.BUTTON and norm(e.label) in ("submit", "search", "go")), None)
@@ -148,3 +278,39 @@ def slot_fill(goal: TypeGoal, seen: Seen) -> Steps:
                           "the form's button", Check("acted", "submitting the form to have an effect"))
         else:
             yield Attempt((Key(keys=("enter",)),), "submitting the form")
+
+
+def finish_form(seen: Seen) -> Steps:
+    """Submit a filled form through its Submit button; nothing when the screen shows none
+    (or several): the instruction never asked for it in words."""
+    buttons = [e for e in visible(seen.obs) if e.role == Role.BUTTON and norm(e.label) == "submit"]
+    if len(buttons) == 1:
+        yield Attempt((Click(target=Target(element=buttons[0].id, description="Submit")),),
+                      "a filled form is done when it is submitted", Check("acted", "submitting the form"))
+
+
+def relabelled(goal: TypeGoal, obs: Observation) -> Element | None:
+    """The field the goal names by its label, when the form read as a whole gives that label
+    to a field that does not carry it as its name (the parser names a field after the text
+    just above it: on a form whose labels stand below their fields, the previous one's)."""
+    ref = goal.field
+    if ref is None or ref.ordinal is not None or not norm(ref.text) or ref.role not in (None, "field"):
+        return None
+    wanted = norm(ref.text)
+    hits = [f for f, label in labelled_fields(obs) if norm(label) == wanted]
+    if len(hits) != 1:
+        return None
+    named = [f for f in visible(obs) if (f.role == Role.TEXT_FIELD or f.editable) and norm(f.name) == wanted]
+    return None if any(f.id == hits[0].id for f in named) else hits[0]  # the name agrees: the grounder finds it
+
+
+def type_by_label(goal: TypeGoal, seen: Seen) -> Attempt:
+    field = relabelled(goal, seen.obs)
+    assert field is not None and goal.field is not None
+    desc = goal.field.describe()
+    where = seen.obs.point_of(field)
+    actions = tuple(TypeText(text=goal.text, target=t, submit=goal.submit, clear=bool(field.value))
+                    for t in (Target(element=field.id, description=desc), Target(point=where, description=desc)))
+    check = Check("acted", f"typing into {desc} to have an effect") if goal.submit \
+        else Check("holds", f"{desc} to hold {goal.text!r}", text=goal.text, where=field)
+    return Attempt(actions, f"the form's layout gives the label {goal.field.text!r} to this field", check)
