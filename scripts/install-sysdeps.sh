@@ -2,7 +2,8 @@
 # Debian packages the project needs: a virtual X display, xdotool, Chromium for MiniWoB++,
 # the X libraries Qt's xcb plugin loads, AT-SPI for the Linux a11y tree, and cmake + g++ to build
 # llama-cpp-python (scripts/install-llama.sh), PostgreSQL for the fleet engine's tests (a throwaway
-# cluster, tests/pg.py), third-party GTK/Qt/Tk apps the desktop evaluation and exploration run against.
+# cluster, tests/pg.py), third-party GTK/Qt/Tk apps the desktop evaluation and exploration run against,
+# the Adwaita icon theme (the reference shapes icons are named by: grounding/icon_names.py).
 # Installs only what is missing, and only when it can (root + apt-get); safe to run twice.
 set -euo pipefail
 PKGS=(xvfb xdotool x11-utils xauth chromium chromium-driver
@@ -13,7 +14,7 @@ PKGS=(xvfb xdotool x11-utils xauth chromium chromium-driver
       cmake g++
       postgresql
       galculator mousepad featherpad gucharmap l3afpad gitk python3-tk x11-apps xclip
-      stress-ng)
+      adwaita-icon-theme stress-ng)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
