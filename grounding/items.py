@@ -53,3 +53,63 @@ def band_at(rules: list[int], y: float, height: int, min_gap: int = 8) -> Band:
     above = [r for r in rules if r <= y - min_gap / 2]
     below = [r for r in rules if r >= y + min_gap / 2]
     return Band(above[-1] if above else 0, below[0] if below else height, bool(above), bool(below))
+
+
+def plus_marks(image: Image.Image, box: Box, arm: int = 3, dark: int = 100) -> list[tuple[int, int]]:
+    """The centres of "+" glyphs drawn inside `box` (a tree's expand marker, a collapsed
+    node): a dark pixel with dark arms of `arm` px in all four directions and light pixels on
+    its four diagonals (which a filled blob, a box's corner or a line does not have)."""
+    x0, y0, x1, y1 = (max(0, int(v)) for v in box)
+    gray = np.asarray(image.convert("L").crop((x0, y0, x1, y1)), dtype=np.int16)
+    d = gray < dark
+    h, w = d.shape
+    if h <= 2 * arm or w <= 2 * arm:
+        return []
+    core = d[arm:h - arm, arm:w - arm].copy()
+    for k in range(1, arm + 1):
+        for dy, dx in ((0, k), (0, -k), (k, 0), (-k, 0)):
+            core &= d[arm + dy:h - arm + dy, arm + dx:w - arm + dx]
+    for dy, dx in ((arm, arm), (arm, -arm), (-arm, arm), (-arm, -arm)):
+        core &= ~d[arm + dy:h - arm + dy, arm + dx:w - arm + dx]
+    ys, xs = np.nonzero(core)
+    out: list[tuple[int, int]] = []
+    for y, x in zip((ys + y0 + arm).tolist(), (xs + x0 + arm).tolist(), strict=True):
+        if not any(abs(x - a) <= 2 * arm and abs(y - b) <= 2 * arm for a, b in out):  # one per glyph
+            out.append((x, y))
+    return out
+
+
+def ink(image: Image.Image, box: Box, min_chroma: int = 60) -> tuple[int, int, int] | None:
+    """The colour of the coloured strokes inside `box` (a link's text): the median of its
+    saturated pixels; None when it has none (black or grey text)."""
+    x0, y0, x1, y1 = (max(0, int(v)) for v in box)
+    rgb = np.asarray(image.convert("RGB").crop((x0, y0, x1, y1)), dtype=np.int16).reshape(-1, 3)
+    coloured = rgb[(rgb.max(axis=1) - rgb.min(axis=1)) >= min_chroma]
+    if len(coloured) == 0:
+        return None
+    r, g, b = np.median(coloured, axis=0).astype(int).tolist()
+    return r, g, b
+
+
+def colour_clusters(image: Image.Image, box: Box, colour: tuple[int, int, int], tol: int = 60,
+                    gap: int = 4) -> list[Box]:
+    """The boxes of the runs of columns in `box` that hold pixels of `colour` (within `tol`
+    per channel), split where `gap` px of columns hold none: the separate words or glyphs
+    drawn in that colour (a pager's "1 2 3 >")."""
+    x0, y0 = (max(0, int(v)) for v in box[:2])
+    rgb = np.asarray(image.convert("RGB").crop((x0, y0, int(box[2]), int(box[3]))), dtype=np.int16)
+    if rgb.size == 0:
+        return []
+    near = np.asarray((np.abs(rgb - np.array(colour, dtype=np.int16)) <= tol).all(axis=2))
+    cols = np.nonzero(near.any(axis=0))[0].tolist()
+    out: list[Box] = []
+    for x in cols:
+        if out and x - out[-1][2] <= gap:
+            out[-1] = (out[-1][0], 0, x + 1, 0)
+        else:
+            out.append((x, 0, x + 1, 0))
+    boxes = []
+    for a, _, b, _ in out:
+        ys = np.nonzero(near[:, a:b].any(axis=1))[0]
+        boxes.append((a + x0, int(ys[0]) + y0, b + x0, int(ys[-1]) + 1 + y0))
+    return boxes

@@ -218,6 +218,16 @@ def test_an_implied_submit_only_for_a_form_filled_and_never_finished() -> None:
     assert list(run_goal(FinishFormGoal(), Seen(screen(ok)), Notes())) == []  # no Submit: nothing pressed
 
 
+def test_clauses_that_each_name_their_field_stay_separate_typings() -> None:
+    """One form goal is for values said in one breath; "type X into A, type Y into B" already
+    says where each goes (a desktop sign-up dialog's fields were missed as one form goal)."""
+    goals = parse_instructions("Type 'Ada' into First name, type 'ada@example.org' into E-mail, then click OK")
+    assert [type(g) for g in goals] == [TypeGoal, TypeGoal, ClickGoal]
+    assert [g.text for g in goals if isinstance(g, TypeGoal)] == ["Ada", "ada@example.org"]
+    both = parse_instructions("Type Burris into the director field and 1973 into the year field")
+    assert both == [TypeGoal("Burris into the director field and 1973 into the year field", Ref("form", "field"))]
+
+
 def test_the_implied_submit_is_the_planners_option_off_by_default() -> None:
     """Pressing Submit unasked is for environments that score a form only once submitted (the
     MiniWoB harness turns it on); a desktop user who says "fill in X" gets X filled, no more."""

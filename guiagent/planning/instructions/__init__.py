@@ -52,6 +52,7 @@ from guiagent.planning.instructions.goals import (
 from guiagent.planning.instructions.menus import fold_menus, names_menu
 from guiagent.planning.instructions.phrases import PRONOUN, Masked
 from guiagent.planning.instructions.reading import link_reads, reading_clause
+from guiagent.planning.instructions.results import result_clause
 from guiagent.schema.errors import InstructionNotUnderstood
 
 __all__ = [
@@ -74,7 +75,7 @@ def parse_instructions(instruction: str) -> list[SubGoal]:
     t = Masked(instruction.strip())
     parsed: list[Parsed] = []
     for clause in split_clauses(t):
-        parsed.extend(reading_clause(t, clause))  # reading.py, else parse_clause
+        parsed.extend(result_clause(clause) or reading_clause(t, clause))  # results.py, reading.py, else parse_clause
     return link_reads(t, _combine(t, fold_menus(parsed)))  # fold: "open the X menu and click Y"
 
 

@@ -46,6 +46,9 @@ _PAIR = re.compile(r"\S+\s+(?:as|for|into|in)\s+(?:the\s+|a\s+)?[\w-]+(?:\s+[\w-
 _TO_PAIR = re.compile(r"\b[\w-]+\s+to\s+\S+(?=\s*(?:,|;|\band\b|$))", re.I)
 _KEYED = re.compile(r"\b[A-Za-z][\w-]*\s*[:=]\s*\S+")
 _QUOTED = re.compile(r"\"[^\"]*\"|“[^”]*”|(?<!\w)'[^']*'(?!\w)")
+# a typing verb again inside the sentence: clauses that each say their own field ("type 'Ada' into
+# First name, type 'ada@x.org' into E-mail") are the ordinary grammar's, not one form goal
+_AGAIN = re.compile(rf"(?:[,;]|\band\b|\bthen\b)\s*(?:then\s+)?{_TYPE}\s", re.I)
 _FILL = re.compile(r"(?:please\s+)?(?:fill(?:\s+(?:in|out))?|complete)\s+(?P<rest>.+)$", re.I | re.S)
 _VALUE = re.compile(r"\"[^\"]+\"|'[^']+'|\b\d[\w/.:-]*|\b\S+@\S+|(?<=\s)[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)*")
 
@@ -64,7 +67,7 @@ def form_fill(instruction: str, parse: Callable[[str], list[SubGoal]]) -> list[S
     goal: TypeGoal | None = None
     if m := _FORM.match(head):
         goal = TypeGoal(m.group("rest"), Ref("form", "field"))
-    elif m := re.match(rf"{_TYPE}\s+(?P<rest>.+)$", head, re.I | re.S):
+    elif (m := re.match(rf"{_TYPE}\s+(?P<rest>.+)$", head, re.I | re.S)) and not _AGAIN.search(m.group("rest")):
         rest = m.group("rest")
         bare = _QUOTED.sub("Q", rest)  # a quoted value is one word: nothing inside it is a pair
         pairs = _TO_PAIR.findall(bare) if re.match(r"(?:please\s+)?set\b", head, re.I) else _PAIR.findall(bare)

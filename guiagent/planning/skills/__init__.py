@@ -2,7 +2,8 @@
 its other phrasing, its postcondition) and receiving what the screen shows after each.
 
     basic     click, focus, type, keys, scroll, apps, toggles, options
-    search    find-and-click through tabs and collapsible sections
+    search    find-and-click through tabs and collapsible sections, tree folders
+    results   the Nth result of a list that may span pages
     choose    selection by meaning, drag and drop
     slots     values for several labelled fields in one sentence
     text      autocomplete, copy and paste
@@ -43,7 +44,19 @@ from guiagent.planning.instructions import (
     WaitGoal,
     WithinGoal,
 )
-from guiagent.planning.skills import basic, choose, menus, pickers, read, search, slots, text, widgets, within
+from guiagent.planning.skills import (
+    basic,
+    choose,
+    menus,
+    pickers,
+    read,
+    results,
+    search,
+    slots,
+    text,
+    widgets,
+    within,
+)
 from guiagent.planning.skills.common import Attempt, Notes, Seen, Steps
 
 __all__ = ["Attempt", "Notes", "Seen", "Steps", "run_goal"]
@@ -52,6 +65,8 @@ __all__ = ["Attempt", "Notes", "Seen", "Steps", "run_goal"]
 def run_goal(goal: SubGoal, seen: Seen, notes: Notes) -> Steps:
     """The attempts for `goal`, given the screen before it."""
     match goal:
+        case ClickGoal() if results.wants(goal):
+            yield from results.nth_result(goal, seen)
         case ClickGoal() if within.below(goal, seen, notes):
             yield from within.scroll_to(goal, seen, notes)
         case ClickGoal() | FocusGoal() | KeyGoal() | ScrollGoal() | OpenAppGoal() | WaitGoal() | BackGoal() \

@@ -1,5 +1,6 @@
 """Find-and-click through tabs and collapsible sections: open them one by one until the
-target is visible. Opening a tab / section must show new content (its postcondition)."""
+target is visible. Opening a tab / section must show new content (its postcondition). With
+neither on screen, a tree: its collapsed nodes (a "+" left of the name) open one by one."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from guiagent.planning.skills.common import (
     Seen,
     Steps,
     named,
+    norm,
     reading_order,
     same_row,
     state,
@@ -22,6 +24,7 @@ from guiagent.planning.skills.common import (
 from guiagent.schema import Click, Done, Element, Observation, Role, Target
 
 _HEADER = re.compile(r"(?:tab|section)\s*#?\s*\d+\b", re.I)
+_MAX_NODES = 12  # tree nodes opened at most while looking for a name
 
 
 def containers(obs: Observation, kind: str) -> list[Element]:
@@ -55,6 +58,30 @@ def drawn_open(tabs: list[Element]) -> Element | None:
     return low if low.bbox[3] - max(rest) >= 2 and max(rest) - min(rest) <= 1 else None
 
 
+def collapsed_node(obs: Observation, opened: list[str]) -> tuple[Element, tuple[float, float]] | None:
+    """The shallowest collapsed node of a tree not opened yet, and its expand marker (a point,
+    normalized): a line of text with a "+" drawn left of it (in the gutter up to the text
+    before it on its row)."""
+    from grounding.items import plus_marks
+
+    lines = [e for e in visible(obs) if e.role in (Role.TEXT, Role.LINK) and re.search(r"[^\W\d_]{2}", e.label)]
+    sx = obs.screenshot.width / max(1, obs.screen_size[0])
+    sy = obs.screenshot.height / max(1, obs.screen_size[1])
+    found: list[tuple[float, float, Element]] = []
+    for e in lines:
+        if norm(e.label) in opened:
+            continue
+        left = max((o.bbox[2] for o in lines if o is not e and same_row(o, e) and o.bbox[2] <= e.bbox[0]), default=0)
+        box = (round(left * sx), round(e.bbox[1] * sy), round(e.bbox[0] * sx), round(e.bbox[3] * sy))
+        for mx, my in plus_marks(obs.screenshot, box):
+            if min(lines, key=lambda o: abs(o.center[1] - my / sy)) is e:  # the mark is on this line's row
+                found.append((mx / obs.screenshot.width, my / obs.screenshot.height, e))  # normalized
+    if not found:
+        return None
+    x, y, e = min(found, key=lambda f: (round(f[0] * obs.screenshot.width / 8), f[1]))  # least indented, then top
+    return e, (x, y)
+
+
 def _same_place(a: Element, b: Element) -> bool:
     return abs(a.center[0] - b.center[0]) < a.width / 2 and abs(a.center[1] - b.center[1]) < a.height / 2
 
@@ -68,6 +95,7 @@ def search_click(goal: SearchClickGoal, seen: Seen) -> Steps:
     tried: list[Element] = []  # by place: OCR may read a tab's name differently once it is open
     last: Element | None = None  # the tab opened last
     inside: Element | None = None  # the tab where the words showed inside a longer text
+    opened: list[str] = []  # tree nodes opened, by name
     obs = seen.obs
     while True:
         boxes = containers(obs, kind)
@@ -88,6 +116,17 @@ def search_click(goal: SearchClickGoal, seen: Seen) -> Steps:
             loose = True
             if named(obs, ref, exclude=boxes) is None:  # back to where it was seen, else a second sweep
                 tried = [c for c in boxes if inside is not None and not _same_place(c, inside)]
+            continue
+        if todo is None and not boxes and len(opened) < _MAX_NODES \
+                and (node := collapsed_node(obs, opened)) is not None:
+            # no tabs or sections: a tree, whose collapsed nodes open one by one (shallowest first)
+            opened.append(norm(node[0].label))
+            seen = yield Attempt((Click(target=Target.at(*node[1])),),
+                                 f"{ref.describe()} is not visible; opening tree node {node[0].label!r}")
+            obs = seen.obs
+            continue
+        if todo is None and not boxes and not loose:
+            loose = True  # nothing left to open: the words inside a longer OCR line
             continue
         if todo is None:
             answer = f"{ref.describe()} is in none of the {len(boxes)} {kind}s"
