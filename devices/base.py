@@ -32,6 +32,7 @@ from guiagent.schema import (
     Hover,
     Key,
     LongPress,
+    Modifier,
     OpenApp,
     Outcome,
     RightClick,
@@ -42,6 +43,8 @@ from guiagent.schema import (
     TypeText,
     Wait,
     action_targets,
+    describe_action,
+    mouse_only,
 )
 from guiagent.schema.errors import DeviceError, UnsupportedAction
 
@@ -153,6 +156,8 @@ class Device(abc.ABC):
 
     def _dispatch(self, action: Action, spots: list[Spot]) -> str:
         match action:
+            case Click() if action.modifiers:
+                return self.modified_tap(spots[0], action.modifiers)
             case Click():
                 return self.tap(spots[0])
             case DoubleClick():
@@ -200,6 +205,10 @@ class Device(abc.ABC):
 
     def tap(self, at: Spot) -> str:
         raise self._lacks("click")
+
+    def modified_tap(self, at: Spot, modifiers: tuple[Modifier, ...]) -> str:
+        """A click with `modifiers` held down around it (released whatever happens)."""
+        raise self._lacks(f"{'+'.join(modifiers)}+click")
 
     def double_tap(self, at: Spot) -> str:
         raise self._lacks("double click")
@@ -254,6 +263,10 @@ class Device(abc.ABC):
             ks.check()
 
     def check_supported(self, action: Action) -> None:
+        if self.info.touch and mouse_only(action):
+            raise UnsupportedAction(
+                f"{self.info.platform} device {self.info.id} has no mouse for {describe_action(action)}"
+            )
         if not self.info.can(action):
             raise UnsupportedAction(
                 f"{self.info.platform} device {self.info.id} cannot run a {action.type} action"

@@ -25,7 +25,7 @@ from PIL import Image
 
 from devices.base import Device, Spot
 from devices.coords import Monitor, ScreenMap
-from guiagent.schema import Action, Key, ScrollDirection
+from guiagent.schema import Action, Key, Modifier, ScrollDirection
 from guiagent.schema.errors import (
     ConfigError,
     DeviceDisconnected,
@@ -284,6 +284,21 @@ class PointerDevice(Device):
 
     def tap(self, at: Spot) -> str:
         self.input.gui().click(*self.input_point(at))
+        return self.input.via
+
+    def modified_tap(self, at: Spot, modifiers: tuple[Modifier, ...]) -> str:
+        gui = self.input.gui()
+        x, y = self.input_point(at)
+        names = [PYAUTOGUI_KEYS.get(m, m) for m in modifiers]
+        held: list[str] = []
+        try:
+            for name in names:
+                gui.keyDown(name)
+                held.append(name)
+            gui.click(x, y)
+        finally:  # a modifier left down would corrupt every later key and click
+            for name in reversed(held):
+                gui.keyUp(name)
         return self.input.via
 
     def double_tap(self, at: Spot) -> str:

@@ -86,6 +86,8 @@ _SCROLL_SWIPES: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {
 def to_aitw(action: Action) -> AitwAction:
     """Our action as an AITW action. Raises NotRepresentable when AITW has no equivalent."""
     match action:
+        case Click() if action.modifiers:
+            raise NotRepresentable(f"AITW has no modifier keys ({'+'.join(action.modifiers)}+click)")
         case Click() | DoubleClick() | LongPress():
             yx = _yx(action.target, action.type)
             return AitwAction(action_type=AitwType.DUAL_POINT, touch_point=yx, lift_point=yx)

@@ -63,6 +63,10 @@ def _pt(target: Target | None, what: str) -> Point:
     return target.point
 
 
+def _modified(click: Click, family: str) -> str:
+    return f"{family} has no modifier keys ({'+'.join(click.modifiers)}+click)"
+
+
 def _quoted(text: str) -> str:
     """A single-quoted string literal (backslash escapes), as UI-TARS and pyautogui code write them."""
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n") + "'"
@@ -82,6 +86,8 @@ def uitars_action(action: Action) -> str:
         return point_text(_pt(t, what), "norm1000")
 
     match action:
+        case Click() if action.modifiers:
+            raise NotRepresentable(_modified(action, "UI-TARS' action space"))
         case Click():
             return f"click(start_box='{box(action.target)}')"
         case DoubleClick():
@@ -128,6 +134,8 @@ def qwen25vl_arguments(action: Action, seen: Size, mobile: bool) -> dict[str, ob
         return list(scaled_point(_pt(t, what), "pixels", seen))
 
     match action:
+        case Click() if action.modifiers:
+            raise NotRepresentable(_modified(action, "computer_use / mobile_use"))
         case Click():
             return {"action": "click" if mobile else "left_click", "coordinate": xy(action.target)}
         case DoubleClick() | RightClick() if not mobile:
@@ -190,6 +198,8 @@ def showui_answers(action: Action, mobile: bool) -> list[str]:
         return repr({"action": name, "value": value, "position": position})
 
     match action:
+        case Click() if action.modifiers:
+            raise NotRepresentable(_modified(action, "ShowUI's action space"))
         case Click():
             return [act("TAP" if mobile else "CLICK", None, pos(action.target))]
         case TypeText():
@@ -221,6 +231,8 @@ def agentnet_code(action: Action) -> str:
         return f"x={p.x:.4f}, y={p.y:.4f}"
 
     match action:
+        case Click() if action.modifiers:
+            raise NotRepresentable(_modified(action, "this pyautogui code"))
         case Click():
             return f"pyautogui.click({xy(action.target)})"
         case DoubleClick():

@@ -33,6 +33,7 @@ from guiagent.schema.actions import (
     Hover,
     Key,
     LongPress,
+    Modifier,
     OpenApp,
     Point,
     RightClick,
@@ -45,6 +46,7 @@ from guiagent.schema.actions import (
     action_targets,
     action_type_of,
     describe_action,
+    mouse_only,
     with_targets,
 )
 from guiagent.schema.keys import KEY_ALIASES, MODIFIERS, NAMED_KEYS, normalize_key
@@ -91,6 +93,8 @@ __all__ = [
     "Hover",
     "Key",
     "LongPress",
+    "Modifier",
+    "mouse_only",
     "normalize_key",
     "Observation",
     "OpenApp",

@@ -14,9 +14,11 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     StringConstraints,
     TypeAdapter,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -99,9 +101,39 @@ class _Action(BaseModel):
     model_config = _FROZEN
 
 
+Modifier = Literal["ctrl", "shift", "alt", "meta"]
+_MODIFIER_ORDER: tuple[Modifier, ...] = ("ctrl", "shift", "alt", "meta")
+
+
 class Click(_Action):
+    """A left click; `modifiers` are held down around it (ctrl+click adds an option to a
+    multi-select list's selection where a plain click replaces it). Modifiers need a keyboard
+    and a pointer: phones refuse such a click."""
+
     type: Literal["click"] = "click"
     target: Target
+    modifiers: tuple[Modifier, ...] = Field(default=(), max_length=4)
+
+    @field_validator("modifiers", mode="before")
+    @classmethod
+    def _canonical(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            v = [p for p in v.replace("-", "+").split("+") if p]
+        if not isinstance(v, list | tuple):
+            return v
+        names = {normalize_key(k) if isinstance(k, str) else k for k in v}
+        bad = sorted(str(k) for k in names if k not in _MODIFIER_ORDER)
+        if bad:
+            raise ValueError(f"not a modifier key: {', '.join(bad)} (use {', '.join(_MODIFIER_ORDER)})")
+        return tuple(m for m in _MODIFIER_ORDER if m in names)  # one canonical order, no repeats
+
+    @model_serializer(mode="wrap")
+    def _plain(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # a plain click serializes as before: records, exports and prompts stay unchanged
+        data = handler(self)
+        if isinstance(data, dict) and not self.modifiers:
+            data.pop("modifiers", None)
+        return data
 
 
 class DoubleClick(_Action):
@@ -236,6 +268,13 @@ POINTER_ACTIONS: frozenset[ActionClass] = frozenset({Click, DoubleClick, RightCl
 TOUCH_ONLY_ACTIONS: frozenset[ActionClass] = frozenset({Swipe})  # a desktop drags or scrolls instead
 MOUSE_ONLY_ACTIONS: frozenset[ActionClass] = frozenset({Hover})  # a finger cannot rest without touching
 TOUCH_ACTIONS: frozenset[ActionClass] = ALL_ACTIONS - MOUSE_ONLY_ACTIONS  # phones (Android, the virtual one)
+
+
+def mouse_only(action: Action) -> bool:
+    """Whether the action needs a mouse (and keyboard): a hover, or a click with modifiers held."""
+    return type(action) in MOUSE_ONLY_ACTIONS or (isinstance(action, Click) and bool(action.modifiers))
+
+
 # `home` has no meaning every desktop agrees on: a desktop adds it only when told which chord it is.
 DESKTOP_ACTIONS: frozenset[ActionClass] = ALL_ACTIONS - TOUCH_ONLY_ACTIONS - {Home}
 # the wire names, in the union's order
@@ -298,6 +337,8 @@ def describe_action(action: Action) -> str:
         return f"({target.point.x:.3f}, {target.point.y:.3f})"
 
     match action:
+        case Click() if action.modifiers:
+            return f"{'+'.join(action.modifiers)}+click {t(action.target)}"
         case Click() | DoubleClick() | RightClick() | LongPress() | Hover():
             return f"{action.type} {t(action.target)}"
         case TypeText():

@@ -45,7 +45,13 @@ from guiagent.schema import (
     TypeText,
     Wait,
 )
-from guiagent.schema.errors import ConfigError, DeviceDisconnected, DeviceError, DeviceTimeout
+from guiagent.schema.errors import (
+    ConfigError,
+    DeviceDisconnected,
+    DeviceError,
+    DeviceTimeout,
+    UnsupportedAction,
+)
 
 pytestmark = pytest.mark.timeout(180)
 LAUNCHER = "com.android.launcher3"
@@ -121,6 +127,11 @@ def test_info_matches_the_phone(device: AndroidDevice, phone: SimPhone) -> None:
     assert info.model == phone.scenario.device.model
     assert info.supported == TOUCH_ACTIONS == ALL_ACTIONS - {Hover}  # every action but a pointer's rest
     assert info.touch and info.trusts_a11y and not info.resettable  # a phone of its own, no sim_phone
+
+
+def test_a_click_with_modifier_keys_is_refused_before_any_input(device: AndroidDevice) -> None:
+    with pytest.raises(UnsupportedAction, match=r"no mouse for ctrl\+click"):
+        device.execute(Click(target=Target.at(0.5, 0.5), modifiers=("ctrl",)))
 
 
 def test_raw_and_png_screenshots_equal_the_phone_frame(device: AndroidDevice, phone: SimPhone) -> None:

@@ -107,6 +107,21 @@ def test_hover_moves_the_real_pointer_and_presses_nothing(dev: DesktopDevice, pr
     assert presses == [fence]
 
 
+def test_ctrl_click_holds_ctrl_at_the_press_and_releases_it(dev: DesktopDevice, probe: Probe) -> None:
+    cx, cy = probe.center
+    assert dev.execute(Click(target=at(dev, cx, cy), modifiers=("ctrl",))).status == "ok"
+    press = probe.wait_for(lambda e: e["type"] == "press")
+    assert (press["button"], press["x"], press["y"]) == (1, cx, cy)
+    assert press["state"] & 4  # ControlMask: the server saw ctrl down at the button press
+    probe.wait_for(lambda e: e["type"] == "release")
+    probe.take()
+    dev.execute(Click(target=at(dev, cx, cy)))  # the modifier was let go: a plain click after it
+    plain = probe.wait_for(lambda e: e["type"] == "press")
+    assert not plain["state"] & 4
+    probe.wait_for(lambda e: e["type"] == "release")
+    probe.take()
+
+
 def test_drag_sends_press_motion_release(dev: DesktopDevice, probe: Probe) -> None:
     x, y, w, h = GEOM
     start, end = (x + 20, y + 20), (x + w - 20, y + h - 30)

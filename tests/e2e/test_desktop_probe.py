@@ -57,7 +57,7 @@ while True:
             win.change_attributes(background_pixel=colors[clicks % 3])
             win.clear_area()
         win.set_input_focus(X.RevertToParent, X.CurrentTime)  # click-to-focus, like a toolkit
-        out(type="press", button=e.detail, x=e.root_x, y=e.root_y, time=e.time)
+        out(type="press", button=e.detail, x=e.root_x, y=e.root_y, time=e.time, state=e.state)
     elif e.type == X.ButtonRelease:
         out(type="release", button=e.detail, x=e.root_x, y=e.root_y, time=e.time)
     elif e.type == X.MotionNotify:

@@ -87,7 +87,7 @@ def run_goal(goal: SubGoal, seen: Seen, notes: Notes) -> Steps:
         case SearchClickGoal():
             yield from search.search_click(goal, seen)
         case SelectLikeGoal():
-            yield from choose.select_like(goal, seen)
+            yield from choose.select_like(goal, seen, notes)
         case DragGoal():
             yield from choose.drag(goal, seen)
         case AutocompleteGoal():

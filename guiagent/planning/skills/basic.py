@@ -5,6 +5,7 @@ postcondition of its sub-goal (`verify.Check`)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Generator
 
 from guiagent.planning.instructions import (
     BackGoal,
@@ -48,6 +49,7 @@ from guiagent.schema import (
     Home,
     Key,
     LongPress,
+    Modifier,
     Observation,
     OpenApp,
     RightClick,
@@ -187,6 +189,44 @@ def set_toggle(goal: SetToggleGoal, seen: Seen, notes: Notes) -> Steps:
                   Check("toggled", f"{ref.describe()} to be {'on' if on else 'off'}", on=on, where=el))
 
 
+def _about_shown(obs: Observation, text: str) -> bool:
+    """Some visible text reads as `text` up to OCR confusions ("Alikee" is not "Ashlie")."""
+    from grounding.query import lexical_score, normalize
+
+    want = normalize(text)
+    return any(lexical_score(want, normalize(e.label))[0] >= 0.75 for e in visible(obs) if e.label)
+
+
+def _list_column(obs: Observation) -> Element | None:
+    """The middle entry of the tallest stack of left-aligned text lines of one height (a list
+    box's visible options); None when no stack of 3 shows."""
+    texts = [e for e in visible(obs) if e.role in (Role.TEXT, Role.LIST_ITEM) and e.label]
+    stacks = [sorted((o for o in texts if abs(o.bbox[0] - e.bbox[0]) <= 8 and abs(o.height - e.height) <= 6),
+                     key=lambda o: o.bbox[1]) for e in texts]
+    tallest = max(stacks, key=len, default=[])
+    return tallest[len(tallest) // 2] if len(tallest) >= 3 else None
+
+
+LIST_SCROLLS = 8  # wheel steps per direction through a list box looking for an option
+
+
+def _scroll_list_to(text: str, column: Element, seen: Seen) -> Generator[Attempt, Seen, Seen]:
+    """Scroll the list box down, then up, a notch at a time until `text` shows in it."""
+    anchor = Target(point=seen.obs.point_of(column), description="the list")  # ids do not outlive a scroll
+    for direction in ("down", "up"):
+        for _ in range(LIST_SCROLLS):
+            seen = yield Attempt((Scroll(direction=direction, amount=0.05, anchor=anchor),),
+                                 f"{text!r} may be further in the list")
+            if _about_shown(seen.obs, text):
+                return seen
+            if seen.changed is False:
+                break  # the end of the list this way
+    return seen
+
+
+_PICKED = "picked in "  # Notes.memory key prefix: a list this task has chosen an option of
+
+
 def select(goal: SelectGoal, seen: Seen, notes: Notes) -> Steps:
     """A checkbox / radio option, an item of an open list, or an option of a closed drop-down
     (focus it, type the option, Enter). Skipped when already selected."""
@@ -214,9 +254,18 @@ def select(goal: SelectGoal, seen: Seen, notes: Notes) -> Steps:
         notes.lines.append(f"skipped '{describe_goal(goal)}': it is already selected")
         return
     shown = named(obs, option, exclude=boxes)
+    # a list that already holds one of this task's picks is a multi-select one: there a plain
+    # click would replace the selection, ctrl+click adds to it
+    picked = f"{_PICKED}{goal.in_list.describe()}" if goal.in_list is not None else ""
+    mods: tuple[Modifier, ...] = ("ctrl",) if picked in notes.memory else ()
+    if picked:
+        notes.memory[picked] = shown
     if shown is not None and shown.role in (Role.LIST_ITEM, Role.MENU_ITEM) and state(shown) is True:
         notes.lines.append(f"skipped '{describe_goal(goal)}': it is already selected")
         return
+    if shown is None and not boxes and goal.in_list is not None and not _about_shown(obs, option.text) \
+            and (column := _list_column(obs)) is not None:
+        yield from _scroll_list_to(option.text, column, seen)  # then click it (the grounder finds it)
     chosen = Check("selected", f"{option.text!r} to be chosen", text=option.text, where=boxes[0] if boxes else None)
     if shown is None and boxes:  # a closed drop-down: focus it, type the option, Enter
         desc = f"{goal.in_list.text} drop-down".strip() if goal.in_list and goal.in_list.text else "the drop-down"
@@ -224,4 +273,5 @@ def select(goal: SelectGoal, seen: Seen, notes: Notes) -> Steps:
         yield Attempt(tuple(TypeText(text=option.text, target=t, submit=True) for t in ts),
                       f"{option.text!r} is inside a closed list", chosen)
         return
-    yield Attempt(tuple(Click(target=t) for t in targets(option)), check=Check("acted", f"{option.text!r} to be chosen"))
+    yield Attempt(tuple(Click(target=t, modifiers=mods) for t in targets(option)),
+                  check=Check("acted", f"{option.text!r} to be chosen"))

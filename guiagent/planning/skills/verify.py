@@ -22,6 +22,7 @@ _MODIFIED = re.compile(r"^\s*[*●•]|[*●•]\s*(?:[-—|]|$)|[(\[](?:modifie
 ERROR_WORDS = re.compile(r"\b(?:error|failed|failure|cannot|can't|could not|couldn't|unable|denied|read-only|read only"
                          r"|not permitted|permission|invalid|not allowed|not writable|no space)\b", re.I)
 _WINDOWS = (Role.WINDOW,)
+SHORT_TEXT = 2  # typed text this short is not confirmed nor contradicted by what OCR reads back
 _MASK = re.compile(r"^[\s*•●·∙.…⋯°oO0-]+$")  # a password field's bullets as OCR reads them
 # controls whose click cannot be taken back: a retry must never repeat them
 IRREVERSIBLE = re.compile(r"\b(?:submit|send|pay|buy|purchase|order|checkout|confirm|delete|remove|post|reply"
@@ -99,6 +100,9 @@ def evaluate(check: Check, before: Observation, after: Observation, target: Elem
             values = [v for v in (*(f.value or "" for f in fields[:1]), *(e.label for e in inside)) if v.strip()]
             if any(matches_text(check.text, v) or masked(check.text, v) for v in values):
                 return Verdict.ok, f"it holds {values[0]!r}"
+            if values and len(normalize(check.text)) <= SHORT_TEXT:
+                # OCR of a character or two (a caret beside them) is no evidence: 'L' reads as '4'
+                return Verdict.unseen, f"{values[0]!r} was read, too little to tell {check.text!r} apart"
             if values and len(normalize(values[0])) * 2 >= len(normalize(check.text)):
                 return Verdict.failed, f"it holds {values[0]!r}"
             if values:  # a fragment: OCR read part of it, which tells nothing either way
