@@ -50,7 +50,6 @@ def test_anchored_phrasings(text: str, goals: list[object]) -> None:
     ("Click the 2nd item in the list", None),  # an ordinal in a list: no anchor
     ("Select Apple from the list", [SelectGoal(Ref("Apple"), Ref("", "list"))]),
     ("click Submit", [SUBMIT]),
-    ("Find the email by Lyda and forward it to Bob", None),  # more than a click: not an icon in the row
 ])
 def test_plain_instructions_are_left_to_the_ordinary_grammar(text: str, goals: list[object] | None) -> None:
     parsed = parse_instructions(text)
@@ -68,3 +67,5 @@ def test_the_plan_line_says_where_and_how_many() -> None:
 def test_an_anchored_instruction_with_an_unreadable_rest_is_still_refused() -> None:
     with pytest.raises(InstructionNotUnderstood):
         parse_instructions("Find the email by Lyda and frobnicate it")
+    with pytest.raises(InstructionNotUnderstood):  # more than a click: not an icon in the row, nor a query
+        parse_instructions("Find the email by Lyda and forward it to Bob")

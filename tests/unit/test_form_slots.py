@@ -228,6 +228,19 @@ def test_clauses_that_each_name_their_field_stay_separate_typings() -> None:
     assert both == [TypeGoal("Burris into the director field and 1973 into the year field", Ref("form", "field"))]
 
 
+def test_finding_before_another_action_is_no_search_query() -> None:
+    """"Find the email by Ada and forward it to Bob" was typed into a search box and looked done
+    while nothing was forwarded: finding that leads to another action is never a query."""
+    from guiagent.schema.errors import InstructionNotUnderstood
+
+    for said in ("Find the email by Audrey and forward that email to Orel.",
+                 "Find the message from Ada Lovelace, then reply to her with 'Thanks'"):
+        with pytest.raises(InstructionNotUnderstood):
+            parse_instructions(said)
+    assert parse_instructions("Look up thriller films by Nolan released in 2010") == [
+        TypeGoal("thriller films by Nolan released in 2010", Ref("search", "field"), submit=True)]
+
+
 def test_the_implied_submit_is_the_planners_option_off_by_default() -> None:
     """Pressing Submit unasked is for environments that score a form only once submitted (the
     MiniWoB harness turns it on); a desktop user who says "fill in X" gets X filled, no more."""

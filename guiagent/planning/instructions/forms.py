@@ -49,6 +49,11 @@ _QUOTED = re.compile(r"\"[^\"]*\"|“[^”]*”|(?<!\w)'[^']*'(?!\w)")
 # a typing verb again inside the sentence: clauses that each say their own field ("type 'Ada' into
 # First name, type 'ada@x.org' into E-mail") are the ordinary grammar's, not one form goal
 _AGAIN = re.compile(rf"(?:[,;]|\band\b|\bthen\b)\s*(?:then\s+)?{_TYPE}\s", re.I)
+# "find the email by Ada and forward it to Bob": finding is a step before another action, not a
+# query (typed into a search box, that sentence would look done while nothing was forwarded)
+_THEN_ACT = re.compile(r"(?:,|\band\b|\bthen\b)\s+(?:then\s+)?(?:forward|reply|respond|send|delete|archive|share"
+                       r"|mark|star|flag|remove|move|save|print|download|call|message|add|create|edit|rename|go"
+                       r"|click|tap|open|select|type|enter|press|choose|pick|tick|check|copy|paste)\b", re.I)
 _FILL = re.compile(r"(?:please\s+)?(?:fill(?:\s+(?:in|out))?|complete)\s+(?P<rest>.+)$", re.I | re.S)
 _VALUE = re.compile(r"\"[^\"]+\"|'[^']+'|\b\d[\w/.:-]*|\b\S+@\S+|(?<=\s)[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)*")
 
@@ -80,7 +85,8 @@ def form_fill(instruction: str, parse: Callable[[str], list[SubGoal]]) -> list[S
             goal = TypeGoal(m.group("rest"), Ref("form", "field"), submit=True)
     elif m := re.match(rf"{_LOOK}\s+(?P<rest>.+)$", head, re.I | re.S):
         rest = m.group("rest")
-        if _values(rest) >= 2 and not re.search(r"\b(?:click|tap|open|select)\b", rest, re.I):
+        if _values(rest) >= 2 and not re.search(r"\b(?:click|tap|open|select)\b", rest, re.I) \
+                and not _THEN_ACT.search(rest):
             goal = TypeGoal(rest, Ref("search", "field"), submit=True)
     if goal is None:
         return None
