@@ -18,6 +18,16 @@ ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 
 
+@pytest.fixture
+def browser(xdisplay, tmp_path, monkeypatch):
+    """The X display, with MiniWoB's Chromium settings (wrapper, driver, profile) in the environment."""
+    from guiagent.eval.miniwob_env import browser_settings
+
+    for key, value in browser_settings(2.0, tmp_path).items():
+        monkeypatch.setenv(key, value)
+    return xdisplay
+
+
 @pytest.fixture(scope="session")
 def xdisplay() -> Iterator[VirtualDisplay]:
     """A fresh Xvfb 1280x800 for the whole session; DISPLAY points at it. With it, a private a11y

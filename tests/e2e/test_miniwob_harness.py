@@ -10,7 +10,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from guiagent.eval.miniwob import BenchConfig, EpisodeRecord, aggregate, clean_instruction
-from guiagent.eval.miniwob_env import TaskArea, band_visible, browser_settings, locate_task_area
+from guiagent.eval.miniwob_env import TaskArea, band_visible, locate_task_area
 from guiagent.eval.report_html import render
 from guiagent.schema import Click, Point, Target
 
@@ -92,13 +92,6 @@ def test_results_aggregate_rates_medians_and_failures() -> None:
 
 
 # -- real Chromium on Xvfb ------------------------------------------------------------------
-
-
-@pytest.fixture
-def browser(xdisplay, tmp_path, monkeypatch):
-    for key, value in browser_settings(2.0, tmp_path).items():
-        monkeypatch.setenv(key, value)
-    return xdisplay
 
 
 def _css_to_point(area: TaskArea, dom: list[dict], el: dict, size: tuple[int, int]) -> Point:

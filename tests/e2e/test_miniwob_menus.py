@@ -5,17 +5,7 @@ own words, and "wait N seconds" between two clicks counts from the first."""
 
 from __future__ import annotations
 
-import pytest
-
 from guiagent.eval.miniwob import BenchConfig, EpisodeRecord, MiniWoBBench
-from guiagent.eval.miniwob_env import browser_settings
-
-
-@pytest.fixture
-def browser(xdisplay, tmp_path, monkeypatch):
-    for key, value in browser_settings(2.0, tmp_path).items():
-        monkeypatch.setenv(key, value)
-    return xdisplay
 
 
 def test_menu_path_tab_link_and_timed_wait_end_to_end(browser) -> None:

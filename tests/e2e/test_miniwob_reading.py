@@ -6,17 +6,7 @@ back in the field and submitted. Dev seeds only (100+)."""
 
 from __future__ import annotations
 
-import pytest
-
 from guiagent.eval.miniwob import BenchConfig, EpisodeRecord, MiniWoBBench
-from guiagent.eval.miniwob_env import browser_settings
-
-
-@pytest.fixture
-def browser(xdisplay, tmp_path, monkeypatch):
-    for key, value in browser_settings(2.0, tmp_path).items():
-        monkeypatch.setenv(key, value)
-    return xdisplay
 
 
 def test_read_copy_and_autocomplete_end_to_end(browser) -> None:

@@ -15,7 +15,6 @@ from PIL import Image
 
 from grounding.detect import detect_sliders
 from guiagent.eval.miniwob import BenchConfig, EpisodeRecord, MiniWoBBench
-from guiagent.eval.miniwob_env import browser_settings
 
 _RANGES = ('<html><body style="font:18px sans-serif;margin:20px">'
            '<div>Volume <input type="range" min="0" max="100" value="20" style="width:240px"> <span>20</span></div>'
@@ -37,13 +36,6 @@ def test_native_range_inputs_are_sliders_with_their_knob_in_place(tmp_path: Path
     sliders = detect_sliders(Image.open(out))
     assert len(sliders) == 2, sliders
     assert abs(sliders[0].fraction - 0.2) < 0.06 and abs(sliders[1].fraction - 0.8) < 0.06, sliders
-
-
-@pytest.fixture
-def browser(xdisplay, tmp_path, monkeypatch):
-    for key, value in browser_settings(2.0, tmp_path).items():
-        monkeypatch.setenv(key, value)
-    return xdisplay
 
 
 def test_slider_dropdown_time_date_and_spinner_end_to_end(browser) -> None:
