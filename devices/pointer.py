@@ -71,6 +71,9 @@ def load_pyautogui(display: str | None) -> Any:
     if display:
         os.environ["DISPLAY"] = display
     try:
+        # pyautogui imports its optional MouseInfo app (tkinter and one more X connection, ~50 ms
+        # of a cold start) unless it cannot: we never open that app
+        sys.modules.setdefault("mouseinfo", None)  # type: ignore[arg-type]
         import pyautogui
     except Exception as exc:
         raise DeviceError(f"pyautogui cannot start{' on ' + display if display else ''}: {exc}") from exc

@@ -4,14 +4,13 @@ terminal approver, a display for commands that open windows."""
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
+from typing import TYPE_CHECKING, Any
 
 from guiagent.events import AgentEvent, RunFinished, StepFinished
 from guiagent.runner import RunOptions
@@ -20,8 +19,28 @@ from guiagent.safety.secrets import Secrets, parse_secret_flags, resolve_secrets
 from guiagent.schema import Action, GuardDecision, Observation, Step, describe_action
 from guiagent.schema.errors import ConfigError
 
-# Piped output (CI logs) gets a readable width instead of rich's 80 columns.
-console = Console(highlight=False, width=None if sys.stdout.isatty() else 132)
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+@functools.cache
+def get_console() -> Console:
+    """rich's Console, built on first use: importing rich is ~40-80 ms of a cold `guiagent run`
+    that its first action would otherwise wait for (nothing is printed before a step ends)."""
+    from rich.console import Console
+
+    # Piped output (CI logs) gets a readable width instead of rich's 80 columns.
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 132)
+
+
+if TYPE_CHECKING:
+    console: Console
+
+
+def __getattr__(name: str) -> Any:  # `from guiagent.cli._common import console` builds it then
+    if name == "console":
+        return get_console()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 STAGES = ("capture", "a11y", "parse", "decide", "ground", "guard", "act", "settle")
 
 
@@ -109,9 +128,9 @@ def terminal_approver(args: argparse.Namespace):  # -> Approver
         return refuse_all
 
     def ask(action: Action, decision: GuardDecision, observation: Observation) -> Approval:
-        console.print(f"[bold yellow]approval needed[/]: {describe_action(action)} — {decision.reason}")
+        get_console().print(f"[bold yellow]approval needed[/]: {describe_action(action)} — {decision.reason}")
         while True:
-            answer = console.input("approve? [y]es / [s]kip / [n]o, stop: ").strip().lower()
+            answer = get_console().input("approve? [y]es / [s]kip / [n]o, stop: ").strip().lower()
             if answer in ("y", "yes"):
                 return "approve"
             if answer in ("s", "skip"):
@@ -134,7 +153,8 @@ class StepPrinter:
                 self._print_step(s)
             case RunFinished(result=r):
                 color = "green" if r.ok else "red"
-                console.print(f"[bold {color}]{r.status}[/] after {r.steps} steps in {r.seconds:.1f} s: {r.reason}")
+                get_console().print(
+                    f"[bold {color}]{r.status}[/] after {r.steps} steps in {r.seconds:.1f} s: {r.reason}")
             case _:
                 pass
 
@@ -145,11 +165,11 @@ class StepPrinter:
                   "skipped": "[yellow]skipped[/]"}[s.outcome.status]
         t = s.timings_ms
         times = " ".join(f"{k} {t[k]:.0f}" for k in STAGES if k in t)
-        console.print(f"step {s.index + 1:>2}  {what:<48} {status}  [dim]{times} ms[/]")
+        get_console().print(f"step {s.index + 1:>2}  {what:<48} {status}  [dim]{times} ms[/]")
         if s.decision and s.decision.thought:
-            console.print(f"         [dim]{s.decision.thought}[/]")
+            get_console().print(f"         [dim]{s.decision.thought}[/]")
         if s.outcome.error:
-            console.print(f"         [red]{s.outcome.error}[/]")
+            get_console().print(f"         [red]{s.outcome.error}[/]")
 
 
 @contextmanager

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from guiagent.cli._common import StepPrinter, add_run_flags, console, run_options, terminal_approver
+from guiagent.cli._common import StepPrinter, add_run_flags, get_console, run_options, terminal_approver
 from guiagent.runner import Run
 
 
@@ -37,5 +37,5 @@ def cmd_run(args: argparse.Namespace) -> int:
         kill.stop()
         kill.restore_signal_handlers()
     if result.folder:
-        console.print(f"episode written to {result.folder} (report.html inside)")
+        get_console().print(f"episode written to {result.folder} (report.html inside)")
     return 0 if result.ok else 1
