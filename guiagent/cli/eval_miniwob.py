@@ -15,7 +15,7 @@ def register(cli: Any) -> None:
     p = cli.eval.add_parser("miniwob", help="the agent on MiniWoB++ tasks in a real browser, screen-level",
                             description="Run the agent on MiniWoB++ tasks: it reads the task from the screen and "
                                         "acts through the desktop device; the page's reward is the score.")
-    p.add_argument("--tasks", default=None, help="comma-separated task names or lists: dev (default), expanded, heldout, all")
+    p.add_argument("--tasks", default=None, help="comma-separated task names or lists: dev (default), expanded, heldout, frontier, all")
     p.add_argument("--episodes", type=int, default=20, help="episodes per task (seeds SEED..SEED+N-1)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path("miniwob_results.json"), help="results JSON")

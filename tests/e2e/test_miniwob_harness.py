@@ -243,10 +243,12 @@ def test_an_unknown_task_is_scored_as_a_harness_failure(browser) -> None:
 
 def test_task_lists_are_named_and_the_expanded_list_is_apart_from_dev() -> None:
     from guiagent.cli.eval_miniwob import _tasks
-    from guiagent.eval.miniwob_tasks import DEV_TASKS, EXPANDED_TASKS, HELDOUT_TASKS
+    from guiagent.eval.miniwob_tasks import DEV_TASKS, EXPANDED_TASKS, FRONTIER_TASKS, HELDOUT_TASKS
 
     assert len(EXPANDED_TASKS) >= 30 and not set(EXPANDED_TASKS) & set(DEV_TASKS)
     assert not set(HELDOUT_TASKS) & set(DEV_TASKS + EXPANDED_TASKS) and _tasks("heldout") == HELDOUT_TASKS
+    assert not set(FRONTIER_TASKS) & set(DEV_TASKS + EXPANDED_TASKS + HELDOUT_TASKS)
+    assert _tasks("frontier") == FRONTIER_TASKS
     assert _tasks("expanded") == EXPANDED_TASKS and _tasks(None) == DEV_TASKS
     assert _tasks("dev,click-menu") == (*DEV_TASKS, "click-menu")
 
