@@ -5,7 +5,8 @@ recorded step with a clear message, and the run ends with a status and a reason.
 
 Grounding keeps, for every target, the element it touches (guiagent.safety.hittest), so the guard
 judges a point like an element id. After every action the foreground app is checked against the
-allowlist before the next one (`_left_allowlist`).
+allowlist before the next one (`_left_allowlist`). Observing and deciding (with its retries)
+are guiagent.turn's.
 """
 
 from __future__ import annotations
@@ -37,13 +38,10 @@ from guiagent.events import (
 from guiagent.planning.base import Planner
 from guiagent.safety import Approver, Guard, refuse_all
 from guiagent.safety.foreground import app_of
-from guiagent.safety.hittest import ground_action
 from guiagent.schema import (
     Action,
     Back,
-    Decision,
     Done,
-    Element,
     GuardDecision,
     Observation,
     Outcome,
@@ -51,7 +49,6 @@ from guiagent.schema import (
     Step,
     TokenUsage,
     Wait,
-    describe_action,
 )
 from guiagent.schema.errors import (
     DeviceDisconnected,
@@ -63,6 +60,7 @@ from guiagent.schema.errors import (
     PlannerError,
     StopRequested,
 )
+from guiagent.turn import decide_and_ground, ms_since, observe
 
 log = logging.getLogger(__name__)
 
@@ -221,7 +219,8 @@ class Agent:
         if self.history and not self.config.dry_run and (left := self._left_allowlist(step, obs, timings)) is not None:
             return left
         try:
-            decision, action, target_el, grounding = self._decide_and_ground(task, obs, timings)
+            decision, action, target_el, grounding = decide_and_ground(
+                self.planner, self.grounder, task, obs, self.history, self.config.decide_retries, timings)
         except (PlannerError, GroundingError, ModelError) as exc:
             if isinstance(exc, InstructionNotUnderstood):
                 raise
@@ -235,7 +234,7 @@ class Agent:
         t = time.perf_counter()
         verdict = self.guard.check(action, obs, target_el)
         verdict = self._settle_verdict(verdict, action, obs)
-        timings["guard"] = _ms(t)
+        timings["guard"] = ms_since(t)
         step.guard = verdict
         self.events.emit(Guarded(index, decision, verdict))
         if verdict.verdict == "block" or verdict.resolution in ("skipped", "refused", "declined"):
@@ -257,13 +256,13 @@ class Agent:
         except StopRequested:
             raise
         except DeviceError as exc:
-            timings["act"] = _ms(t)
+            timings["act"] = ms_since(t)
             step.outcome = Outcome(status="failed", error=f"device: {exc}")
             return self._finish(step, obs, timings)
-        timings["act"] = _ms(t)
+        timings["act"] = ms_since(t)
         t = time.perf_counter()
         settle = self._settle(obs)
-        timings["settle"] = _ms(t)
+        timings["settle"] = ms_since(t)
         step.outcome = outcome.model_copy(update={"screen_changed": settle.changed})
         self.events.emit(Acted(index, step))
         return self._finish(step, obs, timings)
@@ -274,69 +273,11 @@ class Agent:
                                              quiet=cfg.settle_quiet, react=cfg.settle_react)
 
     def observe(self, timings: dict[str, float] | None = None) -> Observation:
-        """Capture, then read the a11y tree in a worker thread while the parser reads the pixels
-        (OCR, detectors: `prepare`), then merge. `a11y` times only the wait left after parsing."""
-        timings = timings if timings is not None else {}
-        t = time.perf_counter()
-        image = self.device.screenshot()
-        timings["capture"] = _ms(t)
-        prepare = getattr(self.parser, "prepare", None)
-        if prepare is not None and self._a11y_pool is None:
+        """The screen now (guiagent.turn.observe); the a11y tree is read in a worker thread
+        while a parser that can `prepare` reads the pixels."""
+        if getattr(self.parser, "prepare", None) is not None and self._a11y_pool is None:
             self._a11y_pool = ThreadPoolExecutor(1, thread_name_prefix="a11y")
-        pending = self._a11y_pool.submit(self.device.ui_tree) if prepare is not None and self._a11y_pool else None
-        t = time.perf_counter()
-        if prepare is not None:
-            prepare(image)
-        timings["parse"] = _ms(t)
-        t = time.perf_counter()
-        a11y = pending.result() if pending is not None else self.device.ui_tree()
-        timings["a11y"] = _ms(t)
-        t = time.perf_counter()
-        elements = self.parser.parse(image, a11y) if self.parser is not None else list(a11y)
-        timings["parse"] += _ms(t)
-        return Observation(screenshot=image, elements=tuple(elements), screen_size=image.size,
-                           foreground=self.device.foreground(), device_id=self.device.info.id)
-
-    def _decide_and_ground(self, task: str, obs: Observation,
-                           timings: dict[str, float]) -> tuple[Decision, Action, Element | None, TokenUsage]:
-        """(decision, grounded action, its element, grounding tokens). Tokens spent by rejected
-        attempts are counted: planning ones in the decision's usage, and on failure the raised
-        error carries everything spent in this step (`SpentTokensError.usage`)."""
-        feedback: str | None = None
-        planning, grounding = TokenUsage(), TokenUsage()
-        timings["decide"] = timings["ground"] = 0.0
-        for attempt in range(self.config.decide_retries + 1):
-            t = time.perf_counter()
-            try:
-                decision = self.planner.next(task, obs, self.history, feedback)
-            except InstructionNotUnderstood:
-                raise
-            except (PlannerError, ModelError) as exc:  # PlanParseError included: fed back, then retried
-                timings["decide"] += _ms(t)
-                planning = planning + exc.usage  # tokens spent on a rejected reply still count
-                feedback = f"your last answer was rejected: {exc}"
-                log.info("decision %d rejected: %s", attempt, exc)
-                if attempt == self.config.decide_retries:
-                    raise PlannerError(f"no valid decision after {attempt + 1} tries: {exc}",
-                                       usage=planning + grounding) from exc
-                continue
-            timings["decide"] += _ms(t)
-            planning = planning + decision.usage
-            t = time.perf_counter()
-            try:
-                action, element, spent = ground_action(decision.action, obs, self.grounder)
-            except GroundingError as exc:
-                timings["ground"] += _ms(t)
-                grounding = grounding + exc.usage
-                feedback = f"could not find the target of {describe_action(decision.action)}: {exc}"
-                log.info("grounding %d failed: %s", attempt, exc)
-                if attempt == self.config.decide_retries:
-                    raise exc.with_usage(planning + grounding) from None
-                continue
-            timings["ground"] += _ms(t)
-            grounding = grounding + spent
-            return decision.model_copy(update={"usage": planning}), action, element, grounding
-        raise AssertionError("unreachable")
+        return observe(self.device, self.parser, self._a11y_pool, timings if timings is not None else {})
 
     def _left_allowlist(self, step: Step, obs: Observation, timings: dict[str, float]) -> Step | None:
         """After an action, before the next: a foreground app outside the allowlist is asked
@@ -356,7 +297,7 @@ class Agent:
             return self._finish(step, obs, timings)
         t = time.perf_counter()
         verdict = self._settle_verdict(verdict, came.action or Back(), obs)
-        timings["guard"] = _ms(t)
+        timings["guard"] = ms_since(t)
         step.guard = verdict
         if verdict.resolution == "approved":
             self._approved_apps.add(app_of(obs.foreground))
@@ -373,7 +314,7 @@ class Agent:
             if isinstance(exc, DeviceDisconnected):
                 raise
             outcome = Outcome(status="failed", error=f"{verdict.reason}; going back failed: {exc}")
-        timings["act"] = _ms(t)
+        timings["act"] = ms_since(t)
         settle = self._settle(obs)
         status = "blocked" if verdict.verdict == "block" else outcome.status
         step.outcome = outcome.model_copy(update={"status": status, "screen_changed": settle.changed,
@@ -406,8 +347,4 @@ class Agent:
         self.history.append(step)
         self.events.emit(StepFinished(step.index, obs, step))
         return step
-
-
-def _ms(t: float) -> float:
-    return round((time.perf_counter() - t) * 1000, 2)
 

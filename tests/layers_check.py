@@ -42,6 +42,7 @@ LAYERS: dict[str, tuple[int, str]] = {
     "grounding.*": (2, "grounding"),
     # floor 3: the loop and its users.
     "guiagent.agent": (3, "loop"),
+    "guiagent.turn": (3, "loop"),
     "guiagent.runner": (3, "loop"),
     "guiagent.safety.*": (3, "loop"),
     "guiagent.registry": (3, "loop"),
