@@ -3,7 +3,8 @@
     "select -2 with the slider", "move the slider to 6", "set the volume to 30%",
     "use the slider to pick 7", "select 5 using the spinner", "set the quantity spinner to 3",
     "enter 6:15 AM as the time", "set the time to 12:26 am", "select 12/16/2016 as the date",
-    "choose 12/01/2016 in the date picker", "type 10/02/2020 into the date field"
+    "choose 12/01/2016 in the date picker", "type 10/02/2020 into the date field",
+    "set the sliders to the combination [8,2,9]", "move the three sliders to 8, 2 and 9"
 
 `widget_goals` answers None for a clause that is none of these (the general grammar reads it),
 and refuses a "set ..." / "use ..." clause it cannot read (no other rule knows those verbs).
@@ -13,14 +14,15 @@ from __future__ import annotations
 
 import re
 
-from guiagent.planning.instructions.goals import DateTimeGoal, SliderGoal, SpinGoal, SubGoal
+from guiagent.planning.instructions.goals import DateTimeGoal, Ref, SliderGoal, SpinGoal, SubGoal
 from guiagent.planning.instructions.phrases import Masked, parse_ref
 
 _NUMBER = r"[-+−–]?\s?\d+(?:[.,]\d+)?\s?%?"
 _TIME = r"\d{1,2}:\d{2}(?::\d{2})?(?:\s?[ap]\.?\s?m\.?)?"
 _MONTHS = r"jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec"
-_DATE = (rf"\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}|\d{{4}}-\d{{1,2}}-\d{{1,2}}"
-         rf"|(?:{_MONTHS})[a-z]*\.?\s\d{{1,2}}(?:st|nd|rd|th)?,?\s\d{{4}}|\d{{1,2}}\s(?:{_MONTHS})[a-z]*\.?,?\s\d{{4}}")
+_DATE = (rf"\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}|\d{{4}}[/.-]\d{{1,2}}[/.-]\d{{1,2}}"
+         rf"|(?:{_MONTHS})[a-z]*\.?\s\d{{1,2}}(?:st|nd|rd|th)?,?\s\d{{4}}"
+         rf"|(?:the\s)?\d{{1,2}}(?:st|nd|rd|th)?\s(?:of\s)?(?:{_MONTHS})[a-z]*\.?,?\s\d{{4}}")
 _VALUE = rf"(?P<v>\ue000\d+\ue001|{_DATE}|{_TIME}|{_NUMBER})"
 _SLIDER = r"(?:range\s)?slider|range(?:\s(?:control|input))?|scale|track ?bar"
 _SPINNER = r"spinner|spin\s?(?:box|button|control)|stepper|number\s(?:spinner|picker|input|field|box)"
@@ -41,6 +43,23 @@ _USE = re.compile(rf"^use\s+{_THE}{_LABEL}(?P<w>{_SLIDER}|{_SPINNER}|{_DATE_W}|{
                   rf"\s+(?:the\s+)?(?:value\s+|number\s+)?{_VALUE}$", re.I)
 # "enter the date 12/16/2016", "set the time 6:15 PM" (no preposition)
 _BARE = re.compile(rf"^(?:{_PICK})\s+{_THE}(?P<w>{_DATE_W}|{_TIME_W})\s+(?:of\s+)?{_VALUE}$", re.I)
+
+# "set the sliders to the combination [8,2,9]", "move the three sliders to 8, 2 and 9", "set slider
+# values to 8, 2, 9": one value per slider, in screen order
+_N = r"[-+−–]?\d+(?:\.\d+)?%?"
+_MULTI = re.compile(rf"^(?:{_SET})\s+(?:all\s+)?(?:the\s+|their\s+)?(?:\w+\s+)?(?:(?:range\s)?sliders|scales|track ?bars"
+                    rf"|(?:range\s)?sliders?'?\s+values)\s+(?:to|at|as)\s+(?:the\s+)?(?:(?:combination|values?|numbers?"
+                    rf"|positions?|settings?|sequence)\s+(?:of\s+)?)?[\[(]?\s*(?P<vs>{_N}(?:\s*(?:,\s*and|,|;|/|and)\s*{_N})+)"
+                    rf"\s*[\])]?$", re.I)
+
+
+def _sliders(t: Masked, text: str) -> list[SubGoal] | None:
+    """One slider goal per value of a "set the sliders to 8, 2 and 9" clause: the n-th value
+    for the n-th slider in reading order."""
+    if (m := _MULTI.match(text)) is None:
+        return None
+    values = re.findall(_N, t.unmask(m.group("vs")))
+    return [SliderGoal(v.replace("−", "-").replace("–", "-"), Ref(ordinal=i + 1)) for i, v in enumerate(values)]
 
 
 def _kind(word: str, value: str) -> str:
@@ -71,6 +90,8 @@ def _goal(t: Masked, clause: str, kind: str, value: str, label: str | None) -> S
 def widget_goals(t: Masked, clause: str) -> list[SubGoal] | None:
     """The sub-goal of a clause that sets a slider, spinner, date or time; None otherwise."""
     text = clause.strip()
+    if (several := _sliders(t, text)) is not None:
+        return several
     for rx in (_WITH, _USE, _BARE):
         if m := rx.match(text):
             label = m.group("l") if "l" in rx.groupindex else None

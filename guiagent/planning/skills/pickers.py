@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 
 from guiagent.planning.instructions import DateTimeGoal, SelectGoal
-from guiagent.planning.skills.common import Attempt, Seen, Steps, reading_order, visible
+from guiagent.planning.skills.common import Attempt, Seen, Steps, reading_order, same_row, visible
 from guiagent.planning.skills.widgets import (
     ARROWS,
     MASK,
@@ -20,7 +20,7 @@ from guiagent.planning.skills.widgets import (
     find_line,
     value_in,
 )
-from guiagent.schema import Click, Element, Key, Observation, Role, Target, TypeText, Wait
+from guiagent.schema import Click, DoubleClick, Element, Key, Observation, Role, Target, TypeText, Wait
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ def read_time(text: str) -> When | None:
 
 def read_date(text: str) -> When | None:
     t = text.strip().lower()
-    if m := re.search(r"(\d{4})\s?-\s?(\d{1,2})\s?-\s?(\d{1,2})", t):
+    if m := re.search(r"(\d{4})\s?[-/.]\s?(\d{1,2})\s?[-/.]\s?(\d{1,2})", t):
         y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
     elif m := re.search(r"(\d{1,2})\s?[/.-]\s?(\d{1,2})\s?[/.-]\s?(\d{2,4})", t):
         mo, d, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
@@ -55,7 +55,7 @@ def read_date(text: str) -> When | None:
         if m.group(1) not in _MONTH_NAMES:
             return None
         mo, d, y = _MONTH_NAMES.index(m.group(1)) + 1, int(m.group(2)), int(m.group(3))
-    elif m := re.search(r"(\d{1,2})\s([a-z]{3})[a-z]*\.?,?\s(\d{4})", t):
+    elif m := re.search(r"(\d{1,2})(?:st|nd|rd|th)?\s(?:of\s)?([a-z]{3})[a-z]*\.?,?\s(\d{4})", t):
         if m.group(2) not in _MONTH_NAMES:
             return None
         d, mo, y = int(m.group(1)), _MONTH_NAMES.index(m.group(2)) + 1, int(m.group(3))
@@ -101,7 +101,8 @@ def datetime(goal: DateTimeGoal, seen: Seen) -> Steps:
         target, text = Target(element=field.id, description=f"the {goal.kind} field"), goal.text
     seen = yield Attempt((TypeText(text=text, target=target, clear=not masked),), f"typing {text!r}")
     got = value_in(seen.obs, field)
-    if read(got) != want and seen.changed is not False and not got.strip():  # a picker may still be fading in
+    if read(got) != want and seen.changed is not False and not got.strip() and _heading(seen.obs) is None:
+        # a picker may still be fading in (one whose heading reads already is paged at once)
         seen = yield Attempt((Wait(seconds=0.3),), "the field reads nothing yet")
         got = value_in(seen.obs, field)
     if read(got) != want and goal.kind == "date" and _heading(seen.obs) is not None:
@@ -125,10 +126,28 @@ def _heading(obs: Observation) -> tuple[Element, int, int] | None:
     return None
 
 
+def _arrow(obs: Observation, head: Element, back: bool) -> Target:
+    """The calendar's previous / next month arrow: an icon on the heading's row beyond its
+    end (the detector's button / icon / round glyph), else a point over the first / last
+    weekday column (where the arrows sit on the heading's row)."""
+    side = [e for e in visible(obs) if e.role != Role.TEXT and e.id != head.id and same_row(e, head)
+            and e.width <= 3 * head.height and (e.bbox[2] <= head.bbox[0] if back else e.bbox[0] >= head.bbox[2])]
+    what = f"the calendar's {'previous' if back else 'next'} month arrow"
+    if side:
+        icon = min(side, key=lambda e: e.bbox[0]) if back else max(side, key=lambda e: e.bbox[2])
+        return at_point(obs, icon.center[0], icon.center[1], what)
+    days = [e for e in visible(obs) if e.bbox[1] > head.bbox[3] and re.fullmatch(r"\d{1,2}", e.label.strip())]
+    left = min((e.bbox[0] for e in days), default=head.bbox[0] - 3 * head.height)
+    right = max((e.bbox[2] for e in days), default=head.bbox[2] + 3 * head.height)
+    return at_point(obs, left + head.height * 0.7 if back else right - head.height * 0.7, head.center[1], what)
+
+
 def _calendar(goal: DateTimeGoal, seen: Seen, want: When, field: Element) -> Steps:
-    """Page the calendar to the month (its arrows sit at the ends of the heading's row, over
-    the first and last weekday columns), click the day, read the field back."""
+    """Page the calendar to the month by its arrows, reading the heading after each press
+    (a double click pages twice where the calendar counts both clicks: fewer slow looks at a
+    full calendar), click the day, read the field back."""
     y, mo, d = want.parts
+    double, idle = True, 0  # double clicks until one is seen to page only once; presses that did nothing
     for _ in range(24):
         found = _heading(seen.obs)
         if found is None:
@@ -138,16 +157,21 @@ def _calendar(goal: DateTimeGoal, seen: Seen, want: When, field: Element) -> Ste
         diff = (y - hy) * 12 + (mo - hm)
         if diff == 0:
             break
-        days = [e for e in visible(seen.obs) if e.bbox[1] > head.bbox[3] and re.fullmatch(r"\d{1,2}", e.label.strip())]
-        left = min((e.bbox[0] for e in days), default=head.bbox[0] - 3 * head.height)
-        right = max((e.bbox[2] for e in days), default=head.bbox[2] + 3 * head.height)
-        x = left + head.height * 0.7 if diff < 0 else right - head.height * 0.7
-        seen = yield Attempt((Click(target=at_point(seen.obs, x, head.center[1], "the calendar's "
-                                               f"{'previous' if diff < 0 else 'next'} month arrow")),),
-                             f"it shows {head.label.strip()}")
-        if seen.changed is False:
-            yield fail(goal, f"its month arrow did nothing (it shows {head.label.strip()})")
+        arrow = _arrow(seen.obs, head, diff < 0)
+        twice = double and abs(diff) >= 2
+        act: Click | DoubleClick = DoubleClick(target=arrow) if twice else Click(target=arrow)
+        seen = yield Attempt((act,), f"it shows {head.label.strip()}")
+        now = _heading(seen.obs)
+        moved = (now[1] - hy) * 12 + (now[2] - hm) if now is not None else 0
+        if now is not None and moved == 0 and idle == 0:  # pressed while the calendar faded in
+            idle += 1
+            continue
+        if now is not None and (moved == 0 or (moved > 0) != (diff > 0)):
+            yield fail(goal, f"its {'previous' if diff < 0 else 'next'} month arrow did not page it "
+                             f"(it shows {now[0].label.strip()})")
             return
+        if twice and abs(moved) == 1:
+            double = False
     else:
         yield fail(goal, "the calendar never reached the month")
         return
@@ -166,8 +190,8 @@ def _calendar(goal: DateTimeGoal, seen: Seen, want: When, field: Element) -> Ste
         return
     seen = yield Attempt((Click(target=where),))
     for i in range(3):  # the calendar may fade out over a few frames; it must not hide the form
-        if _heading(seen.obs) is None:
-            break
+        if _heading(seen.obs) is None or (i == 0 and read_date(value_in(seen.obs, field)) == want):
+            break  # closed, or fading out with the day taken (it is gone before the next look ends)
         seen = yield Attempt((Wait(seconds=0.3),) if i < 2 else (Key(keys=("escape",)),), "the calendar is closing")
     got = value_in(seen.obs, field)
     if read_date(got) != want:

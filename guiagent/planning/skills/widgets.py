@@ -15,7 +15,6 @@ import re
 
 import numpy as np
 
-from grounding.detect import detect_sliders
 from grounding.sliders import Slider, true_runs
 from guiagent.planning.instructions import Ref, SliderGoal, SpinGoal, describe_goal
 from guiagent.planning.skills.common import (
@@ -28,9 +27,9 @@ from guiagent.planning.skills.common import (
     visible,
 )
 from guiagent.planning.skills.interrupt import sole_input
+from guiagent.planning.skills.slider_value import number, shown, sliders_in_order
 from guiagent.schema import Click, Done, Drag, Element, Key, Observation, Point, Role, Target, TypeText, Wait
 
-_NUM = re.compile(r"^[-−–]?\s?\d+(?:[.,]\d+)?\s?%?$")
 ARROWS = frozenset({"v", "▾", "▼", "⌄", "∨", "﹀", "˅", "⏷", "🔽"})
 
 MASK = re.compile(r"^(?:-{1,2}\s?[:/.]\s?-{1,2}|(?:[mdy]{1,4}\s?[/.-]\s?){2}[mdy]{2,4}|hh\s?:\s?mm)", re.I)
@@ -40,14 +39,6 @@ _KEY_STEPS = 6  # arrow presses a slider may take after its aimed click
 def fail(goal: object, why: str) -> Attempt:
     return Attempt((Done(status="impossible", answer=f"I could not {describe_goal(goal)}: {why}"),),  # type: ignore[arg-type]
                    "giving up")
-
-
-def number(text: str) -> float | None:
-    """"-8", "−2", "30 %", "2.5" -> the number; None for anything else."""
-    t = text.strip().replace("−", "-").replace("–", "-").replace(",", ".").replace(" ", "")
-    if not _NUM.match(t):
-        return None
-    return float(t.rstrip("%"))
 
 
 def at_point(obs: Observation, x: float, y: float, what: str) -> Target:
@@ -80,44 +71,11 @@ def _near_label(obs: Observation, ref: Ref | None, boxes: list[tuple[int, int, i
 
 
 def _slider(obs: Observation, ref: Ref | None) -> Slider | None:
-    found = detect_sliders(obs.screenshot) if obs.screenshot is not None else []
+    found = sliders_in_order(obs)
     i = _near_label(obs, ref, [s.track for s in found])
     if i is None and len(found) == 1 and ref is not None and ref.ordinal is None:
         i = 0  # "the volume" with one slider on screen and no text that says so (an icon)
     return found[i] if i is not None else None
-
-
-def _shown(obs: Observation, s: Slider) -> float | None:
-    """The value a slider shows beside it: a number on its row (the nearest to its ends),
-    else the nearest one just above it."""
-    track = s.track
-    nums = [(e, v) for e in visible(obs) if e.role == Role.TEXT and (v := number(e.label)) is not None
-            and not (track[0] <= e.center[0] <= track[2] and track[1] <= e.center[1] <= track[3])]
-    row_h = max(track[3] - track[1], s.knob[3] - s.knob[1])
-    row = [(e, v) for e, v in nums if abs(e.center[1] - (track[1] + track[3]) / 2) <= row_h]
-    above = [(e, v) for e, v in nums if 0 < track[1] - e.bbox[3] <= 2 * row_h]
-    pool = row or above
-    if not pool:
-        return _read_row(obs, s)
-    return min(pool, key=lambda ev: max(0, track[0] - ev[0].bbox[2], ev[0].bbox[0] - track[2]))[1]
-
-
-def _read_row(obs: Observation, s: Slider) -> float | None:
-    """The value beside the slider read from the pixels of its row, left and right of it:
-    a screen parser that re-reads only what changed can miss a short number."""
-    from grounding.ocr import default_engine
-
-    if obs.screenshot is None:
-        return None
-    top, bottom = min(s.track[1], s.knob[1]) - 6, max(s.track[3], s.knob[3]) + 6
-    w = obs.screen_size[0]
-    left, right = min(s.track[0], s.knob[0]), max(s.track[2], s.knob[2])
-    for region in ((right + 2, top, min(w, right + 4 * (bottom - top) + 40), bottom),
-                   (max(0, left - 4 * (bottom - top) - 40), top, left - 2, bottom)):
-        for box in default_engine().read(obs.screenshot, region):
-            if (v := number(box.text)) is not None:
-                return v
-    return None
 
 
 def slider(goal: SliderGoal, seen: Seen) -> Steps:
@@ -137,7 +95,7 @@ def slider(goal: SliderGoal, seen: Seen) -> Steps:
         return
     y = (s.track[1] + s.track[3]) / 2
     left, right = s.track[0] + 1, s.track[2] - 2
-    v0 = _shown(obs, s)
+    v0 = shown(obs, s)
     if v0 is None:
         if not goal.value.endswith("%"):
             yield fail(goal, "the slider shows no value, so where it should go cannot be told")
@@ -155,14 +113,14 @@ def slider(goal: SliderGoal, seen: Seen) -> Steps:
     x1 = left + (right - left) * (0.75 if s.fraction < 0.5 else 0.25)
     seen = yield Attempt((Click(target=at_point(obs, x1, y, "the slider's track")),), f"it shows {v0:g}; measuring it")
     moved = _slider(seen.obs, goal.target)
-    v1 = _shown(seen.obs, moved) if moved is not None else None
+    v1 = shown(seen.obs, moved) if moved is not None else None
     if moved is not None and v1 == v0 and abs((moved.knob[0] + moved.knob[2]) / 2 - k0) < 2:
         # a track that ignores clicks: drag the knob there instead
         ky = (s.knob[1] + s.knob[3]) / 2
         seen = yield Attempt((Drag(start=at_point(obs, k0, ky, "the slider's knob"),
                                    end=at_point(obs, x1, ky, "the slider's track")),), "a click did not move it; dragging")
         moved = _slider(seen.obs, goal.target)
-        v1 = _shown(seen.obs, moved) if moved is not None else None
+        v1 = shown(seen.obs, moved) if moved is not None else None
     if moved is None or v1 is None:
         yield fail(goal, "after a click on its track the slider's value could not be read")
         return
@@ -184,7 +142,7 @@ def _nudge(goal: SliderGoal, seen: Seen, want: float, rising: bool) -> Steps:
     last: float | None = None
     for _ in range(_KEY_STEPS + 1):
         s = _slider(seen.obs, goal.target)
-        v = _shown(seen.obs, s) if s is not None else None
+        v = shown(seen.obs, s) if s is not None else None
         if v is None:
             yield fail(goal, "its value could not be read" + (f" (last seen {last:g})" if last is not None else ""))
             return
