@@ -52,7 +52,9 @@ class BenchConfig:
     grounder_options: dict[str, Any] = field(default_factory=dict)
     utterance_from_obs: bool = False  # read the task from the env instead of the screen (reported)
     max_steps: int = 15
-    max_seconds: float = 12.0  # MiniWoB's own clock ends an episode at 10 s
+    # the agent's time per episode; None: the page's own clock (10 s for most tasks, up to 30 s for
+    # some: MiniWoB ends the episode then) plus 2 s, so that the page, not the harness, sets the limit
+    max_seconds: float | None = None
     scale: float = 2.0  # Chromium's device scale factor (see miniwob_env)
     ocr_upscale_below: int = 0  # crops smaller than this are upscaled 2x before OCR (0: never)
     frames_dir: Path | None = None  # keep the first frame of every failed episode here
@@ -161,7 +163,10 @@ class InstructionReader:
         self.engine = engine
 
     def read(self, band: Image.Image) -> str:
-        return clean_instruction(repair_case(self.engine.read(band), band))
+        from grounding.colors import with_swatches  # a colour shown as a sample is read as "#rrggbb"
+
+        boxes = self.engine.read(band)
+        return clean_instruction(with_swatches(band, [b.bbox for b in boxes], repair_case(boxes, band)))
 
 
 def _median(xs: Sequence[float]) -> float | None:
@@ -298,9 +303,10 @@ class MiniWoBBench:
         planner, grounder = self._parts()
         parser = TimedParser(ScreenParser(ocr_engine=self._ocr_engine()))
         cfg = self.config
+        budget = cfg.max_seconds if cfg.max_seconds is not None else env.clock_seconds() + 2.0
         # MiniWoB is a sandbox page: sensitive-looking buttons ("Delete", "Submit") are approved.
         agent = Agent(device, planner, grounder, parser=parser, guard=Guard(), approver=approve_all,
-                      config=AgentConfig(max_steps=cfg.max_steps, max_seconds=cfg.max_seconds,
+                      config=AgentConfig(max_steps=cfg.max_steps, max_seconds=budget,
                                          settle_timeout=1.0, stuck_after=3))
         first: list[Image.Image] = []
 

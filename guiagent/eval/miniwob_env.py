@@ -244,6 +244,16 @@ class MiniWoBTask:
         obs, _info = self.env.reset(seed=seed, options={"record_screenshots": False})
         return obs
 
+    def clock_seconds(self) -> float:
+        """The episode's time limit, as the task page sets it (MiniWoB's core.js: 10 s unless the
+        task sets more). Harness knowledge: it sets the agent's budget, the agent never sees it."""
+        try:
+            ms = self.instance.driver.execute_script("return core.EPISODE_MAX_TIME")
+        except Exception as exc:  # a page without MiniWoB's core: the common 10 s
+            log.warning("cannot read %s's episode clock (%s); assuming 10 s", self.task, exc)
+            return 10.0
+        return float(ms) / 1000 if isinstance(ms, (int, float)) and ms > 0 else 10.0
+
     def outcome(self) -> TaskOutcome:
         meta = self.instance.get_metadata()
         return TaskOutcome(bool(meta.get("done")), float(meta.get("raw_reward") or 0.0),

@@ -132,6 +132,17 @@ def test_harness_scores_a_correct_and_a_wrong_click(browser) -> None:
         env.close()
 
 
+def test_the_episode_clock_is_read_from_the_task_page(browser) -> None:
+    from guiagent.eval.miniwob_env import MiniWoBTask
+
+    env = MiniWoBTask("use-slider-2")  # sets core.EPISODE_MAX_TIME = 20000 over core.js's 10 s default
+    try:
+        env.reset(100)
+        assert env.clock_seconds() == 20.0  # the agent's budget is this plus 2 s (BenchConfig.max_seconds)
+    finally:
+        env.close()
+
+
 def test_bench_runs_the_agent_from_the_screen(browser, tmp_path) -> None:
     """The whole agent on real episodes: the task text is read from the screen by OCR, and every
     step carries the latency breakdown."""
