@@ -13,13 +13,14 @@ checked state (a mark inside: checked).
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
 from grounding.faces import faces
+from grounding.field_marks import caret, grip, luma
 from grounding.pixels import (
     Box,
     DetectorOptions,
@@ -122,21 +123,20 @@ def is_circle(o: Outline) -> bool:
     ys = np.arange(h)
     half = np.sqrt(np.clip(r * r - (ys - cy) ** 2, 0, None))
     expect_left = (w - 1) / 2 - half + 0.5
-    rows = (np.abs(ys - cy) < 0.8 * r) & (o.left >= 0)
+    rows = (np.abs(ys - cy) < 0.8 * r) & (o.left >= 0) & (o.right >= 0)
     if rows.sum() < 0.6 * h:
         return False
-    err = np.abs(o.left[rows] - expect_left[rows]).mean()
-    return bool(err <= max(1.5, 0.15 * r) and _corner_gap(o) >= 0.28 * r)
-
-
-def _luma(rgb: np.ndarray) -> np.ndarray:
-    return rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
+    err = np.abs(o.left[rows] - expect_left[rows])
+    # both sides round: an "e" or a "c" is round on its left only
+    err_right = np.abs(o.right[rows] - (w - 1 - expect_left[rows]))
+    return bool(err.mean() <= max(1.5, 0.15 * r) and err_right.mean() <= max(1.5, 0.15 * r)
+                and max(err.max(), err_right.max()) <= max(1.25, 0.2 * r) and _corner_gap(o) >= 0.28 * r)
 
 
 def _checked(rgb: np.ndarray, o: Outline, circle: bool) -> bool:
     """A mark inside the outline (tick, cross, dot, or a fill with a light tick)."""
     x0, y0, x1, y1 = o.bbox
-    crop = _luma(rgb[y0:y1, x0:x1].astype(np.float32))
+    crop = luma(rgb[y0:y1, x0:x1].astype(np.float32))
     h, w = crop.shape
     if circle:
         yy, xx = np.mgrid[0:h, 0:w]
@@ -151,14 +151,26 @@ def _checked(rgb: np.ndarray, o: Outline, circle: bool) -> bool:
     return bool(hi - lo > 70)
 
 
-def _content_box(rgb: np.ndarray, box: Box, inset: int) -> tuple[tuple[float, ...], Box | None, float, int, bool]:
-    """Dominant fill colour inside `box`, the bbox of pixels that differ from it, the
-    fraction of the interior that the fill covers, the number of text lines, and whether a
-    line runs across the whole interior (a border between two widgets, not text)."""
+@dataclass(frozen=True)
+class Face:
+    """What `_content_box` reads inside an outline: the dominant fill colour, the bbox of the
+    pixels that differ from it, the share of the interior the fill covers, the number of text
+    lines, whether a line runs across the whole interior (a border between two widgets, not
+    text), and whether a text area's resize grip sits in its corner."""
+
+    fill: tuple[float, ...]
+    content: Box | None
+    coverage: float
+    lines: int
+    ruled: bool
+    grip: bool = False
+
+
+def _content_box(rgb: np.ndarray, box: Box, inset: int) -> Face:
     x0, y0, x1, y1 = box
     crop = rgb[y0 + inset: y1 - inset, x0 + inset: x1 - inset].astype(np.int16)
     if crop.size == 0:
-        return (255.0, 255.0, 255.0), None, 1.0, 0, False
+        return Face((255.0, 255.0, 255.0), None, 1.0, 0, False)
     flat = crop.reshape(-1, 3)
     q = (flat // 8).astype(np.int32)
     keys = (q[:, 0] << 10) | (q[:, 1] << 5) | q[:, 2]
@@ -167,43 +179,47 @@ def _content_box(rgb: np.ndarray, box: Box, inset: int) -> tuple[tuple[float, ..
     fill = flat[keys == mode_key].mean(axis=0)
     diff = np.abs(crop - fill).max(axis=2) > 40
     coverage = float(1 - diff.mean())
+    if (corner := grip(diff)) is not None:
+        diff[corner[1]:, corner[0]:] = False  # a text area's resize grip is no content
     tall = np.concatenate([[False], diff.mean(axis=0) > 0.6, [False]]).astype(np.int8)
     starts, ends = np.nonzero(np.diff(tall) == 1)[0], np.nonzero(np.diff(tall) == -1)[0]
-    if len(starts) == 1 and ends[0] - starts[0] <= 4 and min(fill) >= 245:
-        band = crop[:, starts[0]: ends[0]][diff[:, starts[0]: ends[0]]]
-        if len(band) and float(_luma(band.astype(np.float32)).mean()) < 80:
-            diff[:, starts[0]: ends[0]] = False  # a (black) text caret in a white field is not content
+    if len(starts) == 1 and caret(crop, diff, starts[0], ends[0]) and min(fill) >= 245:
+        diff[:, starts[0]: ends[0]] = False  # a (black) text caret in a white field is not content
     # text as tall as the field: its strokes ("1", "l") are tall bands too; the last band, thin,
     # dark and with nothing right of it, is the caret after the typed text
-    if len(starts) > 1 and ends[-1] - starts[-1] <= 4 and min(fill) >= 245 and not diff[:, ends[-1]:].any():
-        band = crop[:, starts[-1]: ends[-1]][diff[:, starts[-1]: ends[-1]]]
-        if len(band) and float(_luma(band.astype(np.float32)).mean()) < 80:
-            diff[:, starts[-1]: ends[-1]] = False
+    if len(starts) > 1 and caret(crop, diff, starts[-1], ends[-1]) and min(fill) >= 245 \
+            and not diff[:, ends[-1]:].any():
+        diff[:, starts[-1]: ends[-1]] = False
     fill_rgb = tuple(float(v) for v in fill)
     if not diff.any():
-        return fill_rgb, None, coverage, 0, False
+        return Face(fill_rgb, None, coverage, 0, False, corner is not None)
     rows, cols = np.nonzero(diff.any(axis=1))[0], np.nonzero(diff.any(axis=0))[0]
     content = (x0 + inset + int(cols[0]), y0 + inset + int(rows[0]),
                x0 + inset + int(cols[-1]) + 1, y0 + inset + int(rows[-1]) + 1)
     busy = np.concatenate([[False], diff.any(axis=1), [False]]).astype(np.int8)
     lines = int((np.diff(busy) == 1).sum())  # bands of rows holding content
     ruled = bool((diff.mean(axis=1) > 0.9).any() or (diff.mean(axis=0) > 0.9).any())
-    return fill_rgb, content, coverage, lines, ruled
+    return Face(fill_rgb, content, coverage, lines, ruled, corner is not None)
 
 
-def _classify(rgb: np.ndarray, o: Outline, opts: DetectorOptions) -> tuple[Role, bool | None] | None:
+MULTILINE = "multiline"  # Element.extras key: a text field that holds several lines (a text area)
+Kind = tuple[Role, bool | None, bool]  # role, checked, multi-line (a text area)
+
+
+def _classify(rgb: np.ndarray, o: Outline, opts: DetectorOptions) -> Kind | None:
     w, h = o.w, o.h
     square = abs(w - h) <= max(2, 0.15 * max(w, h))
     if square and opts.box_min <= w <= opts.box_max and opts.box_min <= h <= opts.box_max:
         if is_circle(o):
-            return Role.RADIO, _checked(rgb, o, circle=True)
+            return Role.RADIO, _checked(rgb, o, circle=True), False
         if is_box(o, round_frac=0.25) and _corner_gap(o) < 0.28 * (w + h) / 4:
-            return Role.CHECKBOX, _checked(rgb, o, circle=False)
+            return Role.CHECKBOX, _checked(rgb, o, circle=False), False
         return None
     if h < opts.field_min_h or w < opts.field_min_w or not is_box(o):
         return None
-    fill, content, coverage, lines, ruled = _content_box(rgb, o.bbox, inset=max(2, min(4, h // 6)))
-    if coverage < 0.5 or ruled:
+    face = _content_box(rgb, o.bbox, inset=max(2, min(4, h // 6)))
+    fill, content, lines = face.fill, face.content, face.lines
+    if face.coverage < 0.5 or face.ruled:
         return None  # busy inside (an image, a panel), or two widgets glued together
     x0, _, x1, _ = o.bbox
     if content is None:
@@ -212,15 +228,17 @@ def _classify(rgb: np.ndarray, o: Outline, opts: DetectorOptions) -> tuple[Role,
         left_gap, right_gap = content[0] - x0, x1 - content[2]
         one_line = lines <= 1 and content[3] - content[1] <= 0.75 * h
     neutral_light = min(fill) >= 200 and max(fill) - min(fill) <= 40
+    if face.grip and neutral_light and w >= 1.5 * h and left_gap < right_gap:
+        return Role.TEXT_FIELD, None, True  # a resizable text area: empty or its text from the left
     if neutral_light and h <= opts.field_max_h and w >= 1.8 * h and left_gap < 0.5 * right_gap and one_line:
-        return Role.TEXT_FIELD, None  # light, empty or left-aligned text: an input
+        return Role.TEXT_FIELD, None, False  # light, empty or left-aligned text: an input
     if neutral_light and h <= opts.field_max_h and w >= 1.5 * h and one_line and (
             content is None or left_gap < 0.25 * right_gap):
-        return Role.TEXT_FIELD, None  # a narrow input (a number box): empty, or its text at the left
+        return Role.TEXT_FIELD, None, False  # a narrow input (a number box): empty, or its text at the left
     centred = content is not None and abs(left_gap - right_gap) < 0.15 * w + 2
     # a tinted face with two or three centred lines ("Click / Me!") is a button too
     if centred and (one_line or (max(fill) < 250 and 2 <= lines <= 3)) and h <= opts.button_max_h:
-        return Role.BUTTON, None
+        return Role.BUTTON, None, False
     return None
 
 
@@ -249,6 +267,7 @@ def detect_widgets(image: Any, options: DetectorOptions | None = None) -> list[E
     rgb = to_rgb_array(image)
     edges = edge_map(rgb, opts.edge_threshold)
     found: list[tuple[Role, bool | None, Box]] = []
+    areas: set[Box] = set()  # multi-line text fields
     knobs: list[Box] = []
     bars: list[Box] = []  # sliders, track and knob
     for o in outlines(label_runs(edges), opts, rgb.shape[1]):
@@ -260,6 +279,8 @@ def detect_widgets(image: Any, options: DetectorOptions | None = None) -> list[E
         kind = _classify(rgb, o, opts)
         if kind is not None:
             found.append((kind[0], kind[1], o.bbox))
+            if kind[2]:
+                areas.add(o.bbox)
     # a slider's knob (its focus ring drawn inside it) is no checkbox
     found = [f for f in found if f[0] not in (Role.CHECKBOX, Role.RADIO) or not any(
         k[0] - 4 <= f[2][0] and k[1] - 4 <= f[2][1] and f[2][2] <= k[2] + 4 and f[2][3] <= k[3] + 4 for k in knobs)]
@@ -272,6 +293,8 @@ def detect_widgets(image: Any, options: DetectorOptions | None = None) -> list[E
         kind = _classify(rgb, box_outline(box), opts)
         if kind is not None and kind[0] in (Role.TEXT_FIELD, Role.BUTTON):
             found.append((kind[0], kind[1], box))
+            if kind[2]:
+                areas.add(box)
     # A focus ring or a double border outlines the same widget twice: keep the inner one.
     # But a radio's dot (or a filled tick) inside a ring is a mark, not a widget: keep the ring.
     found.sort(key=lambda f: _area(f[2]))
@@ -297,7 +320,8 @@ def detect_widgets(image: Any, options: DetectorOptions | None = None) -> list[E
     for i, (role, checked, box) in enumerate(kept, 1):
         editable = role == Role.TEXT_FIELD
         elements.append(Element(id=f"d{i}", role=role, bbox=box, checked=checked, editable=editable,
-                                clickable=True, source="detector"))
+                                clickable=True, source="detector",
+                                extras={MULTILINE: True} if box in areas else {}))
     return elements
 
 

@@ -32,6 +32,18 @@ def horizontal_rules(image: Image.Image, span: float = 0.6, tol: int = 12, merge
     return [run[0] if len(run) == 1 else (run[0] + run[-1]) // 2 for run in out]
 
 
+def rule_columns(image: Image.Image, y: int, tol: int = 12, near: int = 3, span: float = 0.6) -> np.ndarray:
+    """Which columns a rule at `y` changes: the widest edge row within `near` px of `y` (a
+    boundary's y is the middle of its edge rows), as a boolean mask over the width."""
+    gray = np.asarray(image.convert("L"), dtype=np.int16)
+    lo, hi = max(1, y - near), min(gray.shape[0], y + near + 1)
+    if lo >= hi:
+        return np.zeros(gray.shape[1], dtype=bool)
+    diff = np.abs(gray[lo:hi] - gray[lo - 1:hi - 1]) > tol
+    best = int(np.argmax(diff.mean(axis=1)))
+    return np.asarray(diff[best]) if diff[best].mean() >= span else np.any(diff, axis=0)
+
+
 @dataclass(frozen=True)
 class Band:
     """An item's band: `top`/`bottom` in pixels; `closed_top`/`closed_bottom` say whether a

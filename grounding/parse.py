@@ -26,7 +26,15 @@ import numpy as np
 from PIL import Image
 
 from grounding import ocr as ocr_mod
-from grounding.detect import DetectorOptions, IncrementalDetector
+from grounding.detect import MULTILINE, DetectorOptions, IncrementalDetector
+from grounding.glyphs import BOXES as _BOXES
+from grounding.glyphs import GLYPHS as _GLYPHS
+from grounding.glyphs import area as _area
+from grounding.glyphs import glyph_in_text as _glyph_in_text
+from grounding.glyphs import inside as _inside
+from grounding.glyphs import inter as _inter
+from grounding.glyphs import same_row as _same_row
+from grounding.glyphs import trim_off_boxes as _trim_off_boxes
 from grounding.ids import IdTracker as IdTracker  # re-exported: part of the parser's API
 from grounding.ids import norm_text as _norm
 from grounding.links import split_links
@@ -38,17 +46,7 @@ log = logging.getLogger(__name__)
 Box = tuple[int, int, int, int]
 _WIDGETS = frozenset({Role.BUTTON, Role.TEXT_FIELD, Role.CHECKBOX, Role.RADIO, Role.SWITCH, Role.COMBOBOX,
                       Role.LINK, Role.TAB, Role.MENU_ITEM, Role.LIST_ITEM, Role.ICON, Role.SLIDER})
-_BOXES = frozenset({Role.CHECKBOX, Role.RADIO, Role.SWITCH})
-_GLYPHS = frozenset({"o", "0", "□", "○", "◯", "●", "◉", "☐", "☑", "✓", "✔", "v", "d", "q"})
 _ICON_TEXT = frozenset({"x", "×", "✕", "✖", "✗", "+", "-", "−", "<", ">", "‹", "›", "≡", "☰", "⋮", "…"})
-
-
-def _area(b: Box) -> int:
-    return max(0, b[2] - b[0]) * max(0, b[3] - b[1])
-
-
-def _inter(a: Box, b: Box) -> int:
-    return max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
 
 
 def _iou(a: Box, b: Box) -> float:
@@ -56,20 +54,9 @@ def _iou(a: Box, b: Box) -> float:
     return i / max(1, _area(a) + _area(b) - i)
 
 
-def _inside(inner: Box, outer: Box, frac: float = 0.6) -> bool:
-    """Most of `inner` lies in `outer` and its centre does."""
-    cx, cy = (inner[0] + inner[2]) / 2, (inner[1] + inner[3]) / 2
-    return outer[0] <= cx <= outer[2] and outer[1] <= cy <= outer[3] and _inter(inner, outer) >= frac * _area(inner)
-
-
 def _centre_in(inner: Box, outer: Box) -> bool:
     cx, cy = (inner[0] + inner[2]) / 2, (inner[1] + inner[3]) / 2
     return outer[0] <= cx <= outer[2] and outer[1] <= cy <= outer[3]
-
-
-def _same_row(a: Box, b: Box) -> bool:
-    overlap = min(a[3], b[3]) - max(a[1], b[1])
-    return overlap >= 0.5 * min(a[3] - a[1], b[3] - b[1])
 
 
 def split_at_widgets(boxes: list[OcrBox], widgets: Sequence[Element]) -> list[OcrBox]:
@@ -133,7 +120,7 @@ def merge(a11y: Sequence[Element], boxes: Sequence[OcrBox], detected: Sequence[E
         _iou(d.bbox, a.bbox) > 0.5 or (_inside(d.bbox, a.bbox, 0.8) and a.role in _WIDGETS and
                                        _area(a.bbox) < 4 * _area(d.bbox)) for a in a11y)]
     # a "checkbox" or "radio" found on a character of a text line is a glyph ("o", "D", "b")
-    dets = [d for d in dets if not (d.role in _BOXES and any(_glyph_in_text(d, b) for b in boxes))]
+    dets = [d for d in dets if not (d.role in _BOXES and any(_glyph_in_text(d, b, rgb) for b in boxes))]
     boxes = [_trim_off_boxes(b, dets) for b in boxes]
     boxes = split_at_widgets(list(boxes), [*a11y, *dets])
     # a radio read as "O" by OCR is the radio; an "x" in a small square is a close button
@@ -169,7 +156,8 @@ def merge(a11y: Sequence[Element], boxes: Sequence[OcrBox], detected: Sequence[E
         if el.role == Role.TEXT_FIELD or el.editable:
             if el.source == "detector" or not el.value:
                 valued.setdefault(i, []).append(b.text)
-                continue
+                if not el.extras.get(MULTILINE):
+                    continue  # a text area's lines stay readable one by one (the Nth line, the last word)
         elif el.role not in (Role.WINDOW, Role.CONTAINER, Role.OTHER, Role.TEXT) and not el.name:
             named.setdefault(i, []).append(b.text)
             continue
@@ -185,30 +173,6 @@ def merge(a11y: Sequence[Element], boxes: Sequence[OcrBox], detected: Sequence[E
     text_els = [_ocr_element(p, rgb) for b in texts for p in split_links(b, rgb)]
     merged = [_name_from_label(el, text_els + [e for e in merged if e.role == Role.TEXT]) for el in merged]
     return merged + text_els
-
-
-def _glyph_in_text(det: Element, box: OcrBox) -> bool:
-    """The detected box sits on a character of a longer OCR line."""
-    if len(_norm(box.text)) < 3 or not _inside(det.bbox, box.bbox, 0.7):
-        return False
-    cx = (det.bbox[0] + det.bbox[2]) / 2
-    if box.chars:
-        return any(a <= cx <= b for a, b in box.chars)
-    w = det.bbox[2] - det.bbox[0]
-    return box.bbox[0] + w < cx < box.bbox[2] - w  # no positions: only mid-line counts
-
-
-def _trim_off_boxes(box: OcrBox, dets: Sequence[Element]) -> OcrBox:
-    """A label read together with the checkbox before it starts after the checkbox."""
-    left, top, right, bottom = box.bbox
-    for d in dets:
-        if d.role not in _BOXES or not _same_row(d.bbox, box.bbox) or len(_norm(box.text)) < 3:
-            continue
-        if left <= d.bbox[2] and d.bbox[0] < right and (d.bbox[0] + d.bbox[2]) / 2 < (left + right) / 2:
-            left = max(left, d.bbox[2] + 1)
-    if left == box.bbox[0] or left >= right - 3:
-        return box
-    return OcrBox(box.text, (left, top, right, bottom), box.score, tuple(c for c in box.chars if c[0] >= left - 2))
 
 
 def _grow(b: Box, m: int) -> Box:

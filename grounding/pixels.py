@@ -130,3 +130,31 @@ def box_outline(box: Box) -> Outline:
     w, h = box[2] - box[0], box[3] - box[1]
     return Outline(box, np.zeros(h, dtype=np.int64), np.full(h, w - 1, dtype=np.int64),
                    np.zeros(w, dtype=np.int64), np.full(w, h - 1, dtype=np.int64))
+
+
+@dataclass
+class Components:
+    """Per component of `Runs` (index = the component's number): its box (right / bottom
+    exclusive) and pixel count; `index` maps each run to its component."""
+
+    index: np.ndarray
+    x0: np.ndarray
+    y0: np.ndarray
+    x1: np.ndarray
+    y1: np.ndarray
+    area: np.ndarray
+
+
+def components(runs: Runs, width: int, height: int) -> Components:
+    """The boxes and pixel counts of the labelled components of `runs` (vectorized)."""
+    _, inv = np.unique(runs.label, return_inverse=True)
+    k = int(inv.max()) + 1 if len(inv) else 0
+    x0, y0 = np.full(k, width, dtype=np.int64), np.full(k, height, dtype=np.int64)
+    x1, y1 = np.zeros(k, dtype=np.int64), np.zeros(k, dtype=np.int64)
+    area = np.zeros(k, dtype=np.int64)
+    np.minimum.at(x0, inv, runs.start)
+    np.minimum.at(y0, inv, runs.row)
+    np.maximum.at(x1, inv, runs.end)
+    np.maximum.at(y1, inv, runs.row + 1)
+    np.add.at(area, inv, runs.end - runs.start)
+    return Components(inv, x0, y0, x1, y1, area)

@@ -7,6 +7,7 @@ import pytest
 
 from guiagent.planning.instructions import (
     ClickGoal,
+    ComposeGoal,
     Ref,
     SelectGoal,
     WithinGoal,
@@ -67,5 +68,5 @@ def test_the_plan_line_says_where_and_how_many() -> None:
 def test_an_anchored_instruction_with_an_unreadable_rest_is_still_refused() -> None:
     with pytest.raises(InstructionNotUnderstood):
         parse_instructions("Find the email by Lyda and frobnicate it")
-    with pytest.raises(InstructionNotUnderstood):  # more than a click: not an icon in the row, nor a query
-        parse_instructions("Find the email by Lyda and forward it to Bob")
+    # more than a click: not an icon in the row, nor a query, but the compose skill's
+    assert parse_instructions("Find the email by Lyda and forward it to Bob") == [ComposeGoal("forward", Ref("Lyda"), to="Bob")]

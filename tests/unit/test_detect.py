@@ -154,3 +154,39 @@ def test_run_labelling_matches_a_flood_fill() -> None:
         # same partition: a bijection between labels
         pairs = set(zip(ref[mask].tolist(), pixel_label[mask].tolist(), strict=True))
         assert len(pairs) == n == len({p[1] for p in pairs})
+
+
+_FIELDS = ('<html><body style="font:16px sans-serif;margin:10px">'
+           '<div><input type="text" value="oz5j" style="width:200px"></div><br>'
+           '<div><textarea style="width:200px">b</textarea></div><br>'
+           '<div><textarea style="width:200px"></textarea></div><br>'
+           '<div><input type="text" style="width:200px"></div><br>'
+           '<div><input type="radio"> <span>Yes</span> <input type="radio"> <span>e</span></div>'
+           '</body></html>')
+
+
+@pytest.mark.parametrize("scale", [1, 2])
+def test_text_areas_are_told_from_text_inputs(tmp_path: Path, scale: int) -> None:
+    """A text area (its resize grip in the corner) is a multi-line field, an input a
+    single-line one: a "j" at the end of a value is no caret, and no grip is taken for text."""
+    from PIL import Image
+
+    from grounding.detect import MULTILINE
+
+    page = tmp_path / "fields.html"
+    page.write_text(_FIELDS)
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        pytest.skip("chromium is not installed")
+    out = tmp_path / "fields.png"
+    subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                    f"--force-device-scale-factor={scale}", "--window-size=300,330", f"--screenshot={out}",
+                    page.as_uri()], capture_output=True, timeout=60, check=False)
+    if not out.exists():
+        pytest.skip("chromium could not take a screenshot here")
+    found = sorted(detect_widgets(Image.open(out)), key=lambda e: e.bbox[1])
+    fields = [e for e in found if e.role == Role.TEXT_FIELD]
+    assert [bool(e.extras.get(MULTILINE)) for e in fields] == [False, True, True, False], \
+        [(e.role.value, e.bbox, e.extras) for e in found]
+    assert len([e for e in found if e.role == Role.RADIO]) == 2, [(e.role.value, e.bbox) for e in found]
+    assert not [e for e in found if e.role == Role.BUTTON], found

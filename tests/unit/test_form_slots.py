@@ -231,12 +231,12 @@ def test_clauses_that_each_name_their_field_stay_separate_typings() -> None:
 def test_finding_before_another_action_is_no_search_query() -> None:
     """"Find the email by Ada and forward it to Bob" was typed into a search box and looked done
     while nothing was forwarded: finding that leads to another action is never a query."""
-    from guiagent.schema.errors import InstructionNotUnderstood
+    from guiagent.planning.instructions import ComposeGoal
 
-    for said in ("Find the email by Audrey and forward that email to Orel.",
-                 "Find the message from Ada Lovelace, then reply to her with 'Thanks'"):
-        with pytest.raises(InstructionNotUnderstood):
-            parse_instructions(said)
+    assert parse_instructions("Find the email by Audrey and forward that email to Orel.") == [
+        ComposeGoal("forward", Ref("Audrey"), to="Orel")]
+    assert parse_instructions("Find the message from Ada Lovelace, then reply to her with 'Thanks'") == [
+        ComposeGoal("reply", Ref("Ada Lovelace"), text="Thanks")]
     assert parse_instructions("Look up thriller films by Nolan released in 2010") == [
         TypeGoal("thriller films by Nolan released in 2010", Ref("search", "field"), submit=True)]
 

@@ -38,6 +38,7 @@ from guiagent.schema.errors import InstructionNotUnderstood
 
 SIZE = (400, 400)
 FIELD = Ref("", "field")
+TEXTAREA, INPUT = Ref("", "field", multiline=True), Ref("", "field", multiline=False)  # "text area", "input field"
 PARAGRAPH, AREA = Ref("", "paragraph"), Ref("", "text area")
 
 
@@ -66,7 +67,7 @@ def step(i: int, target: Element | None = None) -> Step:
      [ReadGoal(AREA, "word", -1, FIELD), ClickGoal(Ref("Submit"))]),
     ("Type the last word of the text area into the box", [ReadGoal(AREA, "word", -1, FIELD)]),
     ("Read the second to last line of the passage and enter it in the input field, then press enter",
-     [ReadGoal(PARAGRAPH, "line", -2, FIELD, submit=True)]),
+     [ReadGoal(PARAGRAPH, "line", -2, INPUT, submit=True)]),
     ("Look at the paragraph's third word, then write that word into the Name field",
      [ReadGoal(PARAGRAPH, "word", 3, Ref("Name", "field"))]),
     ("type word number 12 in the text into the answer field", [ReadGoal(PARAGRAPH, "word", 12, Ref("answer", "field"))]),
@@ -78,9 +79,9 @@ def step(i: int, target: Element | None = None) -> Step:
     ("Enter the final word into the box", [ReadGoal(Ref("", "text"), "word", -1, FIELD)]),
     ("Type the 3rd word of the paragraph", [ReadGoal(PARAGRAPH, "word", 3, FIELD)]),
     ("Copy the text from the text area to the input field and click Submit",
-     [CopyGoal(FIELD), CopyGoal(FIELD, paste=True), ClickGoal(Ref("Submit"))]),
+     [CopyGoal(TEXTAREA), CopyGoal(INPUT, paste=True), ClickGoal(Ref("Submit"))]),
     ("Paste the contents of the 2nd text area into the answer box",
-     [CopyGoal(Ref("", "field", 2)), CopyGoal(Ref("answer", "field"), paste=True)]),
+     [CopyGoal(Ref("", "field", 2, multiline=True)), CopyGoal(Ref("answer", "field"), paste=True)]),
 ])
 def test_reads_parse_in_many_phrasings(instruction: str, goals: list[object]) -> None:
     assert parse_instructions(instruction) == goals

@@ -190,7 +190,7 @@ def test_copy_then_paste_uses_the_large_field_then_the_other() -> None:
     p = RulePlanner()
     task = "Copy the text in the textarea, paste it into the textbox"
     acts = [p.next(task, screen, [step(i, None)] if i else []).action for i in range(7)]
-    assert acts[0] == Click(target=Target(element="t", description="the text field"))
+    assert acts[0] == Click(target=Target(element="t", description="the text area"))
     assert acts[1:3] == [Key(keys=("ctrl", "a")), Key(keys=("ctrl", "c"))]
     assert acts[3] == Click(target=Target(element="b", description="the text field"))
     assert acts[5] == Key(keys=("ctrl", "v"))

@@ -24,14 +24,18 @@ from guiagent.planning.instructions.goals import (
     BackGoal,
     ClickGoal,
     ClickKind,
+    ColorGoal,
+    ComposeGoal,
     CopyGoal,
     DateTimeGoal,
     DragGoal,
     FinishFormGoal,
     FocusGoal,
+    HighlightGoal,
     HomeGoal,
     KeyGoal,
     MenuGoal,
+    NudgeGoal,
     OpenAppGoal,
     ReadGoal,
     Ref,
@@ -53,12 +57,15 @@ from guiagent.planning.instructions.menus import fold_menus, names_menu
 from guiagent.planning.instructions.phrases import PRONOUN, Masked
 from guiagent.planning.instructions.reading import link_reads, reading_clause
 from guiagent.planning.instructions.results import result_clause
+from guiagent.planning.instructions.scrolling import scroll_end_clause
+from guiagent.planning.instructions.visual import visual_clause
 from guiagent.schema.errors import InstructionNotUnderstood
 
 __all__ = [
+    "ColorGoal", "NudgeGoal", "HighlightGoal",
     "AutocompleteGoal", "FinishFormGoal", "CopyGoal", "DateTimeGoal", "SliderGoal", "SpinGoal", "KNOWN", "BackGoal", "ClickGoal", "ClickKind", "FocusGoal", "HomeGoal", "KeyGoal", "MenuGoal", "OpenAppGoal", "Ref",
     "ScrollGoal", "SearchClickGoal", "SelectGoal", "SetToggleGoal", "SelectLikeGoal", "DragGoal", "SubGoal", "TypeGoal", "WaitGoal",
-    "WithinGoal", "ReadGoal", "describe_goal", "ordinal_text", "parse_instructions",
+    "WithinGoal", "ReadGoal", "ComposeGoal", "describe_goal", "ordinal_text", "parse_instructions",
 ]
 
 
@@ -75,7 +82,8 @@ def parse_instructions(instruction: str) -> list[SubGoal]:
     t = Masked(instruction.strip())
     parsed: list[Parsed] = []
     for clause in split_clauses(t):
-        parsed.extend(result_clause(clause) or reading_clause(t, clause))  # results.py, reading.py, else parse_clause
+        parsed.extend(result_clause(clause) or visual_clause(t, clause) or scroll_end_clause(t, clause)  # scrolling.py
+                      or reading_clause(t, clause))  # results.py, reading.py, else parse_clause
     return link_reads(t, _combine(t, fold_menus(parsed)))  # fold: "open the X menu and click Y"
 
 

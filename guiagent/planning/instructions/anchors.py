@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from guiagent.planning.instructions.compose import message_goals
 from guiagent.planning.instructions.goals import ClickGoal, Ref, SubGoal, WithinGoal
 from guiagent.planning.instructions.phrases import PLACEHOLDER, Masked
 from guiagent.schema.errors import InstructionNotUnderstood
@@ -54,6 +55,12 @@ _VERBS = (r"(?P<verb>open|click(?:\s+on)?|tap(?:\s+on)?|select|view|read|delete|
 _IT = re.compile(rf"^\s*{_VERBS}\s+(?:it|them|that one|this one)\b(?P<post>.*)$", re.I | re.S)
 _ACT = re.compile(rf"{_PLEASE}{_VERBS}\s+{_ITEM}(?P<post>(?:\s*[,;.]|\s+and\b|\s+then\b|\s*$).*)$", re.I | re.S)
 _OPENS = ("open", "click", "tap", "select", "view", "read")
+# "find Ada in the contact book and click on their email": a person's entry, then a value of it
+_WHO = r"(?P<a>\ue000\d+\ue001|(?-i:[A-Z])[\w'\-]*(?:\s+(?-i:[A-Z])[\w'\-]*)?)"
+_THEIR = re.compile(rf"{_PLEASE}(?:find|locate|look up|look for|search for|search|go to|open|pull up)\s+{_WHO}"
+                    r"(?:\s+(?:in|on|from|among)\s+(?:the|my|your|this)\s+[\w\s\-]{1,30}?)?\s*,?\s*(?:and\s+)?(?:then\s+)?"
+                    rf"(?P<verb>{_CLICK})\s+(?:their|his|her|its|the(?: contact'?s)?)\s+(?P<t>[\w\s\-]+?)"
+                    r"(?P<post>(?:\s*[,;.]|\s+and\b|\s+then\b|\s*$).*)$", re.I | re.S)
 _PURPOSE = re.compile(r"^\s*(?:in order\s+)?to\s+[^,;]*?(?=$|[,;.]|\band\b|\bthen\b)", re.I)
 _LEAD = re.compile(r"^\s*(?:[,;.]\s*)?(?:and\s+)?(?:then\s+)?", re.I)
 
@@ -115,15 +122,36 @@ def _on_rest(t: Masked, m: re.Match[str], parse: Parse) -> list[SubGoal] | None:
 
 def anchored(text: str, parse: Parse) -> list[SubGoal] | None:
     """The sub-goals of an instruction that clicks something inside an anchored item, else
-    None. `parse` reads the other parts (the ordinary grammar)."""
+    None. `parse` reads the other parts (the ordinary grammar). Replying to / forwarding a
+    person's message is read first (compose.py: more than a click); deleting / starring it,
+    when no click was read."""
+    if (goals := message_goals(text, replies=True)) is not None:
+        return goals
     try:
-        return _anchored(Masked(text.strip()), parse)
+        goals = _anchored(Masked(text.strip()), parse)
     except InstructionNotUnderstood:
-        return None  # not this shape after all: the ordinary grammar says what it cannot read
+        goals = None  # not this shape after all: the ordinary grammar says what it cannot read
+    return goals if goals is not None else message_goals(text, replies=False)
+
+
+def _entry_value(t: Masked, parse: Parse) -> list[SubGoal] | None:
+    """"Find Ada in the contact book and click on their email": the value of an entry found
+    by its name."""
+    for pattern in (_THEIR,):
+        m = pattern.match(t.masked)
+        if m is not None and m.group("a").casefold() not in ("the", "a", "an", "it", "this", "that"):
+            kind = _within(ClickGoal(Ref(m.group("t").strip())), _anchor(t, m), 1)
+            if kind is not None:
+                post = m.group("post")
+                post = re.sub(r"^\s*in\s+(?:the|my|your|this)\s+[\w\s\-]{1,30}?(?=$|[,;.])", "", post, flags=re.I)
+                return [kind, *_tail(t, post, parse)]
+    return None
 
 
 def _anchored(t: Masked, parse: Parse) -> list[SubGoal] | None:
     s = t.masked
+    if (goals := _entry_value(t, parse)) is not None:
+        return goals
     for pattern in (_PREFIX, _FIND):
         m = pattern.match(s)
         if m is not None and _anchor_is_word(m) and (pattern is _PREFIX or m.group("noun")) \

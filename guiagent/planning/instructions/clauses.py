@@ -70,7 +70,7 @@ _VERBS: tuple[tuple[str, str], ...] = (
     (r"find|locate|read|note|get|identify|memori[sz]e|remember|look (?:at|for|up)", "find"),
     (r"type|enter|input|write|put|insert|fill(?: in| out)?", "type"),
     (r"search(?: for)?", "search"),
-    (r"select|choose|pick", "select"),
+    (r"select|choose|pick|highlight", "select"),  # "highlight": instructions/visual.py reads paragraphs
     (r"turn on|switch on|enable|activate", "on"),
     (r"turn off|switch off|disable|deactivate", "off"),
     (r"tick|check", "tick"),

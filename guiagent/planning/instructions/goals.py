@@ -27,6 +27,7 @@ class Ref:
     role: str | None = None
     ordinal: int | None = None
     quoted: bool = False
+    multiline: bool | None = None  # a field: True "text area", False "text input", None either
 
     def describe(self, with_role: bool = True) -> str:
         role = self.role if with_role else None
@@ -35,7 +36,8 @@ class Ref:
             return f"the {order}{self.text or 'item'}" if order else self.text
         shown = _ROLE_DISPLAY.get(role, role)
         if not self.text:
-            return f"the {order}{'text field' if role == 'field' else shown}"
+            field = "text area" if self.multiline else "text field"
+            return f"the {order}{field if role == 'field' else shown}"
         if re.search(rf"\b{shown.split()[0]}", self.text, re.I):  # "Tab #2": the name says it already
             return f"the {order}'{self.text}'" if order else f"'{self.text}'"
         if order:
@@ -74,6 +76,7 @@ class ScrollGoal:
     times: int = 1
     amount: float = 0.5  # fraction of a screen per scroll
     anchor: Ref | None = None
+    to_end: bool = False  # on until nothing moves: "scroll to the bottom of the text area" (skills/scrolling.py)
 
 
 @dataclass(frozen=True)
@@ -216,6 +219,18 @@ class WithinGoal:
 
 
 @dataclass(frozen=True)
+class ComposeGoal:
+    """Open the message that shows `anchor` (its sender), press its Reply / Forward control,
+    fill the form that appears (`text` into the body of a reply, `to` into the recipient
+    field of a forward) and send it."""
+
+    kind: Literal["reply", "forward"]
+    anchor: Ref
+    text: str = ""
+    to: str = ""
+
+
+@dataclass(frozen=True)
 class MenuGoal:
     """Go through a menu: point at (else click) each item of `path` but the last, so that its
     sub-menu shows the next one, then click the last. One item: only open that menu."""
@@ -228,6 +243,35 @@ class MenuGoal:
 
 
 @dataclass(frozen=True)
+class ColorGoal:
+    """Click the thing of a colour ("the red box", "the #ff0000 one"), or every thing of it
+    (`every`; `shades`: any shade of the colour's hue, light or dark). `color` is a colour
+    word or "#rrggbb"; `noun` what the instruction calls the thing ("box", "button")."""
+
+    color: str
+    every: bool = False
+    shades: bool = False
+    noun: str = ""
+
+
+@dataclass(frozen=True)
+class NudgeGoal:
+    """Drag a thing a clear distance in a direction ("drag the item left"): `source` named,
+    else the one movable thing drawn on the screen (of `color` when one is said)."""
+
+    direction: Literal["up", "down", "left", "right"]
+    source: Ref | None = None
+    color: str = ""
+
+
+@dataclass(frozen=True)
+class HighlightGoal:
+    """Select (highlight) the text of the `ordinal`-th paragraph (1-based, -1 the last)."""
+
+    ordinal: int = 1
+
+
+@dataclass(frozen=True)
 class FinishFormGoal:
     """Press the form's Submit button: implied when an instruction only fills a form and says
     nothing of finishing it (a form is done when it is submitted)."""
@@ -236,7 +280,7 @@ class FinishFormGoal:
 SubGoal = (FinishFormGoal | ClickGoal | TypeGoal | KeyGoal | ScrollGoal | OpenAppGoal | WaitGoal | SetToggleGoal
            | SelectGoal | BackGoal | HomeGoal | FocusGoal | SearchClickGoal | SelectLikeGoal | DragGoal
            | AutocompleteGoal | CopyGoal | SliderGoal | SpinGoal | DateTimeGoal
-           | WithinGoal | ReadGoal | MenuGoal)
+           | WithinGoal | ReadGoal | MenuGoal | ComposeGoal | ColorGoal | NudgeGoal | HighlightGoal)
 
 _CLICK_VERBS = {"click": "click", "double": "double-click", "right": "right-click", "long": "long-press"}
 
@@ -251,9 +295,9 @@ def describe_goal(goal: SubGoal) -> str:
             return f"type {text!r}{into}" + (" and press Enter" if submit else "")
         case KeyGoal(keys=keys, times=n):
             return f"press {'+'.join(keys)}" + (f" {n} times" if n > 1 else "")
-        case ScrollGoal(direction=d, times=n, anchor=anchor):
+        case ScrollGoal(direction=d, times=n, anchor=anchor, to_end=end):
             where = f" in {anchor.describe()}" if anchor else ""
-            return f"scroll {d}{where}" + (f" {n} times" if n > 1 else "")
+            return f"scroll {d}{where}" + (" to the end" if end else f" {n} times" if n > 1 else "")
         case OpenAppGoal(name=name):
             return f"open {name}"
         case WaitGoal(seconds=s):
@@ -298,7 +342,19 @@ def describe_goal(goal: SubGoal) -> str:
         case WithinGoal(target=t, anchor=a, count=n, kind=k):
             items = "every item" if n == 0 else "the item" if n == 1 else f"{n} items"
             return f"{_CLICK_VERBS[k]} {t.describe()} in {items} showing {a.describe()}"
+        case ComposeGoal(kind=kind, anchor=a, text=text, to=to):
+            if kind == "reply":
+                return f"reply to the message from {a.describe()} with {text!r}, then send it"
+            return f"forward the message from {a.describe()} to {to}"
         case DragGoal(source=src, dest=dest, position=pos, offset=off):
             to = dest.describe() if dest is not None else "the top" if pos == 1 else "the bottom" if pos == -1 \
                 else f"position {pos}" if pos is not None else f"{abs(off)} place(s) {'down' if off > 0 else 'up'}"
             return f"drag {src.describe()} to {to}"
+        case ColorGoal(color=c, every=every, shades=shades, noun=noun):
+            what = f"shades of {c}" if shades else f"{c} {noun or 'things'}" if every else f"the {c} {noun or 'one'}"
+            return f"click every one of the {what}" if every else f"click {what}"
+        case NudgeGoal(direction=d, source=src, color=c):
+            what = src.describe() if src is not None else f"the {c + ' ' if c else ''}item"
+            return f"drag {what} {d}"
+        case HighlightGoal(ordinal=n):
+            return f"highlight the text of the {ordinal_text(n)} paragraph"

@@ -1,4 +1,5 @@
-"""Clauses about keys, waits and scrolls: "press ctrl+s", "wait 2 seconds", "scroll down twice"."""
+"""Clauses about keys, waits, scrolls and drags in a direction: "press ctrl+s", "wait 2 seconds",
+"scroll down twice", "drag the item left"."""
 
 from __future__ import annotations
 
@@ -6,7 +7,15 @@ import re
 
 from pydantic import ValidationError
 
-from guiagent.planning.instructions.goals import BackGoal, ClickGoal, HomeGoal, KeyGoal, ScrollGoal, SubGoal
+from guiagent.planning.instructions.goals import (
+    BackGoal,
+    ClickGoal,
+    HomeGoal,
+    KeyGoal,
+    NudgeGoal,
+    ScrollGoal,
+    SubGoal,
+)
 from guiagent.planning.instructions.phrases import Masked, count, parse_ref, strip_det
 from guiagent.schema import Key, ScrollDirection
 
@@ -75,3 +84,31 @@ def scroll_goal(t: Masked, rest: str, part: str) -> ScrollGoal:
     amount = (5.0 if how.startswith("to the") else 0.25 if "page" not in how and how
               else 1.0 if "page" in how and "half" not in how else 0.5)
     return ScrollGoal(direction, n, amount, anchor)
+
+
+# "drag the item left", "move the shape up", "drag the box to the right", "slide it downwards a bit";
+# "to the top / bottom" is a place in a list (moves.py), not a direction
+_NUDGE = re.compile(r"^(?:drag(?:\s+and\s+drop)?|move|slide|push|pull|shift|nudge)\s+(?P<s>.+?)\s+"
+                    r"(?:(?:to(?:wards)?|over\s+to)\s+the\s+(?P<side>left|right)(?:\s+side)?|(?P<d>left|right|up|down)"
+                    r"(?:wards?)?)(?:\s+(?:a\s+(?:bit|little)(?:\s+bit)?|slightly|some(?:\s+distance)?|a\s+few\s+pixels))?$",
+                    re.I)
+_THING = re.compile(r"(?:the\s+|a\s+|an\s+|that\s+|this\s+)?(?:(?:single|only|one|lone|draggable|movable)\s+)*"
+                    r"(?:(?P<c>[\w#]+)(?:[\s-]+colou?red)?\s+)?(?P<n>item|shape|object|thing|box|square|circle|triangle"
+                    r"|rectangle|block|piece|ball|element|figure|icon|dot|tile|card|it)$", re.I)
+
+
+def nudge_goal(t: Masked, clause: str) -> NudgeGoal | None:
+    """A drag in a direction, else None: "drag the item left" (the one movable thing drawn),
+    "move the red circle up" (the red one), "drag Ada to the right" (a named thing)."""
+    from grounding.colors import is_color
+
+    m = _NUDGE.match(" ".join(clause.strip().rstrip(".!").split()))
+    if m is None:
+        return None
+    direction = _DIRECTIONS[(m.group("side") or m.group("d")).lower()]
+    thing = m.group("s")
+    if (k := _THING.fullmatch(thing)) is not None:
+        color = (k.group("c") or "").lower()
+        if not color or is_color(color):
+            return NudgeGoal(direction, color=color)
+    return NudgeGoal(direction, source=parse_ref(t, thing, clause))

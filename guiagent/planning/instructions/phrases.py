@@ -95,6 +95,15 @@ def _role_of(m: re.Match[str]) -> str:
     return next(role for i, (_, role) in enumerate(_ROLES) if m.group(f"r{i}"))
 
 
+_AREA = re.compile(r"\s*text ?areas?\s*", re.I)
+_INPUT = re.compile(r"\s*(?:text|(?:text ?)?inputs?(?: ?fields?)?)\s*", re.I)
+
+
+def field_lines(words: str) -> bool | None:
+    """A field's role words -> multi-line (a text area), single-line (a text input), or either."""
+    return True if _AREA.fullmatch(words) else False if _INPUT.fullmatch(words) else None
+
+
 def strip_det(s: str) -> str:
     return _DET.sub("", s.strip()).strip()
 
@@ -134,13 +143,18 @@ def parse_ref(t: Masked, phrase: str, part: str) -> Ref:
     if name is None and (m := re.fullmatch(r"(?P<k>\S+)\s+(?:widget|element|control)s?", s, re.I)):
         kind = t.unmask(m.group("k"))  # 'a "checkbox" widget': the quoted word is a kind, not a name
         if (r := re.fullmatch(rf"(?:{_ROLE_RE})", kind, re.I)) or kind.lower() == "text":
-            return Ref(role=_role_of(r) if r else "field", ordinal=position)
-    role = None
+            kind_role = _role_of(r) if r else "field"
+            return Ref(role=kind_role, ordinal=position,
+                       multiline=field_lines(kind) if kind_role == "field" else None)
+    role: str | None = None
+    role_words = ""
     if m := re.search(rf"(?:^|\s)(?:{_ROLE_RE})$", s, re.I):
+        role_words = m.group(0)
         # a bare capitalised role word is a name ("click Options"), "the options" is a role
         if not (m.start() == 0 and not determined and s[:1].isupper() and not name):
             role, s = _role_of(m), s[: m.start()]
     elif m := re.match(rf"(?:{_ROLE_RE})\s+", s, re.I):
+        role_words = m.group(0)
         if re.fullmatch(r"#\d+", s[m.end():].strip()):  # "Tab #2" is a name
             role = _role_of(m)
         else:
@@ -155,4 +169,5 @@ def parse_ref(t: Masked, phrase: str, part: str) -> Ref:
         return PRONOUN
     if not (text or role or position):
         raise t.error(part, "it does not say what to act on")
-    return Ref(text=text, role=role, ordinal=position, quoted=quoted is not None)
+    lines = field_lines(role_words) if role == "field" else None
+    return Ref(text=text, role=role, ordinal=position, quoted=quoted is not None, multiline=lines)

@@ -4,7 +4,9 @@ its other phrasing, its postcondition) and receiving what the screen shows after
     basic     click, focus, type, keys, scroll, apps, toggles, options
     search    find-and-click through tabs and collapsible sections, tree folders
     results   the Nth result of a list that may span pages
-    choose    selection by meaning, drag and drop
+    choose    selection by meaning, drag and drop, drags in a direction
+    colors    things named by their colour, every shade of a hue
+    selection a paragraph's text highlighted by a drag
     slots     values for several labelled fields in one sentence
     text      autocomplete, copy and paste
     read      the Nth / last word (line, number) of a paragraph or text area, typed into a field
@@ -22,14 +24,18 @@ from guiagent.planning.instructions import (
     AutocompleteGoal,
     BackGoal,
     ClickGoal,
+    ColorGoal,
+    ComposeGoal,
     CopyGoal,
     DateTimeGoal,
     DragGoal,
     FinishFormGoal,
     FocusGoal,
+    HighlightGoal,
     HomeGoal,
     KeyGoal,
     MenuGoal,
+    NudgeGoal,
     OpenAppGoal,
     ReadGoal,
     ScrollGoal,
@@ -47,11 +53,15 @@ from guiagent.planning.instructions import (
 from guiagent.planning.skills import (
     basic,
     choose,
+    colors,
+    compose,
     menus,
     pickers,
     read,
     results,
+    scrolling,
     search,
+    selection,
     slots,
     text,
     widgets,
@@ -69,6 +79,8 @@ def run_goal(goal: SubGoal, seen: Seen, notes: Notes) -> Steps:
             yield from results.nth_result(goal, seen)
         case ClickGoal() if within.below(goal, seen, notes):
             yield from within.scroll_to(goal, seen, notes)
+        case ScrollGoal(to_end=True):
+            yield from scrolling.scroll_to_end(goal, seen)
         case ClickGoal() | FocusGoal() | KeyGoal() | ScrollGoal() | OpenAppGoal() | WaitGoal() | BackGoal() \
                 | HomeGoal():
             yield from basic.simple(goal, seen)
@@ -106,5 +118,13 @@ def run_goal(goal: SubGoal, seen: Seen, notes: Notes) -> Steps:
             yield from within.within_click(goal, seen, notes)
         case MenuGoal():
             yield from menus.through_menu(goal, seen)
+        case ColorGoal():
+            yield from colors.color_click(goal, seen, notes)
+        case NudgeGoal():
+            yield from choose.nudge(goal, seen, notes)
+        case HighlightGoal():
+            yield from selection.highlight(goal, seen, notes)
+        case ComposeGoal():
+            yield from compose.compose(goal, seen, notes)
         case _:
             assert_never(goal)

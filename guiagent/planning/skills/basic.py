@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Generator
 
+from grounding.detect import MULTILINE
 from guiagent.planning.instructions import (
     BackGoal,
     ClickGoal,
@@ -40,6 +41,7 @@ from guiagent.planning.skills.common import (
     visible,
 )
 from guiagent.planning.skills.interrupt import sole_input
+from guiagent.planning.skills.press import pointed_click
 from guiagent.planning.skills.verify import Check
 from guiagent.schema import (
     Back,
@@ -97,9 +99,13 @@ def simple(goal: ClickGoal | FocusGoal | KeyGoal | ScrollGoal | OpenAppGoal | Wa
            seen: Seen) -> Steps:
     obs = seen.obs
     match goal:
+        case ClickGoal(target=ref, kind="click") if ref.role == "icon":
+            # an icon: pointed at first, its effect checked off the pointer (press.py)
+            ts = targets(ref)
+            yield from pointed_click(Click(target=ts[0]), ts[0], None, obs, ref.describe())
         case ClickGoal(target=ref, kind=kind):
-            yield Attempt(tuple(POINTER[kind](target=t) for t in targets(ref, nth_result(obs, ref))),
-                          check=click_check(ref))
+            el = nth_result(obs, ref) or field_of_kind(ref, obs)
+            yield Attempt(tuple(POINTER[kind](target=t) for t in targets(ref, el)), check=click_check(ref))
         case FocusGoal(target=ref):
             ts, _ = field_targets(ref, obs)
             yield Attempt(tuple(Click(target=t) for t in ts), check=Check("acted", f"{ref.describe()} to take focus"))
@@ -131,6 +137,17 @@ def nth_result(obs: Observation, ref: Ref) -> Element | None:
     return nth([e for e in visible(obs) if e.role == Role.LINK and e.bbox[1] >= top], ref.ordinal)
 
 
+def field_of_kind(ref: Ref, obs: Observation) -> Element | None:
+    """"the text area" / "a text input": the (Nth) field of that kind when the screen tells
+    multi-line fields (a text area's resize grip) from single-line ones; any field when it
+    shows none of that kind. None when `ref` names no kind (the grounder decides)."""
+    if ref.role != "field" or ref.text or ref.multiline is None:
+        return None
+    fields = text_fields(obs)
+    kind = [f for f in fields if bool(f.extras.get(MULTILINE)) is ref.multiline]
+    return nth(kind or fields, ref.ordinal)
+
+
 _VALUE_OF = re.compile(r"^(?:the\s+)?(?:value|number|text|entry|content)\s+(?:of|for|in)\s+(?:the\s+)?(?P<x>.+)$", re.I)
 
 
@@ -159,7 +176,9 @@ def typing(goal: TypeGoal, obs_or_seen: Seen, field_ref: Ref | None = None) -> A
         goal = TypeGoal(shown, goal.field, goal.submit)  # "enter the value of First name": read it
     field: Element | None = None
     ts: tuple[Target | None, ...]
-    if ref is not None:
+    if ref is not None and (field := field_of_kind(ref, obs)) is not None:
+        ts, why = targets(ref, field), ""
+    elif ref is not None:
         ts, field = field_targets(ref, obs)
         why = ""
     else:
@@ -197,13 +216,18 @@ def _about_shown(obs: Observation, text: str) -> bool:
     return any(lexical_score(want, normalize(e.label))[0] >= 0.75 for e in visible(obs) if e.label)
 
 
-def _list_column(obs: Observation) -> Element | None:
-    """The middle entry of the tallest stack of left-aligned text lines of one height (a list
-    box's visible options); None when no stack of 3 shows."""
-    texts = [e for e in visible(obs) if e.role in (Role.TEXT, Role.LIST_ITEM) and e.label]
+def text_stack(obs: Observation, roles: tuple[Role, ...] = (Role.TEXT, Role.LIST_ITEM)) -> list[Element]:
+    """The tallest stack of left-aligned text lines of one height, top to bottom (a list box's
+    visible options, a text area's lines)."""
+    texts = [e for e in visible(obs) if e.role in roles and e.label]
     stacks = [sorted((o for o in texts if abs(o.bbox[0] - e.bbox[0]) <= 8 and abs(o.height - e.height) <= 6),
                      key=lambda o: o.bbox[1]) for e in texts]
-    tallest = max(stacks, key=len, default=[])
+    return max(stacks, key=len, default=[])
+
+
+def _list_column(obs: Observation) -> Element | None:
+    """The middle entry of the tallest stack of text lines; None when no stack of 3 shows."""
+    tallest = text_stack(obs)
     return tallest[len(tallest) // 2] if len(tallest) >= 3 else None
 
 

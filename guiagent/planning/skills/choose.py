@@ -1,12 +1,13 @@
 """Choosing by meaning and moving things: tick the options closest in meaning to examples
 ("words similar to big, fast") or of a category ("all the fruits"), by MiniLM similarity of
-the option labels; drag an item onto another or to a position of its list."""
+the option labels; drag an item onto another or to a position of its list, or a clear distance
+in a direction (checked on the pixels: it must have moved that way)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from guiagent.planning.instructions import DragGoal, SelectLikeGoal
+from guiagent.planning.instructions import DragGoal, NudgeGoal, SelectLikeGoal
 from guiagent.planning.skills.common import (
     TOGGLES,
     Attempt,
@@ -134,3 +135,72 @@ def drag(goal: DragGoal, seen: Seen) -> Steps:
                   f"to where {at.label!r} is now",
                   Check("placed", f"{src.label!r} at position {n}", text=src.label, position=n, where=src))
 
+
+
+_STEP = {"left": (-1, 0), "right": (1, 0), "up": (0, -1), "down": (0, 1)}
+
+
+def _movable(obs: Observation, goal: NudgeGoal) -> tuple[tuple[int, int, int, int], tuple[float, float]] | None:
+    """The box of the thing to move: the element named, else the drawn thing of the colour
+    said, else the largest thing drawn that is no text and no labelled control. With its box
+    comes the point to grab: the centre of its pixels (inside a convex shape, even one drawn
+    as an outline only)."""
+    from grounding.colors import accepts, fit, patches
+    from grounding.shapes import things
+
+    if goal.source is not None:
+        el = named(obs, goal.source)
+        return (el.bbox, el.center) if el is not None else None
+    skip = [e.bbox for e in visible(obs) if len(e.label.strip()) >= 2]
+    drawn = things(obs.screenshot, skip)
+    if goal.color:
+        tinted = sorted((fit(goal.color, p.rgb), p.center) for p in patches(obs.screenshot) if accepts(goal.color, p.rgb))
+        cx, cy = tinted[0][1] if tinted else (-1.0, -1.0)
+        drawn = [t for t in drawn if t.bbox[0] <= cx < t.bbox[2] and t.bbox[1] <= cy < t.bbox[3]]
+    return (drawn[0].bbox, drawn[0].center) if drawn else None
+
+
+def _moved(before: tuple[int, int, int, int], obs: Observation, direction: str) -> float:
+    """How far (px) the thing of about `before`'s size now drawn moved in `direction`."""
+    from grounding.shapes import things
+
+    size = (before[2] - before[0]) * (before[3] - before[1])
+    skip = [e.bbox for e in visible(obs) if len(e.label.strip()) >= 2]
+    drawn = [t for t in things(obs.screenshot, skip)
+             if 0.5 <= (t.bbox[2] - t.bbox[0]) * (t.bbox[3] - t.bbox[1]) / max(size, 1) <= 2]
+    if not drawn:
+        return 0.0
+    dx, dy = _STEP[direction]
+    bx, by = (before[0] + before[2]) / 2, (before[1] + before[3]) / 2
+    return max(((t.bbox[0] + t.bbox[2]) / 2 - bx) * dx + ((t.bbox[1] + t.bbox[3]) / 2 - by) * dy for t in drawn)
+
+
+def nudge(goal: NudgeGoal, seen: Seen, notes: Notes) -> Steps:
+    """Drag the thing a clear distance (its own size, 40 px at least, less where something
+    else or the screen's edge comes first), then check on the pixels that it moved that way."""
+    from grounding.shapes import room
+
+    obs = seen.obs
+    found = _movable(obs, goal)
+    what = goal.source.describe() if goal.source is not None else f"the {goal.color + ' ' if goal.color else ''}item"
+    if found is None:
+        yield Attempt((Done(status="impossible", answer=f"{what} is not on the screen"),))
+        return
+    box, grab = found
+    dx, dy = _STEP[goal.direction]
+    extent = box[2] - box[0] if dx else box[3] - box[1]
+    free = room(obs.screenshot, box, goal.direction)
+    far = max(12, min(max(40, extent), free - 4))
+    x, y = grab
+    w, h = obs.screenshot.size
+    start = Point.from_pixels(x, y, (w, h))
+    end = Point.from_pixels(x + dx * far, y + dy * far, (w, h))
+    after = yield Attempt((Drag(start=Target(point=start, description=what),
+                                end=Target(point=end, description=f"{far} px {goal.direction}"), duration=0.5),),
+                          f"{what} is at {box}; {free} px free {goal.direction}")
+    moved = _moved(box, after.obs, goal.direction)
+    if moved < far / 3:
+        yield Attempt((Done(status="impossible", answer=f"{what} did not move {goal.direction} "
+                                                        f"({moved:.0f} px of {far})"),))
+        return
+    notes.lines.append(f"{what} moved {moved:.0f} px {goal.direction}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from guiagent.planning.instructions import SearchClickGoal
+from guiagent.planning.instructions import Ref, SearchClickGoal
 from guiagent.planning.skills.aim import aim
 from guiagent.planning.skills.basic import click_check
 from guiagent.planning.skills.common import (
@@ -86,6 +86,16 @@ def _same_place(a: Element, b: Element) -> bool:
     return abs(a.center[0] - b.center[0]) < a.width / 2 and abs(a.center[1] - b.center[1]) < a.height / 2
 
 
+def _as_named(el: Element, ref: Ref) -> bool:
+    """`el` is what `ref` names to the letter: a link when it says link (the same word as plain
+    text is not it), and its punctuation when quoted ("mauris." is another link than "mauris")."""
+    if ref.role == "link" and el.role != Role.LINK:
+        return False
+    if ref.quoted and not ref.text.strip()[-1:].isalnum():
+        return el.label.strip().casefold().endswith(ref.text.strip()[-1:].casefold())
+    return True
+
+
 def search_click(goal: SearchClickGoal, seen: Seen) -> Steps:
     """Click the target when it is visible, else open the next tab / section not yet tried.
     A first sweep wants the exact text; only when no tab has it is it accepted inside a
@@ -100,6 +110,8 @@ def search_click(goal: SearchClickGoal, seen: Seen) -> Steps:
     while True:
         boxes = containers(obs, kind)
         hit = named(obs, ref, exclude=boxes, loose=loose)
+        if hit is not None and not loose and not _as_named(hit, ref):
+            hit = None  # a first sweep takes only the very thing: other tabs may hold it
         if hit is None and not loose and inside is None and last is not None \
                 and named(obs, ref, exclude=boxes) is not None:
             inside = last

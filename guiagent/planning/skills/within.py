@@ -19,16 +19,19 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
 import numpy as np
+from PIL import Image
 
 from grounding.icon_names import best_icon, concepts_for, icon_candidates
-from grounding.items import Band, band_at, horizontal_rules
+from grounding.items import Band, band_at, horizontal_rules, rule_columns
 from guiagent.planning.instructions import ClickGoal, Ref, WithinGoal
 from guiagent.planning.skills.basic import POINTER
 from guiagent.planning.skills.common import Attempt, Notes, Seen, Steps, named, norm, targets, visible
+from guiagent.planning.skills.entries import next_page, value_of
 from guiagent.planning.skills.verify import Check
 from guiagent.schema import Action, Done, Element, Observation, Point, Role, Scroll, Target
 
 MAX_SCROLLS = 8
+MAX_PAGES = 8  # pages of a paged list turned looking for the anchor
 Box = tuple[int, int, int, int]
 
 
@@ -47,13 +50,13 @@ def _scale(obs: Observation) -> tuple[float, float]:
     return (img.width / w, img.height / h) if img is not None and w and h else (1.0, 1.0)
 
 
-def _px(obs: Observation, b: Box) -> Box:
+def px_box(obs: Observation, b: Box) -> Box:
     sx, sy = _scale(obs)
     return int(b[0] * sx), int(b[1] * sy), int(b[2] * sx), int(b[3] * sy)
 
 
 def _inside(e: Element, box: Box, obs: Observation) -> bool:
-    x0, y0, x1, y1 = _px(obs, e.bbox)
+    x0, y0, x1, y1 = px_box(obs, e.bbox)
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     return box[0] <= cx < box[2] and box[1] <= cy < box[3]
 
@@ -69,10 +72,11 @@ def items(obs: Observation, anchor: Ref) -> list[Item]:
     img = obs.screenshot
     if img is None:
         return []
-    rules = horizontal_rules(img)
+    boxes = [px_box(obs, e.bbox) for e in visible(obs) if e.label]
+    rules = [r for r in horizontal_rules(img) if not _underline(img, r, boxes)]
     out: list[Item] = []
     for e in sorted((e for e in visible(obs) if e.label and shows(e, anchor)), key=lambda e: e.bbox[1]):
-        x0, y0, x1, y1 = _px(obs, e.bbox)
+        x0, y0, x1, y1 = px_box(obs, e.bbox)
         band = band_at(rules, (y0 + y1) / 2, img.height)
         if any(it.band == band for it in out):
             continue
@@ -81,6 +85,19 @@ def items(obs: Observation, anchor: Ref) -> list[Item]:
                       if x.role == Role.TEXT and x.label and x.id != e.id and _inside(x, box, obs)) or (norm(e.label),)
         out.append(Item(e, band, box, texts))
     return out
+
+
+def _underline(img: Image.Image, y: int, boxes: Sequence[Box]) -> bool:
+    """A line drawn under texts and no wider than them (a link's underline, with the glyphs
+    beside it), not an item's border: the texts across `y` hold nearly all its columns."""
+    cols = rule_columns(img, y)
+    if not cols.any():
+        return False
+    under = np.zeros_like(cols)
+    for b in boxes:
+        if b[1] <= y <= b[3] + 3:
+            under[max(0, b[0] - 4):max(0, b[2] + 4)] = True
+    return float((cols & under).sum()) >= 0.9 * float(cols.sum())
 
 
 @dataclass
@@ -101,7 +118,7 @@ class Visited:
         return self.lost and any(same_item(item.key, k) for k in self.keys)
 
     def add(self, obs: Observation, item: Item) -> None:
-        box = _px(obs, item.anchor.bbox)
+        box = px_box(obs, item.anchor.bbox)
         self.keys.append(item.key)
         self.ys.append((box[1] + box[3]) / 2)
 
@@ -123,7 +140,7 @@ def _shift(before: Observation, after: Observation) -> float | None:
         seen: dict[str, list[int]] = {}
         for e in obs.elements:
             if len(norm(e.label)) >= 4:
-                seen.setdefault(norm(e.label), []).append(_px(obs, e.bbox)[1])
+                seen.setdefault(norm(e.label), []).append(px_box(obs, e.bbox)[1])
         return {k: v[0] for k, v in seen.items() if len(v) == 1}
     a, b = once(before), once(after)
     moves = [a[k] - b[k] for k in a.keys() & b.keys()]
@@ -137,7 +154,7 @@ def same_item(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
     return SequenceMatcher(None, " ".join(a), " ".join(b)).ratio() >= 0.8
 
 
-def _point(obs: Observation, box: Box) -> Point:
+def point_at(obs: Observation, box: Box) -> Point:
     sx, sy = _scale(obs)
     w, h = obs.screen_size
     return Point.from_pixels(min(w - 1, (box[0] + box[2]) / 2 / sx), min(h - 1, (box[1] + box[3]) / 2 / sy),
@@ -150,12 +167,15 @@ def _texts_in(obs: Observation, box: Box) -> list[Element]:
 
 
 def _icons(obs: Observation, item: Item) -> list[Box]:
-    return icon_candidates(obs.screenshot, item.box, [_px(obs, e.bbox) for e in _texts_in(obs, item.box)])
+    return icon_candidates(obs.screenshot, item.box, [px_box(obs, e.bbox) for e in _texts_in(obs, item.box)])
 
 
 def locate(obs: Observation, item: Item, ref: Ref) -> tuple[Target | None, str]:
     """The target inside `item`: a text that names it, else the icon that depicts it.
     (None, why) when neither is there."""
+    value = value_of(obs, ref, lambda e: _inside(e, item.box, obs) and e.id != item.anchor.id)
+    if value is not None:  # "click their email": the value beside the label "Email:"
+        return value, f"the value shown for {ref.text!r} in the item"
     inside = [e for e in visible(obs) if _inside(e, item.box, obs) and e.id != item.anchor.id]
     el = named(obs.model_copy(update={"elements": tuple(inside)}), ref)
     if el is not None:
@@ -167,7 +187,7 @@ def locate(obs: Observation, item: Item, ref: Ref) -> tuple[Target | None, str]:
     box = best_icon(obs.screenshot, icons, phrase)
     if box is None:
         return None, f"none of the item's {len(icons)} icon(s) clearly looks like {ref.text!r}"
-    return Target(point=_point(obs, box), description=ref.describe()), "the icon that looks most like it"
+    return Target(point=point_at(obs, box), description=ref.describe()), "the icon that looks most like it"
 
 
 def _pixels(obs: Observation, box: Box) -> np.ndarray:
@@ -183,7 +203,7 @@ def _scroll(obs: Observation) -> Scroll:
     """A small step down (one wheel notch): an item must not pass by unseen in a short list view."""
     img = obs.screenshot
     box = (0, 0, img.width, img.height // 2) if img is not None else (0, 0, 1, 1)
-    return Scroll(direction="down", amount=0.05, anchor=Target(point=_point(obs, box), description="the list"))
+    return Scroll(direction="down", amount=0.05, anchor=Target(point=point_at(obs, box), description="the list"))
 
 
 def _click(goal: WithinGoal, target: Target) -> tuple[Action, ...]:
@@ -199,7 +219,7 @@ def _new_text(before: Observation, after: Observation) -> bool:
 def _menu_entry(obs: Observation, item: Item) -> Target | None:
     """The item's "more" menu button, for a target that is not shown (an entry of that menu)."""
     box = best_icon(obs.screenshot, _icons(obs, item), "more")
-    return Target(point=_point(obs, box), description="the item's more menu") if box is not None else None
+    return Target(point=point_at(obs, box), description="the item's more menu") if box is not None else None
 
 
 LIST = "within:list"  # Notes.memory key: an item of the list this skill worked through
@@ -234,10 +254,15 @@ def within_click(goal: WithinGoal, seen: Seen, notes: Notes) -> Steps:
     the item's "more" menu."""
     want = goal.count
     done = Visited()
-    scrolls = 0
+    scrolls = pages = 0
     obs = seen.obs
     what = f"{goal.target.describe()} in the item showing {goal.anchor.describe()}"
     while True:
+        if not done.keys and not items(obs, goal.anchor) and pages < MAX_PAGES \
+                and (turned := (yield from _turn_page(obs, goal.anchor))) is not None:
+            pages += 1
+            obs = turned
+            continue
         fresh = [it for it in items(obs, goal.anchor) if not done.has(it)]
         failures: list[str] = []
         for item in fresh:
@@ -277,6 +302,42 @@ def within_click(goal: WithinGoal, seen: Seen, notes: Notes) -> Steps:
             if seen.changed is False or not changed(before, obs, (0, 0, obs.screenshot.width, obs.screenshot.height)):
                 yield from _end(goal, done, failures)
                 return
+
+
+def full(obs: Observation) -> Box:
+    img = obs.screenshot
+    return (0, 0, img.width, img.height) if img is not None else (0, 0, 1, 1)
+
+
+def _turn_page(obs: Observation, anchor: Ref) -> Generator[Attempt, Seen, Observation | None]:
+    """A paged list whose page shows no item with the anchor: its "next" control, clicked
+    (no repeat: a second click would skip a page). The new page, or None when there is no
+    such control or the page did not change."""
+    nxt = next_page(obs)
+    if nxt is None:
+        return None
+    seen = yield Attempt((POINTER["click"](target=nxt),), f"no item on this page shows {anchor.describe()}: "
+                                                          "turning to the next page")
+    return seen.obs if seen.changed is not False and changed(obs, seen.obs, full(obs)) else None
+
+
+def reveal(anchor: Ref, obs: Observation) -> Generator[Attempt, Seen, tuple[Observation, Item] | None]:
+    """Bring an item showing `anchor` on screen: turn the pages of a paged list, else scroll
+    it down, until one shows or nothing moves. (screen, item), or None."""
+    pages = 0
+    for _ in range(MAX_SCROLLS + MAX_PAGES):
+        if found := items(obs, anchor):
+            return obs, found[0]
+        if pages < MAX_PAGES and (turned := (yield from _turn_page(obs, anchor))) is not None:
+            pages, obs = pages + 1, turned
+            continue
+        if next_page(obs) is not None:
+            return None  # the pager did not move: the last page
+        seen = yield Attempt((_scroll(obs),), f"looking further down for an item showing {anchor.describe()}")
+        if seen.changed is False or not changed(obs, seen.obs, full(obs)):
+            return None
+        obs = seen.obs
+    return None
 
 
 def _click_checked(goal: WithinGoal, obs: Observation, item: Item, target: Target, why: str,
