@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from grounding.pixels import Box, DetectorOptions, label_runs
+from grounding.pixels import Box, DetectorOptions, components, label_runs
 
 
 def faces(edges: np.ndarray, opts: DetectorOptions, border: int = 3) -> list[Box]:
@@ -21,18 +21,8 @@ def faces(edges: np.ndarray, opts: DetectorOptions, border: int = 3) -> list[Box
     runs = label_runs(~edges)
     if len(runs.row) == 0:
         return []
-    uniq, inv = np.unique(runs.label, return_inverse=True)
-    k = len(uniq)
-    x0 = np.full(k, np.iinfo(np.int64).max)
-    y0 = np.full(k, np.iinfo(np.int64).max)
-    x1 = np.zeros(k, dtype=np.int64)
-    y1 = np.zeros(k, dtype=np.int64)
-    area = np.zeros(k, dtype=np.int64)
-    np.minimum.at(x0, inv, runs.start)
-    np.minimum.at(y0, inv, runs.row)
-    np.maximum.at(x1, inv, runs.end)
-    np.maximum.at(y1, inv, runs.row + 1)
-    np.add.at(area, inv, runs.end - runs.start)
+    c = components(runs, w, h)
+    x0, y0, x1, y1, area = c.x0, c.y0, c.x1, c.y1, c.area
     cw, ch = x1 - x0, y1 - y0
     keep = ((cw >= opts.field_min_w - 2 * border) & (ch >= opts.field_min_h - 2 * border)
             & (ch <= opts.button_max_h) & (cw <= opts.max_width_frac * w)

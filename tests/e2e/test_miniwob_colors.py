@@ -6,19 +6,13 @@ episode a success."""
 
 from __future__ import annotations
 
-from guiagent.eval.miniwob import BenchConfig, EpisodeRecord, MiniWoBBench
+from miniwob_runs import run_episodes
 
 
 def test_colour_shades_direction_and_highlight_end_to_end(browser) -> None:
-    seen: list[EpisodeRecord] = []
     # dev seeds: click-color 100 shows its colour as a sample, not a word
-    for task, seed in (("click-color", 100), ("click-shades", 101), ("drag-single-shape", 100),
-                       ("highlight-text-2", 101)):
-        bench = MiniWoBBench(BenchConfig(tasks=(task,), episodes=1, seed=seed), on_episode=seen.append)
-        try:
-            bench.run()
-        finally:
-            bench.close()
+    seen = run_episodes((("click-color", 100), ("click-shades", 101),
+                         ("drag-single-shape", 100), ("highlight-text-2", 101)))
     assert len(seen) == 4
     failed = [r for r in seen if not r.success]
     assert not failed, [(r.task, r.instruction, r.reason, r.actions) for r in failed]

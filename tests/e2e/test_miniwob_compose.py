@@ -6,19 +6,13 @@ label is clicked (not the label)."""
 
 from __future__ import annotations
 
-from guiagent.eval.miniwob import BenchConfig, EpisodeRecord, MiniWoBBench
+from miniwob_runs import run_episodes
 
 
 def test_forward_a_message_and_click_a_contacts_value_end_to_end(browser) -> None:
-    seen: list[EpisodeRecord] = []
     # dev seeds: email-inbox 101 is "Find the email by Maye and forward that email to Brenda.";
     # phone-book 105 asks for a person who is not on the first page
-    for task, seed in (("email-inbox", 101), ("phone-book", 105)):
-        bench = MiniWoBBench(BenchConfig(tasks=(task,), episodes=1, seed=seed), on_episode=seen.append)
-        try:
-            bench.run()
-        finally:
-            bench.close()
+    seen = run_episodes((("email-inbox", 101), ("phone-book", 105)))
     forward, book = seen
     assert forward.success, forward
     assert sum(a.startswith("click 'the Send") for a in forward.actions) == 1, forward.actions  # sent once

@@ -5,19 +5,13 @@ own words, and "wait N seconds" between two clicks counts from the first."""
 
 from __future__ import annotations
 
-from guiagent.eval.miniwob import BenchConfig, EpisodeRecord, MiniWoBBench
+from miniwob_runs import run_episodes
 
 
 def test_menu_path_tab_link_and_timed_wait_end_to_end(browser) -> None:
-    seen: list[EpisodeRecord] = []
     # dev seeds: 101 is "Select Meade>Margareta>Aeriel" (three levels, the second read inside a
     # longer OCR box); click-tab-2 100 hides "cursus" in an OCR line "cursus potenti"
-    for task, seed in (("click-menu", 101), ("click-tab-2", 100), ("button-delay", 101)):
-        bench = MiniWoBBench(BenchConfig(tasks=(task,), episodes=1, seed=seed), on_episode=seen.append)
-        try:
-            bench.run()
-        finally:
-            bench.close()
+    seen = run_episodes((("click-menu", 101), ("click-tab-2", 100), ("button-delay", 101)))
     menu, tab, delay = seen
     assert menu.success and not any(a.startswith("click 'Meade'") for a in menu.actions), menu
     assert any(a.startswith("hover ") for a in menu.actions)  # the parents were pointed at, nothing pressed

@@ -6,17 +6,12 @@ back in the field and submitted. Dev seeds only (100+)."""
 
 from __future__ import annotations
 
-from guiagent.eval.miniwob import BenchConfig, EpisodeRecord, MiniWoBBench
+from miniwob_runs import run_episodes
 
 
 def test_read_copy_and_autocomplete_end_to_end(browser) -> None:
-    seen: list[EpisodeRecord] = []
-    for task, seed in (("scroll-text", 102), ("find-word", 101), ("copy-paste", 100), ("use-autocomplete", 100)):
-        bench = MiniWoBBench(BenchConfig(tasks=(task,), episodes=1, seed=seed), on_episode=seen.append)
-        try:
-            bench.run()
-        finally:
-            bench.close()
+    seen = run_episodes((("scroll-text", 102), ("find-word", 101),
+                         ("copy-paste", 100), ("use-autocomplete", 100)))
     scroll, word, copy, auto = seen
     assert scroll.success, scroll
     assert scroll.actions[0].startswith("scroll down") and "type '4'" not in " ".join(scroll.actions)

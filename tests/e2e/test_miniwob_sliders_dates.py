@@ -4,20 +4,14 @@ scored a success by the page itself."""
 
 from __future__ import annotations
 
-from guiagent.eval.miniwob import BenchConfig, EpisodeRecord, MiniWoBBench
+from miniwob_runs import run_episodes
 
 
 def test_three_sliders_and_a_calendar_two_months_away(browser) -> None:
-    seen: list[EpisodeRecord] = []
     # dev seeds: "Set the sliders to the combination [8,2,9] and submit." (three sliders, each
     # value drawn under its slider); "Select 10/07/2016 as the date and hit submit." on a
     # read-only field whose calendar opens on December (two months back)
-    for task, seed in (("use-slider-2", 100), ("choose-date", 102)):
-        bench = MiniWoBBench(BenchConfig(tasks=(task,), episodes=1, seed=seed), on_episode=seen.append)
-        try:
-            bench.run()
-        finally:
-            bench.close()
+    seen = run_episodes((("use-slider-2", 100), ("choose-date", 102)))
     failed = [r for r in seen if not r.success]
     assert not failed, [(r.task, r.reason, r.actions) for r in failed]
     paged = [a for r in seen if r.task == "choose-date" for a in r.actions if "month arrow" in a]

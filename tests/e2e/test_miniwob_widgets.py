@@ -11,10 +11,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from miniwob_runs import run_episodes
 from PIL import Image
 
 from grounding.detect import detect_sliders
-from guiagent.eval.miniwob import BenchConfig, EpisodeRecord, MiniWoBBench
 
 _RANGES = ('<html><body style="font:18px sans-serif;margin:20px">'
            '<div>Volume <input type="range" min="0" max="100" value="20" style="width:240px"> <span>20</span></div>'
@@ -39,16 +39,10 @@ def test_native_range_inputs_are_sliders_with_their_knob_in_place(tmp_path: Path
 
 
 def test_slider_dropdown_time_date_and_spinner_end_to_end(browser) -> None:
-    seen: list[EpisodeRecord] = []
     # dev seeds: "Select 6 with the slider, click the 3rd checkbox"; "Choose 6 ft from the
     # dropdown" (hidden below the opened list, "6ft 1in" next to it); "Select 12/01/2016 as
     # the date" (read-only field, calendar); "Select -3 with the spinner" (typing is refused)
-    for task, seed in (("form-sequence", 101), ("form-sequence-3", 102), ("choose-date-easy", 100),
-                       ("use-spinner", 104)):
-        bench = MiniWoBBench(BenchConfig(tasks=(task,), episodes=1, seed=seed), on_episode=seen.append)
-        try:
-            bench.run()
-        finally:
-            bench.close()
+    seen = run_episodes((("form-sequence", 101), ("form-sequence-3", 102),
+                         ("choose-date-easy", 100), ("use-spinner", 104)))
     failed = [r for r in seen if not r.success]
     assert not failed, [(r.task, r.reason, r.actions) for r in failed]
