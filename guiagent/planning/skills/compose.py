@@ -31,8 +31,9 @@ from guiagent.planning.skills.common import (
     text_fields,
     visible,
 )
+from guiagent.planning.skills.pixels import changed, full, point_at, px_box
 from guiagent.planning.skills.verify import Check, matches_text
-from guiagent.planning.skills.within import changed, full, point_at, px_box, reveal, shows
+from guiagent.planning.skills.within import reveal, shows
 from guiagent.schema import Click, Done, Element, Observation, Point, Role, Scroll, Target, TypeText
 
 _CONTROL = {"reply": ("Reply", "Respond"), "forward": ("Forward", "Fwd")}

@@ -20,34 +20,21 @@ from collections.abc import Generator
 import numpy as np
 
 from guiagent.planning.skills.common import Attempt, Seen
-from guiagent.schema import Action, Done, Element, Hover, Observation, Target
+from guiagent.planning.skills.pixels import NOISE, Box, changed, grey, px_box
+from guiagent.schema import Action, Done, Hover, Observation, Target
 
-Box = tuple[int, int, int, int]
-_NOISE = 24  # grey levels
 _MARGIN = 6  # px around the icon that its hover look may also touch (a ring, a tooltip's edge)
-
-
-def _grey(obs: Observation, box: Box | None = None) -> np.ndarray | None:
-    img = obs.screenshot
-    if img is None:
-        return None
-    return np.asarray((img.crop(box) if box else img).convert("L"), dtype=np.int16)
 
 
 def changed_outside(before: Observation, after: Observation, box: Box) -> bool:
     """Some pixel away from `box` (screenshot px) changed by more than noise."""
-    a, b = _grey(before), _grey(after)
+    a, b = grey(before), grey(after)
     if a is None or b is None or a.shape != b.shape:
         return True
-    moved = np.abs(a - b) > _NOISE
+    moved = np.abs(a - b) > NOISE
     x0, y0, x1, y1 = box
     moved[max(0, y0 - _MARGIN): y1 + _MARGIN, max(0, x0 - _MARGIN): x1 + _MARGIN] = False
     return bool(moved.any())
-
-
-def same_look(before: Observation, after: Observation, box: Box) -> bool:
-    a, b = _grey(before, box), _grey(after, box)
-    return a is not None and b is not None and a.shape == b.shape and int(np.abs(a - b).max(initial=0)) <= _NOISE
 
 
 def _away(obs: Observation, box: Box) -> Target:
@@ -59,14 +46,6 @@ def _away(obs: Observation, box: Box) -> Target:
     return Target.at(min(0.99, max(0.01, (box[0] + box[2]) / 2 / w)), min(0.99, max(0.01, y / h)))
 
 
-def pixel_box(obs: Observation, e: Element) -> Box:
-    """`e`'s box in screenshot pixels (element boxes are in screen units)."""
-    img = obs.screenshot
-    sx = img.width / max(1, obs.screen_size[0]) if img is not None else 1.0
-    sy = img.height / max(1, obs.screen_size[1]) if img is not None else 1.0
-    return int(e.bbox[0] * sx), int(e.bbox[1] * sy), int(np.ceil(e.bbox[2] * sx)), int(np.ceil(e.bbox[3] * sy))
-
-
 def pointed_click(click: Action, target: Target, box: Box | None, obs: Observation,
                   what: str) -> Generator[Attempt, Seen, Observation]:
     """Hover `target`, press `click` (a click action on it), check as the module doc says.
@@ -75,12 +54,12 @@ def pointed_click(click: Action, target: Target, box: Box | None, obs: Observati
     for attempt in range(2):
         seen = yield Attempt((Hover(target=target),), f"pointing at {what} first: its hover look loads before the press")
         if box is None and seen.target is not None:
-            box = pixel_box(obs, seen.target)
+            box = px_box(obs, seen.target.bbox, cover=True)
         seen = yield Attempt((click,), "" if not attempt else f"{what} did not take the click; once more")
         if box is None or (seen.changed is not False and changed_outside(obs, seen.obs, box)):
             return seen.obs  # the effect shows beyond the icon (or nothing tells where the icon is)
         seen = yield Attempt((Hover(target=_away(obs, box)),), f"moving off {what} to see whether it changed")
-        if not same_look(obs, seen.obs, box) or changed_outside(obs, seen.obs, box):
+        if changed(obs, seen.obs, box) or changed_outside(obs, seen.obs, box):
             return seen.obs  # it stays changed without the pointer: a toggle
     yield Attempt((Done(status="impossible", answer=f"clicking {what} had no effect, twice"),))
     return obs

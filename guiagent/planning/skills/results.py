@@ -10,6 +10,7 @@ import re
 from guiagent.planning.instructions import ClickGoal
 from guiagent.planning.skills.basic import simple
 from guiagent.planning.skills.common import Attempt, Seen, Steps, norm, reading_order, text_fields, visible
+from guiagent.planning.skills.pixels import scale as pixel_scale
 from guiagent.planning.skills.verify import Check
 from guiagent.schema import Click, Element, Observation, Role, Target
 
@@ -68,7 +69,7 @@ def _last_link_word(obs: Observation, results: list[Element]) -> Target | None:
     from grounding.items import colour_clusters, ink
 
     img = obs.screenshot
-    sx, sy = img.width / max(1, obs.screen_size[0]), img.height / max(1, obs.screen_size[1])
+    sx, sy = pixel_scale(obs)
     t = results[0]
     colour = ink(img, (round(t.bbox[0] * sx), round(t.bbox[1] * sy), round(t.bbox[2] * sx), round(t.bbox[3] * sy)))
     if colour is None:

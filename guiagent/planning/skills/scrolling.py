@@ -10,17 +10,15 @@ grounder finds for the words; without a name, the screen (the pointer stays wher
 
 from __future__ import annotations
 
-import numpy as np
-
 from grounding.detect import MULTILINE
 from grounding.form import form_labels
 from guiagent.planning.instructions import Ref, ScrollGoal
 from guiagent.planning.skills.basic import field_of_kind, text_stack
 from guiagent.planning.skills.common import Attempt, Seen, Steps, named, norm, nth
+from guiagent.planning.skills.pixels import changed, full, px_box
 from guiagent.schema import Done, Element, Observation, Role, Scroll, Target
 
 MAX_SCROLLS = 10
-_MOVED = 24  # a grey level step: less is noise (a caret, anti-aliasing)
 
 
 def _field_of_label(obs: Observation, label: Element) -> Element | None:
@@ -55,26 +53,6 @@ def scroll_element(obs: Observation, ref: Ref) -> Element | None:
     return el
 
 
-def _region(obs: Observation, el: Element | None) -> tuple[int, int, int, int]:
-    """`el`'s box in screenshot pixels (the whole screenshot without one)."""
-    img = obs.screenshot
-    assert img is not None
-    if el is None:
-        return 0, 0, img.width, img.height
-    sx, sy = img.width / max(1, obs.screen_size[0]), img.height / max(1, obs.screen_size[1])
-    x0, y0, x1, y1 = el.bbox
-    return int(x0 * sx), int(y0 * sy), int(np.ceil(x1 * sx)), int(np.ceil(y1 * sy))
-
-
-def moved(before: Observation, after: Observation, box: tuple[int, int, int, int]) -> bool:
-    """Some pixel in `box` changed by more than noise between the two frames."""
-    if before.screenshot is None or after.screenshot is None:
-        return True
-    a = np.asarray(before.screenshot.crop(box).convert("L"), dtype=np.int16)
-    b = np.asarray(after.screenshot.crop(box).convert("L"), dtype=np.int16)
-    return a.shape != b.shape or int(np.abs(a - b).max(initial=0)) > _MOVED
-
-
 def scroll_to_end(goal: ScrollGoal, seen: Seen) -> Steps:
     obs, ref = seen.obs, goal.anchor
     el = scroll_element(obs, ref) if ref is not None else None
@@ -91,7 +69,7 @@ def scroll_to_end(goal: ScrollGoal, seen: Seen) -> Steps:
         if el is None and ref is not None and seen.target is not None:
             el = seen.target  # what the grounder found for the words
             anchor = Target(point=obs.point_of(el), description=anchor.description if anchor else "")
-        if obs.screenshot is None or seen.changed is False or not moved(obs, seen.obs, _region(obs, el)):
+        if obs.screenshot is None or seen.changed is False or not changed(obs, seen.obs, full(obs) if el is None else px_box(obs, el.bbox, cover=True)):
             return  # nothing moved: the end is reached
         obs = seen.obs
     yield Attempt((Done(status="impossible",

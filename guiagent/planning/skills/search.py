@@ -21,6 +21,7 @@ from guiagent.planning.skills.common import (
     targets,
     visible,
 )
+from guiagent.planning.skills.pixels import scale as pixel_scale
 from guiagent.schema import Click, Done, Element, Observation, Role, Target
 
 _HEADER = re.compile(r"(?:tab|section)\s*#?\s*\d+\b", re.I)
@@ -65,8 +66,7 @@ def collapsed_node(obs: Observation, opened: list[str]) -> tuple[Element, tuple[
     from grounding.items import plus_marks
 
     lines = [e for e in visible(obs) if e.role in (Role.TEXT, Role.LINK) and re.search(r"[^\W\d_]{2}", e.label)]
-    sx = obs.screenshot.width / max(1, obs.screen_size[0])
-    sy = obs.screenshot.height / max(1, obs.screen_size[1])
+    sx, sy = pixel_scale(obs)
     found: list[tuple[float, float, Element]] = []
     for e in lines:
         if norm(e.label) in opened:

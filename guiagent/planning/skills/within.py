@@ -27,12 +27,12 @@ from guiagent.planning.instructions import ClickGoal, Ref, WithinGoal
 from guiagent.planning.skills.basic import POINTER
 from guiagent.planning.skills.common import Attempt, Notes, Seen, Steps, named, norm, targets, visible
 from guiagent.planning.skills.entries import next_page, value_of
+from guiagent.planning.skills.pixels import Box, changed, full, point_at, px_box
 from guiagent.planning.skills.verify import Check
-from guiagent.schema import Action, Done, Element, Observation, Point, Role, Scroll, Target
+from guiagent.schema import Action, Done, Element, Observation, Role, Scroll, Target
 
 MAX_SCROLLS = 8
 MAX_PAGES = 8  # pages of a paged list turned looking for the anchor
-Box = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True)
@@ -41,18 +41,6 @@ class Item:
     band: Band
     box: Box  # in screenshot pixels
     key: tuple[str, ...]  # its texts but the anchor's: the same item after a scroll reads alike
-
-
-def _scale(obs: Observation) -> tuple[float, float]:
-    """Screenshot pixels per screen unit (element boxes are in screen units)."""
-    img = obs.screenshot
-    w, h = obs.screen_size
-    return (img.width / w, img.height / h) if img is not None and w and h else (1.0, 1.0)
-
-
-def px_box(obs: Observation, b: Box) -> Box:
-    sx, sy = _scale(obs)
-    return int(b[0] * sx), int(b[1] * sy), int(b[2] * sx), int(b[3] * sy)
 
 
 def _inside(e: Element, box: Box, obs: Observation) -> bool:
@@ -154,13 +142,6 @@ def same_item(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
     return SequenceMatcher(None, " ".join(a), " ".join(b)).ratio() >= 0.8
 
 
-def point_at(obs: Observation, box: Box) -> Point:
-    sx, sy = _scale(obs)
-    w, h = obs.screen_size
-    return Point.from_pixels(min(w - 1, (box[0] + box[2]) / 2 / sx), min(h - 1, (box[1] + box[3]) / 2 / sy),
-                             obs.screen_size)
-
-
 def _texts_in(obs: Observation, box: Box) -> list[Element]:
     """The words inside `box`; OCR's reading of icons ("☆口", "••": a letter at most) is not one."""
     return [e for e in visible(obs) if sum(c.isalnum() for c in e.label) >= 2 and _inside(e, box, obs)]
@@ -188,15 +169,6 @@ def locate(obs: Observation, item: Item, ref: Ref) -> tuple[Target | None, str]:
     if box is None:
         return None, f"none of the item's {len(icons)} icon(s) clearly looks like {ref.text!r}"
     return Target(point=point_at(obs, box), description=ref.describe()), "the icon that looks most like it"
-
-
-def _pixels(obs: Observation, box: Box) -> np.ndarray:
-    return np.asarray(obs.screenshot.crop(box).convert("L"), dtype=np.int16)
-
-
-def changed(before: Observation, after: Observation, box: Box) -> bool:
-    a, b = _pixels(before, box), _pixels(after, box)
-    return a.shape != b.shape or int(np.abs(a - b).max(initial=0)) > 24
 
 
 def _scroll(obs: Observation) -> Scroll:
@@ -302,11 +274,6 @@ def within_click(goal: WithinGoal, seen: Seen, notes: Notes) -> Steps:
             if seen.changed is False or not changed(before, obs, (0, 0, obs.screenshot.width, obs.screenshot.height)):
                 yield from _end(goal, done, failures)
                 return
-
-
-def full(obs: Observation) -> Box:
-    img = obs.screenshot
-    return (0, 0, img.width, img.height) if img is not None else (0, 0, 1, 1)
 
 
 def _turn_page(obs: Observation, anchor: Ref) -> Generator[Attempt, Seen, Observation | None]:
